@@ -1,0 +1,79 @@
+// Package cmdutil holds what every assign command shares: the factory of
+// dependencies, IO streams, error types mapped to exit codes, and output
+// helpers.
+package cmdutil
+
+import (
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"github.com/assign-dev/assign/store"
+)
+
+// Version is set at build time with -ldflags "-X .../cmdutil.Version=v1.2.3";
+// otherwise it comes from the module build info.
+var Version = ""
+
+// BuildVersion returns the version string shown by --version.
+func BuildVersion() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v := bi.Main.Version
+		rev := ""
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				rev = s.Value[:12]
+			}
+		}
+		if v == "" || v == "(devel)" {
+			v = "dev"
+		}
+		if rev != "" {
+			v += " (" + rev + ")"
+		}
+		return v
+	}
+	return "dev"
+}
+
+// Factory hands out dependencies lazily, so a command pays only for what it
+// uses and tests can substitute any of them.
+type Factory struct {
+	IO *IOStreams
+	// HomeDir is the data home as given by --home, ASSIGN_HOME or the default.
+	HomeDir func() string
+	// Now is the clock (fixed in tests).
+	Now    func() time.Time
+	Logger *slog.Logger
+
+	home *store.Home
+}
+
+// New returns a factory over the given streams with the real clock.
+func New(ios *IOStreams) *Factory {
+	f := &Factory{IO: ios, Now: time.Now, Logger: slog.New(slog.NewTextHandler(ios.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	f.HomeDir = func() string {
+		if v := os.Getenv(store.EnvHome); v != "" {
+			return v
+		}
+		return store.DefaultHome
+	}
+	return f
+}
+
+// Home opens the data home, creating it when missing.
+func (f *Factory) Home() (*store.Home, error) {
+	if f.home != nil {
+		return f.home, nil
+	}
+	h, err := store.Open(f.HomeDir())
+	if err != nil {
+		return nil, err
+	}
+	f.home = h
+	return h, nil
+}

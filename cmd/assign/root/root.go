@@ -1,0 +1,128 @@
+// Package root builds the assign command tree and maps errors to exit codes.
+package root
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/assign-dev/assign/cmd/assign/cmdutil"
+	"github.com/assign-dev/assign/store"
+)
+
+// Main runs assign with args and the given streams and returns the exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ios := cmdutil.System(stdin, stdout, stderr)
+	return MainWith(cmdutil.New(ios), args)
+}
+
+// MainWith runs assign on a prepared factory (tests inject streams, clock, home).
+func MainWith(f *cmdutil.Factory, args []string) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(f.IO.ErrOut, "assign: internal error: %v\n", r)
+			fmt.Fprintf(f.IO.ErrOut, "This is a bug in assign %s. Please report it with the command you ran and this trace:\n%s", cmdutil.BuildVersion(), debug.Stack())
+			code = cmdutil.ExitInternal
+		}
+	}()
+	cmd := NewCmdRoot(f)
+	cmd.SetArgs(args)
+	cmd.SetIn(f.IO.In)
+	cmd.SetOut(f.IO.Out)
+	cmd.SetErr(f.IO.ErrOut)
+	executed, err := cmd.ExecuteC()
+	if err == nil {
+		return cmdutil.ExitOK
+	}
+	return reportError(f, executed, err)
+}
+
+func reportError(f *cmdutil.Factory, cmd *cobra.Command, err error) int {
+	var exitErr *cmdutil.ExitError
+	if errors.As(err, &exitErr) {
+		if exitErr.Err != nil {
+			fmt.Fprintf(f.IO.ErrOut, "assign: %s\n", exitErr.Err)
+		}
+		return exitErr.Code
+	}
+	if errors.Is(err, cmdutil.ErrSilent) {
+		return cmdutil.ExitFailure
+	}
+	var flagErr *cmdutil.FlagError
+	if errors.As(err, &flagErr) || isCobraUsageError(err) {
+		fmt.Fprintf(f.IO.ErrOut, "assign: %s\n", err)
+		if cmd != nil {
+			fmt.Fprintf(f.IO.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		}
+		return cmdutil.ExitUsage
+	}
+	fmt.Fprintf(f.IO.ErrOut, "assign: %s\n", err)
+	return cmdutil.ExitFailure
+}
+
+// isCobraUsageError recognises cobra's own argument and flag errors, which
+// are plain errors.
+func isCobraUsageError(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "requires at most", "requires exactly", "required flag", "if any flags in the group"} {
+		if strings.HasPrefix(msg, p) || strings.Contains(msg, "flag: "+p) {
+			return true
+		}
+	}
+	return false
+}
+
+// NewCmdRoot builds the command tree.
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	var homeFlag, logLevel string
+	cmd := &cobra.Command{
+		Use:   "assign <command>",
+		Short: "Plan snack-subscription boxes: demand forecast and stock-aware assignment",
+		Long: `assign plans snack-subscription boxes on one machine in seconds.
+
+It loads nightly extracts into immutable DuckDB snapshots, forecasts the
+units of every snack the boxes of a ship date need (preassign), assigns each
+subscriber's box under stock limits (run), explains any single box, and lets
+analysts query snapshots and run results with SQL.`,
+		Example: `  # Try it on generated data
+  assign demo
+
+  # Load last night's extract, then forecast four weeks of demand
+  assign load ./extract-2026-11-21
+  assign preassign --date 2026-11-23 --days 28
+
+  # Why did user 42 get this box?
+  assign explain --user 42 --date 2026-11-23`,
+		Version:       cmdutil.BuildVersion(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if homeFlag != "" {
+				h := homeFlag
+				f.HomeDir = func() string { return h }
+			}
+			var lvl slog.Level
+			if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {
+				return cmdutil.FlagErrorf("--log-level %q: must be one of debug, info, warn, error", logLevel)
+			}
+			f.Logger = slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: lvl}))
+			return nil
+		},
+	}
+	cmd.SetVersionTemplate("assign {{.Version}}\n")
+	cmd.PersistentFlags().StringVar(&homeFlag, "home", "", "data home folder (default $"+store.EnvHome+" or "+store.DefaultHome+")")
+	cmd.PersistentFlags().StringVar(&logLevel, "log-level", "warn", "log detail on stderr: debug, info, warn or error")
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &cmdutil.FlagError{Err: err}
+	})
+
+	for _, sub := range subcommands(f) {
+		cmd.AddCommand(sub)
+	}
+	return cmd
+}

@@ -1,0 +1,231 @@
+// Package duck opens embedded DuckDB databases with the settings assign
+// relies on and moves data between DuckDB and Go as Arrow record batches.
+//
+// Every database is opened in-process with extension auto-install disabled
+// (nothing may reach the network) and an explicit thread count. Snapshots are
+// attached read-only to an in-memory database, so scratch tables go to memory
+// (spilling under the home's tmp folder) and any number of processes can read
+// one snapshot while a load writes the next.
+package duck
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+// Options configures a database handle.
+type Options struct {
+	// Threads is DuckDB's worker count; 0 means all cores.
+	Threads int
+	// MemoryLimit is DuckDB's memory_limit (e.g. "4GB"); empty keeps DuckDB's default.
+	MemoryLimit string
+	// TempDir is where DuckDB spills; empty disables spilling for in-memory work.
+	TempDir string
+}
+
+// DB is one DuckDB database with a single pinned connection. Work on it is
+// sequential; Arrow handles are per connection, so concurrent users open
+// their own DB.
+type DB struct {
+	db   *sql.DB
+	conn *sql.Conn
+	path string
+}
+
+// OpenFile opens (creating if needed) a read-write database file.
+func OpenFile(ctx context.Context, path string, opt Options) (*DB, error) {
+	return open(ctx, path, opt)
+}
+
+// OpenMemory opens an empty in-memory database.
+func OpenMemory(ctx context.Context, opt Options) (*DB, error) {
+	return open(ctx, "", opt)
+}
+
+// OpenSnapshot opens an in-memory database with the snapshot file attached
+// read-only as catalog "snap" and made the default, so its tables are
+// reachable unqualified.
+func OpenSnapshot(ctx context.Context, path string, opt Options) (*DB, error) {
+	d, err := OpenMemory(ctx, opt)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.Exec(ctx, fmt.Sprintf("ATTACH %s AS snap (READ_ONLY); USE snap", Quote(path))); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("open snapshot %s: %w", path, Clean(err))
+	}
+	d.path = path
+	return d, nil
+}
+
+func open(ctx context.Context, path string, opt Options) (*DB, error) {
+	threads := opt.Threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	connector, err := duckdb.NewConnector(path, func(execer driver.ExecerContext) error {
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", displayPath(path), Clean(err))
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(1)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", displayPath(path), Clean(err))
+	}
+	d := &DB{db: db, conn: conn, path: path}
+	settings := []string{
+		"SET autoinstall_known_extensions = false",
+		fmt.Sprintf("SET threads = %d", threads),
+	}
+	if opt.MemoryLimit != "" {
+		settings = append(settings, fmt.Sprintf("SET memory_limit = %s", Quote(opt.MemoryLimit)))
+	}
+	if opt.TempDir != "" {
+		settings = append(settings, fmt.Sprintf("SET temp_directory = %s", Quote(opt.TempDir)))
+	}
+	for _, s := range settings {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("configure database: %s: %w", s, Clean(err))
+		}
+	}
+	return d, nil
+}
+
+func displayPath(p string) string {
+	if p == "" {
+		return "(in memory)"
+	}
+	return p
+}
+
+// Close closes the connection and the database.
+func (d *DB) Close() error {
+	var errs []error
+	if d.conn != nil {
+		errs = append(errs, d.conn.Close())
+	}
+	if d.db != nil {
+		errs = append(errs, d.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Conn is the pinned connection, for database/sql style use.
+func (d *DB) Conn() *sql.Conn { return d.conn }
+
+// Exec runs statements that return no rows.
+func (d *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return d.conn.ExecContext(ctx, query, args...)
+}
+
+// Query runs a query with database/sql; use it for small results only.
+func (d *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return d.conn.QueryContext(ctx, query, args...)
+}
+
+// QueryRow runs a query returning at most one row.
+func (d *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return d.conn.QueryRowContext(ctx, query, args...)
+}
+
+// QueryArrow runs query and calls fn with each record batch in order. The
+// batch is only valid during the call; Retain it to keep it.
+func (d *DB) QueryArrow(ctx context.Context, query string, fn func(rec arrow.RecordBatch) error, args ...any) error {
+	return d.conn.Raw(func(dc any) error {
+		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
+		if err != nil {
+			return err
+		}
+		rr, err := ar.QueryContext(ctx, query, args...)
+		if err != nil {
+			return Clean(err)
+		}
+		defer rr.Release()
+		for rr.Next() {
+			if err := fn(rr.RecordBatch()); err != nil {
+				return err
+			}
+		}
+		return Clean(rr.Err())
+	})
+}
+
+// CreateTableFromArrow copies the batches of rr into a new table. The reader
+// is exposed as a temporary view only for the copy: a view over a record
+// reader can be read once, and releasing it before DuckDB read it crashes, so
+// the copy happens inside the registration.
+func (d *DB) CreateTableFromArrow(ctx context.Context, table string, rr array.RecordReader, selectSQL string) error {
+	view := "__arrow_in_" + strings.NewReplacer(".", "_", `"`, "_").Replace(table)
+	return d.conn.Raw(func(dc any) error {
+		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
+		if err != nil {
+			return err
+		}
+		release, err := ar.RegisterView(rr, view)
+		if err != nil {
+			return err
+		}
+		defer release()
+		if selectSQL == "" {
+			selectSQL = "SELECT * FROM " + view
+		} else {
+			selectSQL = strings.ReplaceAll(selectSQL, "{{input}}", view)
+		}
+		ex := dc.(driver.ExecerContext)
+		if _, err := ex.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE %s AS %s", table, selectSQL), nil); err != nil {
+			return Clean(err)
+		}
+		_, err = ex.ExecContext(ctx, "DROP VIEW IF EXISTS "+view, nil)
+		return Clean(err)
+	})
+}
+
+// WithRaw runs fn on the driver connection, for Appender and Arrow use.
+// fn must not call back into d (the connection is held).
+func (d *DB) WithRaw(fn func(dc driver.Conn) error) error {
+	return d.conn.Raw(func(c any) error { return fn(c.(driver.Conn)) })
+}
+
+// Quote quotes s as an SQL string literal.
+func Quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// Ident quotes s as an SQL identifier.
+func Ident(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// Clean strips the driver's generic prefixes so the message reads as one
+// sentence; nil stays nil.
+func Clean(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	for _, p := range []string{"database/sql/driver: ", "duckdb error: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return &cleanErr{msg: msg, err: err}
+}
+
+type cleanErr struct {
+	msg string
+	err error
+}
+
+func (e *cleanErr) Error() string { return e.msg }
+func (e *cleanErr) Unwrap() error { return e.err }

@@ -1,0 +1,121 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ManifestFile is the file whose presence marks a run folder complete.
+const ManifestFile = "manifest.json"
+
+// PendingRun is a run folder being written. It becomes visible only when
+// Commit renames it into place after the manifest is written.
+type PendingRun struct {
+	ID   string
+	Dir  string // write outputs here
+	home *Home
+}
+
+// NewPendingRun reserves a run id of the given mode ("preassign", "run").
+func (h *Home) NewPendingRun(mode string, t time.Time) (*PendingRun, error) {
+	base := t.UTC().Format("20060102T150405") + "-" + mode
+	id := base
+	for i := 2; ; i++ {
+		_, err1 := os.Stat(filepath.Join(h.RunsDir(), id))
+		_, err2 := os.Stat(filepath.Join(h.RunsDir(), tmpPrefix+id))
+		if errors.Is(err1, os.ErrNotExist) && errors.Is(err2, os.ErrNotExist) {
+			break
+		}
+		id = fmt.Sprintf("%s-%d", base, i)
+	}
+	dir := filepath.Join(h.RunsDir(), tmpPrefix+id)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create run folder: %w", err)
+	}
+	return &PendingRun{ID: id, Dir: dir, home: h}, nil
+}
+
+// Commit writes the manifest into the folder and renames it into place.
+func (r *PendingRun) Commit(manifest any) (string, error) {
+	b, err := json.MarshalIndent(manifest, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("encode manifest: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(r.Dir, ManifestFile), append(b, '\n')); err != nil {
+		return "", err
+	}
+	final := filepath.Join(r.home.RunsDir(), r.ID)
+	if err := os.Rename(r.Dir, final); err != nil {
+		return "", fmt.Errorf("publish run %s: %w", r.ID, err)
+	}
+	_ = syncDir(r.home.RunsDir())
+	return final, nil
+}
+
+// Abort removes the pending folder.
+func (r *PendingRun) Abort() { _ = os.RemoveAll(r.Dir) }
+
+// RunInfo describes one complete run folder.
+type RunInfo struct {
+	ID   string
+	Dir  string
+	Mode string
+}
+
+// ListRuns returns complete runs (folders holding a manifest), oldest first.
+func (h *Home) ListRuns() ([]RunInfo, error) {
+	entries, err := os.ReadDir(h.RunsDir())
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	var out []RunInfo
+	for _, e := range entries {
+		n := e.Name()
+		if !e.IsDir() || strings.HasPrefix(n, ".") {
+			continue
+		}
+		dir := filepath.Join(h.RunsDir(), n)
+		if _, err := os.Stat(filepath.Join(dir, ManifestFile)); err != nil {
+			continue
+		}
+		mode := ""
+		if i := strings.IndexByte(n, '-'); i >= 0 {
+			mode = strings.SplitN(n[i+1:], "-", 2)[0]
+		}
+		out = append(out, RunInfo{ID: n, Dir: dir, Mode: mode})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// FindRun returns the run with the given id, or the latest run when id is
+// "latest" or empty.
+func (h *Home) FindRun(id string) (RunInfo, error) {
+	runs, err := h.ListRuns()
+	if err != nil {
+		return RunInfo{}, err
+	}
+	if id == "" || id == "latest" {
+		if len(runs) == 0 {
+			return RunInfo{}, errors.New("no runs yet: run 'assign preassign' or 'assign run' first")
+		}
+		return runs[len(runs)-1], nil
+	}
+	for _, r := range runs {
+		if r.ID == id {
+			return r, nil
+		}
+	}
+	// Accept a path to a run folder too (e.g. an --out directory).
+	if fi, err := os.Stat(filepath.Join(id, ManifestFile)); err == nil && !fi.IsDir() {
+		abs, _ := filepath.Abs(id)
+		return RunInfo{ID: filepath.Base(abs), Dir: abs}, nil
+	}
+	return RunInfo{}, fmt.Errorf("run %q not found in %s: see 'assign runs' or give a run folder path", id, h.RunsDir())
+}

@@ -1,0 +1,288 @@
+// Package store manages the data home: immutable snapshot database files, the
+// pointer to the current snapshot, run folders and the load lock.
+//
+// Layout under the home directory:
+//
+//	CURRENT                      name of the current snapshot (replaced by rename)
+//	snapshots/<name>.duckdb      complete, immutable snapshots
+//	snapshots/.tmp-<name>.duckdb loads in progress or killed; never listed
+//	runs/<id>/                   complete run folders (manifest.json written last)
+//	runs/.tmp-<id>/              runs in progress or killed; never listed
+//	tmp/                         DuckDB spill space
+//	load.lock                    held (flock) by the one load writing at a time
+//
+// Every switch a reader can observe is a rename within one directory, so a
+// process killed at any moment leaves either the old or the new state, and a
+// half-written file is never picked up by a later command.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// EnvHome is the environment variable naming the data home.
+const EnvHome = "ASSIGN_HOME"
+
+// DefaultHome is the data home used when neither --home nor ASSIGN_HOME is set.
+const DefaultHome = "./assign-data"
+
+const (
+	snapshotExt = ".duckdb"
+	tmpPrefix   = ".tmp-"
+	currentFile = "CURRENT"
+)
+
+// ErrNoSnapshot is returned when the home has no current snapshot yet.
+var ErrNoSnapshot = errors.New("no snapshot loaded yet: run 'assign load DIR' (or 'assign demo') first")
+
+// Home is an opened data home.
+type Home struct {
+	Dir string
+}
+
+// Open returns the home at dir, creating its folders when missing.
+func Open(dir string) (*Home, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("data home %q: %w", dir, err)
+	}
+	h := &Home{Dir: abs}
+	for _, d := range []string{h.SnapshotsDir(), h.RunsDir(), h.TmpDir()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("data home %s: cannot create %s: %w", abs, d, err)
+		}
+	}
+	return h, nil
+}
+
+// SnapshotsDir is the folder holding snapshot database files.
+func (h *Home) SnapshotsDir() string { return filepath.Join(h.Dir, "snapshots") }
+
+// RunsDir is the folder holding run folders.
+func (h *Home) RunsDir() string { return filepath.Join(h.Dir, "runs") }
+
+// TmpDir is DuckDB's spill space for this home.
+func (h *Home) TmpDir() string { return filepath.Join(h.Dir, "tmp") }
+
+// SnapshotPath is the database file of the named snapshot.
+func (h *Home) SnapshotPath(name string) string {
+	return filepath.Join(h.SnapshotsDir(), name+snapshotExt)
+}
+
+// Current returns the name of the current snapshot, or ErrNoSnapshot.
+func (h *Home) Current() (string, error) {
+	b, err := os.ReadFile(filepath.Join(h.Dir, currentFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", ErrNoSnapshot
+	}
+	if err != nil {
+		return "", fmt.Errorf("read current snapshot pointer: %w", err)
+	}
+	name := strings.TrimSpace(string(b))
+	if name == "" {
+		return "", ErrNoSnapshot
+	}
+	return name, nil
+}
+
+// Resolve returns the database path of the named snapshot, or of the current
+// one when name is empty. The file must exist.
+func (h *Home) Resolve(name string) (string, string, error) {
+	if name == "" {
+		cur, err := h.Current()
+		if err != nil {
+			return "", "", err
+		}
+		name = cur
+	}
+	if err := ValidName(name); err != nil {
+		return "", "", err
+	}
+	p := h.SnapshotPath(name)
+	if _, err := os.Stat(p); err != nil {
+		return "", "", fmt.Errorf("snapshot %q not found in %s: see 'assign snapshots' for the list", name, h.SnapshotsDir())
+	}
+	return name, p, nil
+}
+
+// ValidName reports whether name can be a snapshot or run name: it must not
+// be empty, start with a dot, or hold a path separator.
+func ValidName(name string) error {
+	if name == "" || strings.HasPrefix(name, ".") || strings.ContainsAny(name, `/\`) {
+		return fmt.Errorf("invalid name %q: names are plain file names, not paths", name)
+	}
+	return nil
+}
+
+// SetCurrent makes name the current snapshot with an atomic rename.
+func (h *Home) SetCurrent(name string) error {
+	if _, _, err := h.Resolve(name); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(h.Dir, currentFile), []byte(name+"\n"))
+}
+
+// NewSnapshotName returns a fresh, sortable snapshot name for time t.
+func (h *Home) NewSnapshotName(t time.Time) string {
+	base := "snap-" + t.UTC().Format("20060102-150405")
+	name := base
+	for i := 2; ; i++ {
+		if _, err := os.Stat(h.SnapshotPath(name)); errors.Is(err, os.ErrNotExist) {
+			if _, err := os.Stat(h.pendingSnapshotPath(name)); errors.Is(err, os.ErrNotExist) {
+				return name
+			}
+		}
+		name = fmt.Sprintf("%s-%d", base, i)
+	}
+}
+
+func (h *Home) pendingSnapshotPath(name string) string {
+	return filepath.Join(h.SnapshotsDir(), tmpPrefix+name+snapshotExt)
+}
+
+// PendingSnapshot is a snapshot database being written. Nothing reads it until
+// Commit renames it into place; Abort (or a crash) leaves only a .tmp- file
+// that listings ignore and gc removes.
+type PendingSnapshot struct {
+	Name string
+	Path string // the file to write
+	home *Home
+}
+
+// NewPendingSnapshot reserves a name and a temporary path for a new snapshot.
+func (h *Home) NewPendingSnapshot(t time.Time) (*PendingSnapshot, error) {
+	name := h.NewSnapshotName(t)
+	p := h.pendingSnapshotPath(name)
+	_ = os.Remove(p)
+	_ = os.Remove(p + ".wal")
+	return &PendingSnapshot{Name: name, Path: p, home: h}, nil
+}
+
+// Commit syncs the written file, renames it into place and, when makeCurrent,
+// switches CURRENT to it. The database must be closed before Commit.
+func (p *PendingSnapshot) Commit(makeCurrent bool) error {
+	if _, err := os.Stat(p.Path + ".wal"); err == nil {
+		return fmt.Errorf("snapshot %s: database was not checkpointed before commit", p.Name)
+	}
+	if err := syncFile(p.Path); err != nil {
+		return fmt.Errorf("snapshot %s: %w", p.Name, err)
+	}
+	final := p.home.SnapshotPath(p.Name)
+	if err := os.Rename(p.Path, final); err != nil {
+		return fmt.Errorf("snapshot %s: %w", p.Name, err)
+	}
+	if err := syncDir(p.home.SnapshotsDir()); err != nil {
+		return err
+	}
+	if makeCurrent {
+		return p.home.SetCurrent(p.Name)
+	}
+	return nil
+}
+
+// Abort removes what was written.
+func (p *PendingSnapshot) Abort() {
+	_ = os.Remove(p.Path)
+	_ = os.Remove(p.Path + ".wal")
+}
+
+// SnapshotInfo describes one complete snapshot file.
+type SnapshotInfo struct {
+	Name    string
+	Path    string
+	Size    int64
+	ModTime time.Time
+	Current bool
+}
+
+// ListSnapshots returns complete snapshots, oldest first.
+func (h *Home) ListSnapshots() ([]SnapshotInfo, error) {
+	entries, err := os.ReadDir(h.SnapshotsDir())
+	if err != nil {
+		return nil, fmt.Errorf("list snapshots: %w", err)
+	}
+	cur, _ := h.Current()
+	var out []SnapshotInfo
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() || strings.HasPrefix(n, ".") || !strings.HasSuffix(n, snapshotExt) {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			continue
+		}
+		name := strings.TrimSuffix(n, snapshotExt)
+		out = append(out, SnapshotInfo{Name: name, Path: filepath.Join(h.SnapshotsDir(), n), Size: fi.Size(), ModTime: fi.ModTime(), Current: name == cur})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// StaleTemporaries lists files and folders left by killed loads and runs.
+func (h *Home) StaleTemporaries() []string {
+	var out []string
+	for _, dir := range []string{h.SnapshotsDir(), h.RunsDir()} {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), tmpPrefix) {
+				out = append(out, filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	return out
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, tmpPrefix+filepath.Base(path)+"-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return syncDir(dir)
+}
+
+// WriteFileAtomic writes data to path so that readers see the old or the new
+// content, never a part.
+func WriteFileAtomic(path string, data []byte) error { return writeFileAtomic(path, data) }
+
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	_ = d.Sync() // not every file system supports it; the rename is what matters
+	return nil
+}
