@@ -229,3 +229,28 @@ type cleanErr struct {
 
 func (e *cleanErr) Error() string { return e.msg }
 func (e *cleanErr) Unwrap() error { return e.err }
+
+// ExecWithArrow exposes rr as the view name for the duration of stmts (run
+// in order on the same connection), e.g. a COPY of the view to a file. The
+// view can be read once.
+func (d *DB) ExecWithArrow(ctx context.Context, name string, rr array.RecordReader, stmts ...string) error {
+	return d.conn.Raw(func(dc any) error {
+		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
+		if err != nil {
+			return err
+		}
+		release, err := ar.RegisterView(rr, name)
+		if err != nil {
+			return err
+		}
+		defer release()
+		ex := dc.(driver.ExecerContext)
+		for _, s := range stmts {
+			if _, err := ex.ExecContext(ctx, s, nil); err != nil {
+				return Clean(err)
+			}
+		}
+		_, err = ex.ExecContext(ctx, "DROP VIEW IF EXISTS "+Ident(name), nil)
+		return Clean(err)
+	})
+}

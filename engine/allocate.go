@@ -1,0 +1,75 @@
+package engine
+
+import "slices"
+
+// assignDate is the reference greedy allocator for one date (SPEC section 4,
+// run). Users are ordered once, at the start of the date, by (eligible snacks
+// with usable stock left, user_id); each then chooses among the snacks with
+// stock left at its turn and consumes one unit FEFO per boxed snack.
+//
+// The choices are computed in parallel against the stock at the start of the
+// date and then committed in order. A precomputed box stays right when all
+// its snacks still have stock at the user's turn: stock only shrinks within a
+// date, and removing snacks that a selection did not take never changes what
+// it takes (requests, the capped pass and the fill pass all walk fixed orders
+// and skip only what they would have skipped). Otherwise the box is chosen
+// again against the stock of that moment. The result is the sequential
+// greedy's, for any number of threads.
+func (e *engine) assignDate(di int, db *DateBoxes, workers []*worker, st *stock) {
+	n := len(db.Users)
+	count := make([]int32, n)
+	e.parallel(n, workers, func(w *worker, i int) {
+		u := db.Users[i]
+		w.prepare(u)
+		w.eligible(u, di, db.Day, w.elig)
+		w.elig.and(st.has)
+		count[i] = int32(w.elig.count())
+		w.choose(u, db.Day, w.elig, &w.box)
+		e.record(db, i, &w.box, nil)
+	})
+
+	order := make([]int32, n)
+	for i := range order {
+		order[i] = int32(i)
+	}
+	// Users are in uidx (user_id) order, so the index breaks count ties.
+	slices.SortFunc(order, func(a, b int32) int {
+		if count[a] != count[b] {
+			return int(count[a] - count[b])
+		}
+		return int(a - b)
+	})
+
+	w := workers[0]
+	for _, i := range order {
+		u := db.Users[i]
+		off := db.Slot[i]
+		lines := db.Snack[off : off+db.Filled[i]]
+		traced := e.trace != nil && e.trace.matches(e.in, u, db.Day)
+		stale := false
+		for _, s := range lines {
+			if !st.has.has(s) {
+				stale = true
+				break
+			}
+		}
+		if stale || traced {
+			w.prepare(u)
+			w.eligible(u, di, db.Day, w.elig)
+			if traced {
+				e.trace.captureEligible(e, u, w.elig, st)
+			}
+			w.elig.and(st.has)
+			w.choose(u, db.Day, w.elig, &w.box)
+			if traced {
+				e.trace.captureBox(&w.box)
+			}
+			e.record(db, int(i), &w.box, nil)
+			lines = db.Snack[off : off+db.Filled[i]]
+		}
+		for j, s := range lines {
+			db.Lot[off+int32(j)] = st.take(s)
+		}
+		e.remember(u, db.Day, lines)
+	}
+}

@@ -1,0 +1,395 @@
+package engine
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/assign-dev/assign/policy"
+)
+
+// Mode selects what the engine computes (SPEC section 4, Modes).
+type Mode int
+
+const (
+	// Preassign chooses boxes ignoring stock, then covers the demand FEFO.
+	Preassign Mode = iota
+	// Assign chooses boxes under stock with the reference greedy allocator.
+	Assign
+)
+
+func (m Mode) String() string {
+	if m == Assign {
+		return "run"
+	}
+	return "preassign"
+}
+
+// Options configure a Run.
+type Options struct {
+	Policy policy.Policy
+	Mode   Mode
+	// Threads is the number of goroutines choosing boxes; 0 means all cores.
+	// Results are identical for every value.
+	Threads int
+	// Progress, when set, is called after each ship date with the number of
+	// boxes chosen so far and in all.
+	Progress func(done, total int)
+	// Trace, when set, records everything explain shows for one user and date.
+	Trace *Trace
+}
+
+// hdelEntry is a box line chosen earlier in the horizon: for later dates it
+// counts as a delivery of snack on day.
+type hdelEntry struct {
+	snack int32
+	day   Day
+}
+
+// engine is the state of one Run.
+type engine struct {
+	in      *Inputs
+	p       policy.Policy
+	mode    Mode
+	threads int
+
+	popn    []float64 // per snack
+	popTerm []float64 // float64(w_popularity * popn)
+	newTerm float64   // float64(w_novelty * 1)
+	oldTerm float64   // float64(w_novelty * 0)
+	tagMask []bitset  // per tag: snacks carrying it
+	base    []bitset  // per date index: active and launched on that date
+	nCats   int
+
+	hdel      [][]hdelEntry // per user: boxes chosen earlier in the horizon
+	lastShip  []Day         // per user: last ship date in the horizon
+	reqClosed []bool        // per request: closed by a box chosen earlier in the horizon
+
+	trace *Trace
+}
+
+func newEngine(in *Inputs, opt Options) (*engine, error) {
+	if err := opt.Policy.Validate(); err != nil {
+		return nil, err
+	}
+	p := opt.Policy
+	threads := opt.Threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	nS := in.NumSnacks()
+	e := &engine{
+		in: in, p: p, mode: opt.Mode, threads: threads,
+		nCats:     len(in.Categories),
+		newTerm:   float64(p.WNovelty * 1),
+		oldTerm:   float64(p.WNovelty * 0),
+		hdel:      make([][]hdelEntry, in.NumUsers()),
+		lastShip:  make([]Day, in.NumUsers()),
+		reqClosed: make([]bool, len(in.ReqSnack)),
+		trace:     opt.Trace,
+	}
+	e.popn = Popularity(in, p.PriorWeight)
+	e.popTerm = make([]float64, nS)
+	for s, v := range e.popn {
+		e.popTerm[s] = float64(p.WPopularity * v)
+	}
+	e.tagMask = make([]bitset, len(in.Tags))
+	for t := range e.tagMask {
+		e.tagMask[t] = newBitset(nS)
+	}
+	for s := 0; s < nS; s++ {
+		for j := in.TagStart[s]; j < in.TagStart[s+1]; j++ {
+			e.tagMask[in.SnackTag[j]].set(int32(s))
+		}
+	}
+	e.base = make([]bitset, in.Days)
+	for di := range e.base {
+		d := in.D0 + Day(di)
+		b := newBitset(nS)
+		for s := 0; s < nS; s++ {
+			if in.Active[s] && in.Launched[s] <= d {
+				b.set(int32(s))
+			}
+		}
+		e.base[di] = b
+	}
+	for u := range e.lastShip {
+		if n := in.ShipStart[u+1]; n > in.ShipStart[u] {
+			e.lastShip[u] = in.ShipDay[n-1]
+		}
+	}
+	return e, nil
+}
+
+// worker holds one goroutine's scratch space; nothing in it is shared.
+type worker struct {
+	e        *engine
+	user     int32
+	ng       bitset
+	elig     bitset
+	prefTerm []float64 // per category: float64(w_preference * pref)
+	affTerm  []float64 // per category: float64(w_affinity * aff)
+	catCount []int32
+	tops     [][]cand
+	cands    []cand
+	merged   []cand
+	box      box
+}
+
+func (e *engine) newWorker() *worker {
+	nS := e.in.NumSnacks()
+	w := &worker{
+		e: e, user: -1,
+		ng: newBitset(nS), elig: newBitset(nS),
+		prefTerm: make([]float64, e.nCats), affTerm: make([]float64, e.nCats),
+		catCount: make([]int32, e.nCats),
+		tops:     make([][]cand, e.nCats),
+	}
+	for c := range w.tops {
+		w.tops[c] = make([]cand, 0, e.p.MaxPerCategory)
+	}
+	return w
+}
+
+// DateBoxes are the boxes of one ship date. Users are in user_id order; user
+// i's lines are Snack[Slot[i] : Slot[i]+Filled[i]] (and the same range of
+// Score, Requested and Lot), in selection order.
+type DateBoxes struct {
+	Day       Day
+	Users     []int32 // uidx
+	Slot      []int32
+	Filled    []int32
+	Snack     []int32
+	Score     []float64
+	Requested []bool
+	Lot       []int32 // lot index in Inputs, -1 in preassign
+}
+
+// Result is the outcome of a Run.
+type Result struct {
+	Inputs *Inputs
+	Policy policy.Policy
+	Mode   Mode
+	Dates  []DateBoxes
+	// Demand, Covered: per date index, per snack.
+	Demand  [][]int32
+	Covered [][]int32
+	// StockUsable is, per snack, the quantity of its lots usable on D0 before
+	// any consumption.
+	StockUsable []int64
+	// LotTaken is, per date index, per lot, the units taken from it.
+	LotTaken [][]int32
+	// LotLeft is, per lot, the units left after the horizon.
+	LotLeft []int32
+	Timings map[string]time.Duration
+}
+
+// Run chooses every box of the horizon and covers the demand (SPEC section 4).
+func Run(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
+	e, err := newEngine(in, opt)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Inputs: in, Policy: e.p, Mode: opt.Mode, Timings: map[string]time.Duration{}}
+	res.Dates = make([]DateBoxes, in.Days)
+	for di := range res.Dates {
+		res.Dates[di].Day = in.D0 + Day(di)
+	}
+	total := 0
+	for u := 0; u < in.NumUsers(); u++ {
+		for j := in.ShipStart[u]; j < in.ShipStart[u+1]; j++ {
+			di := int(in.ShipDay[j] - in.D0)
+			db := &res.Dates[di]
+			db.Users = append(db.Users, int32(u))
+			total++
+		}
+	}
+	st := newStock(in, e.p.MinShelfDays)
+	st.begin(in.D0)
+	res.StockUsable = slices.Clone(st.left)
+
+	workers := make([]*worker, e.threads)
+	for i := range workers {
+		workers[i] = e.newWorker()
+	}
+	start := time.Now()
+	done := 0
+	for di := range res.Dates {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		db := &res.Dates[di]
+		db.Slot = make([]int32, len(db.Users)+1)
+		for i, u := range db.Users {
+			db.Slot[i+1] = db.Slot[i] + in.BoxSize[u]
+		}
+		n := db.Slot[len(db.Users)]
+		db.Filled = make([]int32, len(db.Users))
+		db.Snack = make([]int32, n)
+		db.Score = make([]float64, n)
+		db.Requested = make([]bool, n)
+		db.Lot = make([]int32, n)
+		if opt.Mode == Assign {
+			st.begin(db.Day)
+			e.assignDate(di, db, workers, st)
+		} else {
+			e.preassignDate(di, db, workers)
+		}
+		done += len(db.Users)
+		if opt.Progress != nil {
+			opt.Progress(done, total)
+		}
+	}
+	res.Timings["select"] = time.Since(start)
+
+	start = time.Now()
+	e.cover(res, st)
+	res.Timings["cover"] = time.Since(start)
+	return res, nil
+}
+
+// parallel runs fn(w, i) for i in [0, n) on all workers, in chunks.
+func (e *engine) parallel(n int, workers []*worker, fn func(w *worker, i int)) {
+	const chunk = 256
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		wg.Add(1)
+		go func(w *worker) {
+			defer wg.Done()
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= n {
+					return
+				}
+				for i := lo; i < min(lo+chunk, n); i++ {
+					fn(w, i)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+}
+
+// preassignDate chooses the boxes of one date ignoring stock. Users are
+// independent within a date, so any split over workers gives the same boxes.
+func (e *engine) preassignDate(di int, db *DateBoxes, workers []*worker) {
+	e.parallel(len(db.Users), workers, func(w *worker, i int) {
+		u := db.Users[i]
+		w.prepare(u)
+		w.eligible(u, di, db.Day, w.elig)
+		traced := e.trace != nil && e.trace.matches(e.in, u, db.Day)
+		if traced {
+			e.trace.captureEligible(e, u, w.elig, nil)
+		}
+		w.choose(u, db.Day, w.elig, &w.box)
+		if traced {
+			e.trace.captureBox(&w.box)
+		}
+		e.record(db, i, &w.box, nil)
+		e.remember(u, db.Day, w.box.snack)
+	})
+}
+
+// record stores a chosen box in the date's slots; lots, when given, are the
+// lot of every line.
+func (e *engine) record(db *DateBoxes, i int, b *box, lots []int32) {
+	off := db.Slot[i]
+	db.Filled[i] = int32(b.len())
+	copy(db.Snack[off:], b.snack)
+	copy(db.Score[off:], b.score)
+	copy(db.Requested[off:], b.requested)
+	for j := 0; j < b.len(); j++ {
+		if lots != nil {
+			db.Lot[off+int32(j)] = lots[j]
+		} else {
+			db.Lot[off+int32(j)] = -1
+		}
+	}
+}
+
+// remember makes a box chosen on day d a delivery for the user's later dates:
+// it blocks its snacks in the repeat window and closes the user's requests
+// of those snacks made on or before d.
+func (e *engine) remember(u int32, d Day, snacks []int32) {
+	in := e.in
+	for _, s := range snacks {
+		for r := in.ReqStart[u]; r < in.ReqStart[u+1]; r++ {
+			if in.ReqSnack[r] == s && in.ReqDay[r] <= d {
+				e.reqClosed[r] = true
+			}
+		}
+	}
+	if d == e.lastShip[u] {
+		return // no later date of this user in the horizon
+	}
+	for _, s := range snacks {
+		e.hdel[u] = append(e.hdel[u], hdelEntry{snack: s, day: d})
+	}
+}
+
+// cover fills demand and covered per date and snack. In preassign, demand
+// takes units FEFO from the lots usable on each date, date by date; in run,
+// the boxes already took their units, so covered = demand.
+func (e *engine) cover(res *Result, st *stock) {
+	in := e.in
+	nS := in.NumSnacks()
+	res.Demand = make([][]int32, in.Days)
+	res.Covered = make([][]int32, in.Days)
+	res.LotTaken = make([][]int32, in.Days)
+	if e.mode == Preassign {
+		// Rewind: the stock was only read (begin(D0)) so far.
+		st = newStock(in, e.p.MinShelfDays)
+	}
+	prevRemaining := slices.Clone(in.LotQty)
+	for di := range res.Dates {
+		db := &res.Dates[di]
+		dem := make([]int32, nS)
+		for i := range db.Users {
+			off := db.Slot[i]
+			for j := int32(0); j < db.Filled[i]; j++ {
+				dem[db.Snack[off+j]]++
+			}
+		}
+		res.Demand[di] = dem
+		if e.mode == Preassign {
+			st.begin(db.Day)
+			cov := make([]int32, nS)
+			for s, n := range dem {
+				if n > 0 {
+					cov[s] = int32(st.takeUpTo(int32(s), int64(n)))
+				}
+			}
+			res.Covered[di] = cov
+			taken := make([]int32, len(in.LotQty))
+			for l := range taken {
+				taken[l] = prevRemaining[l] - st.remaining[l]
+			}
+			copy(prevRemaining, st.remaining)
+			res.LotTaken[di] = taken
+		} else {
+			res.Covered[di] = slices.Clone(dem)
+			taken := make([]int32, len(in.LotQty))
+			for i := range db.Users {
+				off := db.Slot[i]
+				for j := int32(0); j < db.Filled[i]; j++ {
+					taken[db.Lot[off+j]]++
+				}
+			}
+			res.LotTaken[di] = taken
+		}
+	}
+	if e.mode == Preassign {
+		res.LotLeft = st.remaining
+	} else {
+		res.LotLeft = slices.Clone(in.LotQty)
+		for _, t := range res.LotTaken {
+			for l, n := range t {
+				res.LotLeft[l] -= n
+			}
+		}
+	}
+}

@@ -1,0 +1,365 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/assign-dev/assign/policy"
+	queries "github.com/assign-dev/assign/sql"
+)
+
+// DB is what the engine needs of a database: statements, and queries whose
+// results arrive as Arrow record batches. *duck.DB satisfies it.
+type DB interface {
+	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryArrow(ctx context.Context, query string, fn func(rec arrow.RecordBatch) error, args ...any) error
+}
+
+// Inputs is everything the per-user work reads, in dense index spaces:
+// snacks by sidx (snack_id order), categories by cidx, tags by tidx, shipping
+// users by uidx (user_id order). Per-user lists are CSR arrays: the entries
+// of user u are [Start[u], Start[u+1]).
+type Inputs struct {
+	D0   Day
+	Days int
+
+	Categories []string
+	Tags       []string
+
+	// Snacks, by sidx.
+	SnackID    []int64
+	SnackCat   []int32
+	Launched   []Day
+	Active     []bool
+	PopN       []int64 // latest ratings of the snack
+	PopSum     []int64
+	TagStart   []int32 // CSR over SnackTag
+	SnackTag   []int32
+	RatedPairs int64 // all latest ratings in the snapshot
+	RatingSum  int64
+
+	// Users shipping in the horizon, by uidx.
+	UserID    []int64
+	BoxSize   []int32
+	ShipStart []int32 // CSR over ShipDay (ascending)
+	ShipDay   []Day
+	NGStart   []int32 // CSR over NGTag
+	NGTag     []int32
+	PrefStart []int32 // CSR over PrefCat/PrefWeight
+	PrefCat   []int32
+	PrefW     []int32
+	AffStart  []int32 // CSR over AffCat/AffN/AffSum
+	AffCat    []int32
+	AffN      []int32
+	AffSum    []int64
+	BadStart  []int32 // CSR over BadSnack/BadRating
+	BadSnack  []int32
+	BadRating []int32
+	DelStart  []int32 // CSR over DelSnack/DelDay
+	DelSnack  []int32
+	DelDay    []Day
+	ReqStart  []int32 // CSR over requests, ordered (ReqAt, snack_id) per user
+	ReqSnack  []int32
+	ReqAt     []int64 // microseconds since the epoch
+	ReqDay    []Day   // date(requested_at)
+
+	// Lots, ordered by (sidx, best_before, lot_id as bytes).
+	LotSnack  []int32
+	LotID     []string
+	LotQty    []int32
+	LotBefore []Day
+}
+
+// NumSnacks is the number of snacks.
+func (in *Inputs) NumSnacks() int { return len(in.SnackID) }
+
+// NumUsers is the number of users shipping in the horizon.
+func (in *Inputs) NumUsers() int { return len(in.UserID) }
+
+// LoadOptions selects what LoadInputs reads.
+type LoadOptions struct {
+	D0     Day
+	Days   int
+	Policy policy.Policy
+	// UserID, when non-zero, restricts the shipping users to this one user
+	// (explain). Popularity still uses every rating.
+	UserID int64
+	// OnlyUser is set when UserID is meaningful (user ids may be 0).
+	OnlyUser bool
+	// LatestRatingsTable names a snapshot table of precomputed latest ratings
+	// (user_id, snack_id, rating); empty computes them from ratings.
+	LatestRatingsTable string
+}
+
+// LoadInputs runs the input SQL in db (which must have the snapshot tables
+// reachable unqualified) and gathers the results into Inputs.
+func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
+	if opt.Days < 1 {
+		return nil, fmt.Errorf("horizon must have at least one day, got %d", opt.Days)
+	}
+	dend := opt.D0 + Day(opt.Days-1)
+	filter := ""
+	if opt.OnlyUser {
+		filter = "AND user_id = " + strconv.FormatInt(opt.UserID, 10)
+	}
+	latest := queries.Get("latest_ratings")
+	if opt.LatestRatingsTable != "" {
+		latest = "SELECT user_id, snack_id, rating FROM " + opt.LatestRatingsTable
+	}
+	prep := queries.Render("inputs_prepare", map[string]string{
+		"d0": opt.D0.String(), "dend": dend.String(), "user_filter": filter, "latest_source": latest,
+	})
+	if _, err := db.Exec(ctx, prep); err != nil {
+		return nil, fmt.Errorf("prepare engine inputs: %w", err)
+	}
+	in := &Inputs{D0: opt.D0, Days: opt.Days}
+	q := func(name string, params map[string]string, sinks ...sink) error {
+		text := queries.Render(name, params)
+		err := db.QueryArrow(ctx, text, func(rec arrow.RecordBatch) error {
+			if int(rec.NumCols()) != len(sinks) {
+				return fmt.Errorf("%d columns, want %d", rec.NumCols(), len(sinks))
+			}
+			for i, s := range sinks {
+				if err := s(rec.ColumnName(i), rec.Column(i)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("engine input %s: %w", name, err)
+		}
+		return nil
+	}
+
+	var sidx []int32
+	if err := q("inputs_categories", nil, skip, strs(&in.Categories)); err != nil {
+		return nil, err
+	}
+	if err := q("inputs_tags", nil, skip, strs(&in.Tags)); err != nil {
+		return nil, err
+	}
+	if err := q("inputs_snacks", nil, i32(&sidx), i64(&in.SnackID), i32(&in.SnackCat), days(&in.Launched),
+		bools(&in.Active), i64(&in.PopN), i64(&in.PopSum)); err != nil {
+		return nil, err
+	}
+	for _, n := range in.PopN {
+		in.RatedPairs += n
+	}
+	for _, s := range in.PopSum {
+		in.RatingSum += s
+	}
+	nS := len(in.SnackID)
+
+	var tagSnack, tagTag []int32
+	if err := q("inputs_snack_tags", nil, i32(&tagSnack), i32(&tagTag)); err != nil {
+		return nil, err
+	}
+	var perm []int32
+	in.TagStart, perm = groupCSR(nS, tagSnack)
+	in.SnackTag = permute(tagTag, perm)
+
+	var uidx []int32
+	if err := q("inputs_users", nil, i32(&uidx), i64(&in.UserID), i32(&in.BoxSize)); err != nil {
+		return nil, err
+	}
+	nU := len(in.UserID)
+
+	var keys []int32
+	var shipDay []Day
+	if err := q("inputs_ship", nil, i32(&keys), days(&shipDay)); err != nil {
+		return nil, err
+	}
+	in.ShipStart, perm = groupCSR(nU, keys)
+	in.ShipDay = permute(shipDay, perm)
+	sortEach(in.ShipStart, func(a, b int) bool { return in.ShipDay[a] < in.ShipDay[b] }, in.ShipDay)
+
+	keys = keys[:0]
+	var ngTag []int32
+	if err := q("inputs_user_ng", nil, i32(&keys), i32(&ngTag)); err != nil {
+		return nil, err
+	}
+	in.NGStart, perm = groupCSR(nU, keys)
+	in.NGTag = permute(ngTag, perm)
+
+	keys = keys[:0]
+	var prefCat, prefW []int32
+	if err := q("inputs_prefs", nil, i32(&keys), i32(&prefCat), i32(&prefW)); err != nil {
+		return nil, err
+	}
+	in.PrefStart, perm = groupCSR(nU, keys)
+	in.PrefCat, in.PrefW = permute(prefCat, perm), permute(prefW, perm)
+
+	keys = keys[:0]
+	var affCat, affN []int32
+	var affSum []int64
+	if err := q("inputs_affinity", nil, i32(&keys), i32(&affCat), i32(&affN), i64(&affSum)); err != nil {
+		return nil, err
+	}
+	in.AffStart, perm = groupCSR(nU, keys)
+	in.AffCat, in.AffN, in.AffSum = permute(affCat, perm), permute(affN, perm), permute(affSum, perm)
+
+	keys = keys[:0]
+	var badSnack, badRating []int32
+	if err := q("inputs_bad_ratings", map[string]string{"never_again": strconv.Itoa(opt.Policy.NeverAgainRating)},
+		i32(&keys), i32(&badSnack), i32(&badRating)); err != nil {
+		return nil, err
+	}
+	in.BadStart, perm = groupCSR(nU, keys)
+	in.BadSnack, in.BadRating = permute(badSnack, perm), permute(badRating, perm)
+
+	keys = keys[:0]
+	var delSnack []int32
+	var delDay []Day
+	if err := q("inputs_deliveries", map[string]string{"d0": opt.D0.String(), "dend": dend.String(), "window": strconv.Itoa(opt.Policy.RepeatWindowDays)},
+		i32(&keys), i32(&delSnack), days(&delDay)); err != nil {
+		return nil, err
+	}
+	in.DelStart, perm = groupCSR(nU, keys)
+	in.DelSnack, in.DelDay = permute(delSnack, perm), permute(delDay, perm)
+
+	keys = keys[:0]
+	var reqSnack []int32
+	var reqAt []int64
+	var reqDay []Day
+	if err := q("inputs_requests", map[string]string{"dend": dend.String()}, i32(&keys), i32(&reqSnack), i64(&reqAt), days(&reqDay)); err != nil {
+		return nil, err
+	}
+	in.ReqStart, perm = groupCSR(nU, keys)
+	in.ReqSnack, in.ReqAt, in.ReqDay = permute(reqSnack, perm), permute(reqAt, perm), permute(reqDay, perm)
+	sortEach(in.ReqStart, func(a, b int) bool {
+		if in.ReqAt[a] != in.ReqAt[b] {
+			return in.ReqAt[a] < in.ReqAt[b]
+		}
+		return in.ReqSnack[a] < in.ReqSnack[b]
+	}, in.ReqSnack, in.ReqAt, in.ReqDay)
+
+	if err := q("inputs_stock", nil, i32(&in.LotSnack), strs(&in.LotID), i32(&in.LotQty), days(&in.LotBefore)); err != nil {
+		return nil, err
+	}
+	sortLots(in)
+	return in, nil
+}
+
+// sink consumes one column of every batch of a query.
+type sink func(name string, a arrow.Array) error
+
+func skip(string, arrow.Array) error { return nil }
+
+func i32(dst *[]int32) sink {
+	return func(name string, a arrow.Array) (err error) { *dst, err = appendInt32(*dst, name, a); return }
+}
+
+func i64(dst *[]int64) sink {
+	return func(name string, a arrow.Array) (err error) { *dst, err = appendInt64(*dst, name, a); return }
+}
+
+func days(dst *[]Day) sink {
+	return func(name string, a arrow.Array) error {
+		v, err := appendInt32(nil, name, a)
+		for _, x := range v {
+			*dst = append(*dst, Day(x))
+		}
+		return err
+	}
+}
+
+func bools(dst *[]bool) sink {
+	return func(name string, a arrow.Array) (err error) { *dst, err = appendBool(*dst, name, a); return }
+}
+
+func strs(dst *[]string) sink {
+	return func(name string, a arrow.Array) (err error) { *dst, err = appendString(*dst, name, a); return }
+}
+
+// groupCSR counting-sorts entries by key (0 <= key < n). It returns CSR
+// offsets (len n+1) and the permutation taking entry order to grouped order,
+// stable within a key so that the grouping itself is deterministic.
+func groupCSR(n int, keys []int32) (start []int32, perm []int32) {
+	start = make([]int32, n+1)
+	for _, k := range keys {
+		start[k+1]++
+	}
+	for i := 0; i < n; i++ {
+		start[i+1] += start[i]
+	}
+	next := slices.Clone(start[:n])
+	perm = make([]int32, len(keys))
+	for i, k := range keys {
+		perm[next[k]] = int32(i)
+		next[k]++
+	}
+	return start, perm
+}
+
+func permute[T any](src []T, perm []int32) []T {
+	out := make([]T, len(perm))
+	for i, p := range perm {
+		out[i] = src[p]
+	}
+	return out
+}
+
+// sortEach sorts every CSR group by less (indexes into the arrays), moving
+// the entries of all arrays together. Groups are small (a user's dates or
+// requests), so insertion sort is the right tool.
+func sortEach(start []int32, less func(a, b int) bool, arrays ...any) {
+	for g := 0; g+1 < len(start); g++ {
+		lo, hi := int(start[g]), int(start[g+1])
+		for i := lo + 1; i < hi; i++ {
+			for j := i; j > lo && less(j, j-1); j-- {
+				for _, arr := range arrays {
+					swapAny(arr, j, j-1)
+				}
+			}
+		}
+	}
+}
+
+func swapAny(arr any, i, j int) {
+	switch a := arr.(type) {
+	case []int32:
+		a[i], a[j] = a[j], a[i]
+	case []int64:
+		a[i], a[j] = a[j], a[i]
+	case []Day:
+		a[i], a[j] = a[j], a[i]
+	default:
+		panic(fmt.Sprintf("swapAny: unsupported %T", arr))
+	}
+}
+
+// sortLots puts lots in FEFO order per snack: (sidx, best_before, lot_id)
+// with lot_id compared as a plain byte string, whatever DuckDB's collation.
+func sortLots(in *Inputs) {
+	n := len(in.LotSnack)
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		if in.LotSnack[a] != in.LotSnack[b] {
+			return int(in.LotSnack[a] - in.LotSnack[b])
+		}
+		if in.LotBefore[a] != in.LotBefore[b] {
+			return int(in.LotBefore[a] - in.LotBefore[b])
+		}
+		switch {
+		case in.LotID[a] < in.LotID[b]:
+			return -1
+		case in.LotID[a] > in.LotID[b]:
+			return 1
+		}
+		return 0
+	})
+	snack, id, qty, bb := make([]int32, n), make([]string, n), make([]int32, n), make([]Day, n)
+	for i, j := range idx {
+		snack[i], id[i], qty[i], bb[i] = in.LotSnack[j], in.LotID[j], in.LotQty[j], in.LotBefore[j]
+	}
+	in.LotSnack, in.LotID, in.LotQty, in.LotBefore = snack, id, qty, bb
+}

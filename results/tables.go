@@ -1,0 +1,333 @@
+// Package results turns an engine Result into the output tables of SPEC
+// section 5 (boxes, demand, snack_summary, short_boxes, and the run-mode pick
+// list) and writes them as Parquet or CSV through DuckDB, streaming Arrow
+// record batches so no table is materialised twice.
+package results
+
+import (
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/assign-dev/assign/engine"
+)
+
+// batchRows is the number of rows per Arrow batch handed to DuckDB.
+const batchRows = 1 << 16
+
+// Table is one output table: its name, Arrow schema, SQL column types (the
+// contract of SPEC section 5) and a streaming reader of its rows in the
+// SPEC's sort order.
+type Table struct {
+	Name    string
+	Schema  *arrow.Schema
+	SQLType []string
+	Rows    int64
+	reader  func() array.RecordReader
+}
+
+var (
+	boxesSchema = arrow.NewSchema([]arrow.Field{
+		{Name: "ship_on", Type: arrow.FixedWidthTypes.Date32},
+		{Name: "user_id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "position", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "snack_id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "lot_id", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "score", Type: arrow.PrimitiveTypes.Float64},
+		{Name: "requested", Type: arrow.FixedWidthTypes.Boolean},
+	}, nil)
+	demandSchema = arrow.NewSchema([]arrow.Field{
+		{Name: "ship_on", Type: arrow.FixedWidthTypes.Date32},
+		{Name: "snack_id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "demand", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "covered", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "shortage", Type: arrow.PrimitiveTypes.Int32},
+	}, nil)
+	summarySchema = arrow.NewSchema([]arrow.Field{
+		{Name: "snack_id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "demand", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "stock_usable", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "covered", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "shortage", Type: arrow.PrimitiveTypes.Int64},
+	}, nil)
+	shortSchema = arrow.NewSchema([]arrow.Field{
+		{Name: "ship_on", Type: arrow.FixedWidthTypes.Date32},
+		{Name: "user_id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "box_size", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "filled", Type: arrow.PrimitiveTypes.Int32},
+	}, nil)
+	picksSchema = arrow.NewSchema([]arrow.Field{
+		{Name: "ship_on", Type: arrow.FixedWidthTypes.Date32},
+		{Name: "snack_id", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "lot_id", Type: arrow.BinaryTypes.String},
+		{Name: "best_before", Type: arrow.FixedWidthTypes.Date32},
+		{Name: "units", Type: arrow.PrimitiveTypes.Int32},
+	}, nil)
+)
+
+// Tables returns the output tables of res. Picks (units per ship date and
+// lot for the warehouse) exist in run mode only, where boxes take lots.
+func Tables(res *engine.Result) []*Table {
+	ts := []*Table{boxes(res), demand(res), summary(res), shortBoxes(res)}
+	if res.Mode == engine.Assign {
+		ts = append(ts, picks(res))
+	}
+	return ts
+}
+
+// emit builds batches with fill, which appends rows to the builder and
+// reports whether rows remain; each call of fill makes one batch.
+//
+// The reader is a plain struct, not array.ReaderFromIter: DuckDB pulls
+// batches through a cgo callback on a locked thread, where the coroutines
+// behind iter.Pull cannot switch (the runtime aborts).
+func emit(schema *arrow.Schema, fill func(b *array.RecordBuilder) (more bool)) func() array.RecordReader {
+	return func() array.RecordReader {
+		return &fillReader{schema: schema, fill: fill, more: true, refs: 1}
+	}
+}
+
+type fillReader struct {
+	schema *arrow.Schema
+	fill   func(b *array.RecordBuilder) bool
+	more   bool
+	cur    arrow.RecordBatch
+	refs   int64
+}
+
+func (r *fillReader) Retain()                        { atomic.AddInt64(&r.refs, 1) }
+func (r *fillReader) Schema() *arrow.Schema          { return r.schema }
+func (r *fillReader) RecordBatch() arrow.RecordBatch { return r.cur }
+func (r *fillReader) Record() arrow.RecordBatch      { return r.cur }
+func (r *fillReader) Err() error                     { return nil }
+
+func (r *fillReader) Release() {
+	if atomic.AddInt64(&r.refs, -1) == 0 && r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+}
+
+func (r *fillReader) Next() bool {
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	for r.more {
+		b := array.NewRecordBuilder(memory.DefaultAllocator, r.schema)
+		r.more = r.fill(b)
+		rec := b.NewRecordBatch()
+		b.Release()
+		if rec.NumRows() > 0 {
+			r.cur = rec
+			return true
+		}
+		rec.Release()
+	}
+	return false
+}
+
+func boxes(res *engine.Result) *Table {
+	in := res.Inputs
+	t := &Table{Name: "boxes", Schema: boxesSchema,
+		SQLType: []string{"DATE", "BIGINT", "INTEGER", "BIGINT", "VARCHAR", "DOUBLE", "BOOLEAN"}}
+	for _, db := range res.Dates {
+		for _, f := range db.Filled {
+			t.Rows += int64(f)
+		}
+	}
+	t.reader = func() array.RecordReader {
+		di, ui := 0, 0
+		return emit(boxesSchema, func(b *array.RecordBuilder) bool {
+			shipOn := b.Field(0).(*array.Date32Builder)
+			user := b.Field(1).(*array.Int64Builder)
+			pos := b.Field(2).(*array.Int32Builder)
+			snack := b.Field(3).(*array.Int64Builder)
+			lot := b.Field(4).(*array.StringBuilder)
+			score := b.Field(5).(*array.Float64Builder)
+			req := b.Field(6).(*array.BooleanBuilder)
+			n := 0
+			for ; di < len(res.Dates); di, ui = di+1, 0 {
+				db := &res.Dates[di]
+				for ; ui < len(db.Users); ui++ {
+					if n >= batchRows {
+						return true
+					}
+					off := db.Slot[ui]
+					for j := int32(0); j < db.Filled[ui]; j++ {
+						k := off + j
+						shipOn.Append(arrow.Date32(db.Day))
+						user.Append(in.UserID[db.Users[ui]])
+						pos.Append(j + 1)
+						snack.Append(in.SnackID[db.Snack[k]])
+						if l := db.Lot[k]; l >= 0 {
+							lot.Append(in.LotID[l])
+						} else {
+							lot.AppendNull()
+						}
+						score.Append(db.Score[k])
+						req.Append(db.Requested[k])
+						n++
+					}
+				}
+			}
+			return false
+		})()
+	}
+	return t
+}
+
+func demand(res *engine.Result) *Table {
+	in := res.Inputs
+	t := &Table{Name: "demand", Schema: demandSchema, SQLType: []string{"DATE", "BIGINT", "INTEGER", "INTEGER", "INTEGER"}}
+	for _, dem := range res.Demand {
+		for _, n := range dem {
+			if n > 0 {
+				t.Rows++
+			}
+		}
+	}
+	t.reader = func() array.RecordReader {
+		done := false
+		return emit(demandSchema, func(b *array.RecordBuilder) bool {
+			if done {
+				return false
+			}
+			done = true
+			for di, dem := range res.Demand {
+				for s, n := range dem {
+					if n == 0 {
+						continue
+					}
+					cov := res.Covered[di][s]
+					b.Field(0).(*array.Date32Builder).Append(arrow.Date32(res.Dates[di].Day))
+					b.Field(1).(*array.Int64Builder).Append(in.SnackID[s])
+					b.Field(2).(*array.Int32Builder).Append(n)
+					b.Field(3).(*array.Int32Builder).Append(cov)
+					b.Field(4).(*array.Int32Builder).Append(n - cov)
+				}
+			}
+			return false
+		})()
+	}
+	return t
+}
+
+// SnackTotals are one snack's sums over the horizon.
+type SnackTotals struct {
+	Demand, StockUsable, Covered, Shortage int64
+}
+
+// Totals returns the snack_summary figures of every snack, by sidx.
+func Totals(res *engine.Result) []SnackTotals {
+	out := make([]SnackTotals, res.Inputs.NumSnacks())
+	for s := range out {
+		out[s].StockUsable = res.StockUsable[s]
+	}
+	for di, dem := range res.Demand {
+		for s, n := range dem {
+			out[s].Demand += int64(n)
+			out[s].Covered += int64(res.Covered[di][s])
+		}
+	}
+	for s := range out {
+		out[s].Shortage = out[s].Demand - out[s].Covered
+	}
+	return out
+}
+
+func summary(res *engine.Result) *Table {
+	in := res.Inputs
+	t := &Table{Name: "snack_summary", Schema: summarySchema, SQLType: []string{"BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"},
+		Rows: int64(in.NumSnacks())}
+	t.reader = func() array.RecordReader {
+		done := false
+		return emit(summarySchema, func(b *array.RecordBuilder) bool {
+			if done {
+				return false
+			}
+			done = true
+			for s, tot := range Totals(res) {
+				b.Field(0).(*array.Int64Builder).Append(in.SnackID[s])
+				b.Field(1).(*array.Int64Builder).Append(tot.Demand)
+				b.Field(2).(*array.Int64Builder).Append(tot.StockUsable)
+				b.Field(3).(*array.Int64Builder).Append(tot.Covered)
+				b.Field(4).(*array.Int64Builder).Append(tot.Shortage)
+			}
+			return false
+		})()
+	}
+	return t
+}
+
+func shortBoxes(res *engine.Result) *Table {
+	in := res.Inputs
+	t := &Table{Name: "short_boxes", Schema: shortSchema, SQLType: []string{"DATE", "BIGINT", "INTEGER", "INTEGER"}}
+	for _, db := range res.Dates {
+		for i, u := range db.Users {
+			if db.Filled[i] < in.BoxSize[u] {
+				t.Rows++
+			}
+		}
+	}
+	t.reader = func() array.RecordReader {
+		done := false
+		return emit(shortSchema, func(b *array.RecordBuilder) bool {
+			if done {
+				return false
+			}
+			done = true
+			for _, db := range res.Dates {
+				for i, u := range db.Users {
+					if db.Filled[i] < in.BoxSize[u] {
+						b.Field(0).(*array.Date32Builder).Append(arrow.Date32(db.Day))
+						b.Field(1).(*array.Int64Builder).Append(in.UserID[u])
+						b.Field(2).(*array.Int32Builder).Append(in.BoxSize[u])
+						b.Field(3).(*array.Int32Builder).Append(db.Filled[i])
+					}
+				}
+			}
+			return false
+		})()
+	}
+	return t
+}
+
+// picks is the warehouse pick list: per ship date and lot, the units to pull,
+// sorted by (ship_on, snack_id, best_before, lot_id).
+func picks(res *engine.Result) *Table {
+	in := res.Inputs
+	t := &Table{Name: "picks", Schema: picksSchema, SQLType: []string{"DATE", "BIGINT", "VARCHAR", "DATE", "INTEGER"}}
+	for _, taken := range res.LotTaken {
+		for _, n := range taken {
+			if n > 0 {
+				t.Rows++
+			}
+		}
+	}
+	t.reader = func() array.RecordReader {
+		done := false
+		return emit(picksSchema, func(b *array.RecordBuilder) bool {
+			if done {
+				return false
+			}
+			done = true
+			for di, taken := range res.LotTaken {
+				for l, n := range taken { // lots are in (snack, best_before, lot_id) order
+					if n == 0 {
+						continue
+					}
+					b.Field(0).(*array.Date32Builder).Append(arrow.Date32(res.Dates[di].Day))
+					b.Field(1).(*array.Int64Builder).Append(in.SnackID[in.LotSnack[l]])
+					b.Field(2).(*array.StringBuilder).Append(in.LotID[l])
+					b.Field(3).(*array.Date32Builder).Append(arrow.Date32(in.LotBefore[l]))
+					b.Field(4).(*array.Int32Builder).Append(n)
+				}
+			}
+			return false
+		})()
+	}
+	return t
+}

@@ -1,0 +1,69 @@
+package results
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/assign-dev/assign/duck"
+)
+
+// Formats a run's tables can be written in.
+const (
+	FormatParquet = "parquet"
+	FormatCSV     = "csv"
+)
+
+// Written describes one written table file.
+type Written struct {
+	Table string `json:"table"`
+	File  string `json:"file"`
+	Rows  int64  `json:"rows"`
+}
+
+// Write writes every table into dir as <table>.parquet or <table>.csv in the
+// SPEC section 5 form: CSV with one header row, dates YYYY-MM-DD, booleans
+// true/false, NULL as an empty field and floats in shortest round-trip form,
+// rows in the SPEC's sort order (the tables stream in that order and DuckDB
+// preserves insertion order).
+func Write(ctx context.Context, db *duck.DB, tables []*Table, dir, format string) ([]Written, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create output folder: %w", err)
+	}
+	var opts string
+	switch format {
+	case FormatParquet:
+		opts = "(FORMAT parquet, COMPRESSION zstd)"
+	case FormatCSV:
+		opts = "(FORMAT csv, HEADER true, DELIMITER ',')"
+	default:
+		return nil, fmt.Errorf("unknown output format %q: use parquet or csv", format)
+	}
+	var out []Written
+	for _, t := range tables {
+		file := filepath.Join(dir, t.Name+"."+format)
+		tmp := filepath.Join(dir, ".tmp-"+t.Name+"."+format)
+		view := "__out_" + t.Name
+		sel := "SELECT "
+		for i, f := range t.Schema.Fields() {
+			if i > 0 {
+				sel += ", "
+			}
+			sel += fmt.Sprintf("%s::%s AS %s", duck.Ident(f.Name), t.SQLType[i], duck.Ident(f.Name))
+		}
+		sel += " FROM " + duck.Ident(view)
+		rr := t.reader()
+		err := db.ExecWithArrow(ctx, view, rr, fmt.Sprintf("COPY (%s) TO %s %s", sel, duck.Quote(tmp), opts))
+		rr.Release()
+		if err != nil {
+			os.Remove(tmp)
+			return nil, fmt.Errorf("write %s: %w", file, err)
+		}
+		if err := os.Rename(tmp, file); err != nil {
+			return nil, fmt.Errorf("write %s: %w", file, err)
+		}
+		out = append(out, Written{Table: t.Name, File: filepath.Base(file), Rows: t.Rows})
+	}
+	return out, nil
+}
