@@ -175,23 +175,42 @@ func (d *DB) CreateTableFromArrow(ctx context.Context, table string, rr array.Re
 		if err != nil {
 			return err
 		}
-		release, err := ar.RegisterView(rr, view)
-		if err != nil {
-			return err
-		}
-		defer release()
-		if selectSQL == "" {
-			selectSQL = "SELECT * FROM " + view
-		} else {
-			selectSQL = strings.ReplaceAll(selectSQL, "{{input}}", view)
-		}
 		ex := dc.(driver.ExecerContext)
-		if _, err := ex.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE %s AS %s", table, selectSQL), nil); err != nil {
+		return d.inScratch(ctx, ex, func() error {
+			release, err := ar.RegisterView(rr, view)
+			if err != nil {
+				return err
+			}
+			defer release()
+			if selectSQL == "" {
+				selectSQL = "SELECT * FROM " + view
+			} else {
+				selectSQL = strings.ReplaceAll(selectSQL, "{{input}}", view)
+			}
+			if _, err := ex.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE %s AS %s", table, selectSQL), nil); err != nil {
+				return Clean(err)
+			}
+			_, err = ex.ExecContext(ctx, "DROP VIEW IF EXISTS "+view, nil)
 			return Clean(err)
-		}
-		_, err = ex.ExecContext(ctx, "DROP VIEW IF EXISTS "+view, nil)
-		return Clean(err)
+		})
 	})
+}
+
+// inScratch runs fn with the in-memory catalog as the default: Arrow views
+// are created in the default catalog, and a snapshot attached read-only
+// cannot hold them. The snapshot is made the default again afterwards.
+func (d *DB) inScratch(ctx context.Context, ex driver.ExecerContext, fn func() error) error {
+	if d.path == "" {
+		return fn()
+	}
+	if _, err := ex.ExecContext(ctx, "USE memory", nil); err != nil {
+		return Clean(err)
+	}
+	err := fn()
+	if _, err2 := ex.ExecContext(ctx, "USE snap", nil); err == nil && err2 != nil {
+		err = Clean(err2)
+	}
+	return err
 }
 
 // WithRaw runs fn on the driver connection, for Appender and Arrow use.
@@ -239,18 +258,20 @@ func (d *DB) ExecWithArrow(ctx context.Context, name string, rr array.RecordRead
 		if err != nil {
 			return err
 		}
-		release, err := ar.RegisterView(rr, name)
-		if err != nil {
-			return err
-		}
-		defer release()
 		ex := dc.(driver.ExecerContext)
-		for _, s := range stmts {
-			if _, err := ex.ExecContext(ctx, s, nil); err != nil {
-				return Clean(err)
+		return d.inScratch(ctx, ex, func() error {
+			release, err := ar.RegisterView(rr, name)
+			if err != nil {
+				return err
 			}
-		}
-		_, err = ex.ExecContext(ctx, "DROP VIEW IF EXISTS "+Ident(name), nil)
-		return Clean(err)
+			defer release()
+			for _, s := range stmts {
+				if _, err := ex.ExecContext(ctx, s, nil); err != nil {
+					return Clean(err)
+				}
+			}
+			_, err = ex.ExecContext(ctx, "DROP VIEW IF EXISTS "+Ident(name), nil)
+			return Clean(err)
+		})
 	})
 }

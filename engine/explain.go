@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/assign-dev/assign/policy"
 )
 
 // Trace asks a Run to record the state behind one user's box on one date:
@@ -90,7 +92,7 @@ type ExplainOptions struct {
 	Day     Day
 	From    Day // first date of the horizon the box is part of (<= Day)
 	Mode    Mode
-	Policy  Options
+	Policy  policy.Policy
 	Threads int
 	// LatestRatingsTable as in LoadOptions.
 	LatestRatingsTable string
@@ -105,7 +107,7 @@ func Explain(ctx context.Context, db DB, opt ExplainOptions) (*Explanation, erro
 	if opt.From > opt.Day {
 		return nil, fmt.Errorf("explain: --from %s is after --date %s", opt.From, opt.Day)
 	}
-	p := opt.Policy.Policy
+	p := opt.Policy
 	in, err := LoadInputs(ctx, db, LoadOptions{
 		D0: opt.From, Days: int(opt.Day-opt.From) + 1, Policy: p,
 		UserID: opt.UserID, OnlyUser: opt.Mode == Preassign, LatestRatingsTable: opt.LatestRatingsTable,

@@ -4,9 +4,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
+	"github.com/assign-dev/assign/cmd/assign/explain"
+	"github.com/assign-dev/assign/cmd/assign/preassign"
+	"github.com/assign-dev/assign/cmd/assign/run"
 )
 
 // subcommands lists every verb; each lives in its own package.
 func subcommands(f *cmdutil.Factory) []*cobra.Command {
-	return []*cobra.Command{}
+	return []*cobra.Command{
+		preassign.NewCmdPreassign(f, nil),
+		run.NewCmdRun(f, nil),
+		explain.NewCmdExplain(f, nil),
+	}
 }

@@ -1,0 +1,315 @@
+// Package explain is the `assign explain` command: why one user got one box.
+package explain
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/assign-dev/assign/cmd/assign/cmdutil"
+	"github.com/assign-dev/assign/duck"
+	"github.com/assign-dev/assign/engine"
+	"github.com/assign-dev/assign/policy"
+)
+
+// Options are the parsed flags of explain.
+type Options struct {
+	Factory  *cmdutil.Factory
+	User     int64
+	Date     string
+	From     string
+	Mode     string
+	Snapshot string
+	Threads  int
+	Format   string
+	Show     string
+	Policy   *cmdutil.PolicyFlags
+
+	day, from engine.Day
+	mode      engine.Mode
+	pol       policy.Policy
+}
+
+// NewCmdExplain builds `assign explain`.
+func NewCmdExplain(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "explain --user ID --date YYYY-MM-DD",
+		Short: "Show why a user gets the box they get on a date",
+		Long: `Explain one user's box on one date: every snack with its eligibility
+verdict and the first rule it fails (inactive, not launched, NG tag, delivered
+on, rated, no stock), the four score terms and the total, what became of each
+of the user's requests, and the chosen box in order.
+
+By default the box is explained as the first date of a preassign horizon.
+--from D0 explains it as part of a horizon starting at D0, so boxes chosen on
+the user's earlier ship dates count as deliveries. --mode run explains the
+stock-aware box, which runs the whole allocation up to the user's turn.`,
+		Example: `  assign explain --user 42 --date 2026-03-02
+  assign explain --user 42 --date 2026-03-16 --from 2026-03-02 --mode run
+  assign explain --user 42 --date 2026-03-02 --show eligible
+  assign explain --user 42 --date 2026-03-02 --format json | jq '.box'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return explainRun(cmd.Context(), opts)
+		},
+	}
+	fs := cmd.Flags()
+	fs.Int64Var(&opts.User, "user", 0, "user_id to explain (required)")
+	fs.StringVar(&opts.Date, "date", "", "ship date, YYYY-MM-DD (required)")
+	fs.StringVar(&opts.From, "from", "", "first date of the horizon (default: --date)")
+	fs.StringVar(&opts.Mode, "mode", "preassign", "preassign (stock ignored) or run (stock-aware)")
+	fs.StringVar(&opts.Snapshot, "snapshot", "", "snapshot name (default: the current one)")
+	fs.IntVar(&opts.Threads, "threads", 0, "worker threads (default: all cores)")
+	fs.StringVar(&opts.Format, "format", "table", "output: table or json")
+	fs.StringVar(&opts.Show, "show", "all", "snacks listed: all, eligible, ineligible or box")
+	_ = cmd.MarkFlagRequired("user")
+	_ = cmd.MarkFlagRequired("date")
+	opts.Policy = cmdutil.AddPolicyFlags(cmd)
+	for flag, vals := range map[string][]string{"mode": {"preassign", "run"}, "format": {"table", "json"}, "show": {"all", "eligible", "ineligible", "box"}} {
+		_ = cmd.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(vals, cobra.ShellCompDirectiveNoFileComp))
+	}
+	return cmd
+}
+
+func (o *Options) validate() error {
+	d, err := cmdutil.ParseDateFlag("date", o.Date)
+	if err != nil {
+		return err
+	}
+	o.day = engine.DayOf(d)
+	o.from = o.day
+	if o.From != "" {
+		f, err := cmdutil.ParseDateFlag("from", o.From)
+		if err != nil {
+			return err
+		}
+		o.from = engine.DayOf(f)
+		if o.from > o.day {
+			return cmdutil.FlagErrorf("--from %s is after --date %s", o.From, o.Date)
+		}
+		if o.day-o.from > 365 {
+			return cmdutil.FlagErrorf("--from %s is more than 366 days before --date %s", o.From, o.Date)
+		}
+	}
+	if err := cmdutil.CheckChoice("mode", o.Mode, "preassign", "run"); err != nil {
+		return err
+	}
+	if o.Mode == "run" {
+		o.mode = engine.Assign
+	}
+	if err := cmdutil.CheckChoice("format", o.Format, "table", "json"); err != nil {
+		return err
+	}
+	if err := cmdutil.CheckChoice("show", o.Show, "all", "eligible", "ineligible", "box"); err != nil {
+		return err
+	}
+	if err := cmdutil.CheckIntRange("threads", o.Threads, 0, 1024); err != nil {
+		return err
+	}
+	o.pol, err = o.Policy.Resolve()
+	return err
+}
+
+func explainRun(ctx context.Context, o *Options) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	f := o.Factory
+	home, err := f.Home()
+	if err != nil {
+		return err
+	}
+	_, path, err := home.Resolve(o.Snapshot)
+	if err != nil {
+		return err
+	}
+	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: o.Threads, TempDir: home.TmpDir()})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	latest := ""
+	var n int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = 'snap' AND table_name = 'latest_ratings'`).Scan(&n); err == nil && n > 0 {
+		latest = "snap.main.latest_ratings"
+	}
+	ex, err := engine.Explain(ctx, db, engine.ExplainOptions{
+		UserID: o.User, Day: o.day, From: o.from, Mode: o.mode, Policy: o.pol, Threads: o.Threads, LatestRatingsTable: latest,
+	})
+	if err != nil {
+		return err
+	}
+	if o.Format == "json" {
+		return writeJSON(f.IO.Out, ex, o.Show)
+	}
+	writeText(f.IO.Out, ex, o.Show)
+	return nil
+}
+
+func selectSnacks(ex *engine.Explanation, show string) []engine.SnackVerdict {
+	var out []engine.SnackVerdict
+	for _, v := range ex.Snacks {
+		switch show {
+		case "eligible":
+			if !v.Eligible {
+				continue
+			}
+		case "ineligible":
+			if v.Eligible {
+				continue
+			}
+		case "box":
+			if v.Position == 0 {
+				continue
+			}
+		}
+		out = append(out, v)
+	}
+	// Box first in order, then eligible by the ranking, then the rest by id.
+	slices.SortStableFunc(out, func(a, b engine.SnackVerdict) int {
+		ra, rb := rank(a), rank(b)
+		if ra != rb {
+			return ra - rb
+		}
+		switch {
+		case a.Position > 0:
+			return a.Position - b.Position
+		case a.Eligible && a.Score != b.Score:
+			if a.Score > b.Score {
+				return -1
+			}
+			return 1
+		}
+		if a.SnackID < b.SnackID {
+			return -1
+		} else if a.SnackID > b.SnackID {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+func rank(v engine.SnackVerdict) int {
+	switch {
+	case v.Position > 0:
+		return 0
+	case v.Eligible:
+		return 1
+	}
+	return 2
+}
+
+func writeText(w io.Writer, ex *engine.Explanation, show string) {
+	fmt.Fprintf(w, "User %d on %s (%s", ex.UserID, ex.Day, ex.Mode)
+	if ex.From != ex.Day {
+		fmt.Fprintf(w, ", horizon from %s", ex.From)
+	}
+	fmt.Fprintf(w, "): status %s, box size %d\n", ex.Status, ex.BoxSize)
+	if !ex.Ships {
+		fmt.Fprintf(w, "Does not ship on %s: %s.\n", ex.Day, ex.NoShip)
+		return
+	}
+	fmt.Fprintf(w, "\nBox (%d of %d):\n", len(ex.Box), ex.BoxSize)
+	var rows [][]any
+	for _, v := range ex.Box {
+		how := "ranked"
+		if v.Requested {
+			how = "requested"
+		}
+		rows = append(rows, []any{v.Position, v.SnackID, v.Name, v.Category, fmtF(v.Score), how})
+	}
+	cmdutil.PrintTable(w, []string{"pos", "snack", "name", "category", "score", "how"}, rows, "pos", "snack", "score")
+	if len(ex.Requests) > 0 {
+		fmt.Fprintf(w, "\nRequests:\n")
+		rows = nil
+		for _, r := range ex.Requests {
+			rows = append(rows, []any{r.RequestedAt.Format("2006-01-02 15:04:05"), r.SnackID, r.Fate})
+		}
+		cmdutil.PrintTable(w, []string{"requested at", "snack", "what became of it"}, rows, "snack")
+	}
+	fmt.Fprintf(w, "\nSnacks:\n")
+	rows = nil
+	for _, v := range selectSnacks(ex, show) {
+		verdict := "eligible"
+		if !v.Eligible {
+			verdict = v.Reason
+		}
+		pos := ""
+		if v.Position > 0 {
+			pos = strconv.Itoa(v.Position)
+		}
+		rows = append(rows, []any{v.SnackID, v.Name, v.Category, verdict, fmtF(v.Terms.Popularity), fmtF(v.Terms.Preference),
+			fmtF(v.Terms.Affinity), fmtF(v.Terms.Novelty), fmtF(v.Score), pos})
+	}
+	cmdutil.PrintTable(w, []string{"snack", "name", "category", "verdict", "popn", "pref", "affinity", "novelty", "score", "box"}, rows,
+		"snack", "popn", "pref", "affinity", "novelty", "score", "box")
+}
+
+func fmtF(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+
+type jsonSnack struct {
+	SnackID    int64   `json:"snack_id"`
+	Name       string  `json:"name"`
+	Category   string  `json:"category"`
+	Eligible   bool    `json:"eligible"`
+	Reason     string  `json:"reason,omitempty"`
+	Popularity float64 `json:"popularity"`
+	Preference float64 `json:"preference"`
+	Affinity   float64 `json:"affinity"`
+	Novelty    float64 `json:"novelty"`
+	Score      float64 `json:"score"`
+	Position   int     `json:"position,omitempty"`
+	Requested  bool    `json:"requested,omitempty"`
+}
+
+func toJSON(v engine.SnackVerdict) jsonSnack {
+	return jsonSnack{v.SnackID, v.Name, v.Category, v.Eligible, v.Reason, v.Terms.Popularity, v.Terms.Preference,
+		v.Terms.Affinity, v.Terms.Novelty, v.Score, v.Position, v.Requested}
+}
+
+func writeJSON(w io.Writer, ex *engine.Explanation, show string) error {
+	type req struct {
+		SnackID     int64  `json:"snack_id"`
+		RequestedAt string `json:"requested_at"`
+		Fate        string `json:"fate"`
+	}
+	doc := struct {
+		UserID   int64       `json:"user_id"`
+		Date     string      `json:"date"`
+		From     string      `json:"from"`
+		Mode     string      `json:"mode"`
+		Status   string      `json:"status"`
+		BoxSize  int         `json:"box_size"`
+		Ships    bool        `json:"ships"`
+		NoShip   string      `json:"not_shipping_reason,omitempty"`
+		Box      []jsonSnack `json:"box"`
+		Requests []req       `json:"requests"`
+		Snacks   []jsonSnack `json:"snacks"`
+	}{UserID: ex.UserID, Date: ex.Day.String(), From: ex.From.String(), Mode: ex.Mode.String(), Status: ex.Status,
+		BoxSize: ex.BoxSize, Ships: ex.Ships, NoShip: ex.NoShip, Box: []jsonSnack{}, Requests: []req{}, Snacks: []jsonSnack{}}
+	for _, v := range ex.Box {
+		doc.Box = append(doc.Box, toJSON(v))
+	}
+	for _, r := range ex.Requests {
+		doc.Requests = append(doc.Requests, req{r.SnackID, r.RequestedAt.Format("2006-01-02 15:04:05.999999"), r.Fate})
+	}
+	for _, v := range selectSnacks(ex, show) {
+		doc.Snacks = append(doc.Snacks, toJSON(v))
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}

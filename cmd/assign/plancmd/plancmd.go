@@ -1,0 +1,216 @@
+// Package plancmd holds what the preassign and run commands share: their
+// flags, validation, execution and summary.
+package plancmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os/signal"
+	"slices"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/assign-dev/assign/cmd/assign/cmdutil"
+	"github.com/assign-dev/assign/engine"
+	"github.com/assign-dev/assign/plan"
+	"github.com/assign-dev/assign/results"
+)
+
+// Options are the parsed flags of preassign and run.
+type Options struct {
+	Factory  *cmdutil.Factory
+	Mode     engine.Mode
+	Date     string
+	Days     int
+	Snapshot string
+	Threads  int
+	OutDir   string
+	Format   string
+	JSON     bool
+	Policy   *cmdutil.PolicyFlags
+	Top      int
+	// Allocator is the run-mode allocator (empty in preassign).
+	Allocator string
+
+	Request plan.Request // filled by validation
+}
+
+// AddFlags registers the flags shared by preassign and run.
+func AddFlags(cmd *cobra.Command, opts *Options) {
+	fs := cmd.Flags()
+	fs.StringVar(&opts.Date, "date", "", "first ship date of the horizon, YYYY-MM-DD (required)")
+	fs.IntVar(&opts.Days, "days", 1, "number of days in the horizon (1..366)")
+	fs.StringVar(&opts.Snapshot, "snapshot", "", "snapshot name (default: the current one)")
+	fs.IntVar(&opts.Threads, "threads", 0, "worker threads (default: all cores); results do not depend on it")
+	fs.StringVar(&opts.OutDir, "out", "", "also write the tables and manifest into this folder")
+	fs.StringVar(&opts.Format, "format", results.FormatParquet, "format of the tables written to --out: parquet or csv")
+	fs.BoolVar(&opts.JSON, "json", false, "print the manifest as JSON instead of the summary")
+	fs.IntVar(&opts.Top, "top", 10, "snacks listed in the summary's shortage table")
+	_ = cmd.MarkFlagRequired("date")
+	opts.Policy = cmdutil.AddPolicyFlags(cmd)
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"parquet", "csv"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// Validate checks the flags and fills Request.
+func (o *Options) Validate() error {
+	d, err := cmdutil.ParseDateFlag("date", o.Date)
+	if err != nil {
+		return err
+	}
+	if err := cmdutil.CheckIntRange("days", o.Days, 1, 366); err != nil {
+		return err
+	}
+	if err := cmdutil.CheckIntRange("threads", o.Threads, 0, 1024); err != nil {
+		return err
+	}
+	if err := cmdutil.CheckChoice("format", o.Format, results.FormatParquet, results.FormatCSV); err != nil {
+		return err
+	}
+	if err := cmdutil.CheckIntRange("top", o.Top, 0, 10000); err != nil {
+		return err
+	}
+	if o.OutDir != "" {
+		if err := plan.CheckOutDir(o.OutDir); err != nil {
+			return cmdutil.FlagErrorf("%v", err)
+		}
+	}
+	if o.Mode == engine.Assign {
+		if err := cmdutil.CheckChoice("allocator", o.Allocator, "greedy"); err != nil {
+			return err
+		}
+	}
+	p, err := o.Policy.Resolve()
+	if err != nil {
+		return err
+	}
+	o.Request = plan.Request{
+		Mode: o.Mode, Snapshot: o.Snapshot, D0: engine.DayOf(d), Days: o.Days, Policy: p,
+		Threads: o.Threads, OutDir: o.OutDir, OutFormat: o.Format,
+		Flags: map[string]any{"date": o.Date, "days": o.Days, "snapshot": o.Snapshot, "threads": o.Threads,
+			"out": o.OutDir, "format": o.Format, "policy_file": o.Policy.File, "allocator": o.Allocator},
+		Version: cmdutil.BuildVersion(),
+	}
+	return nil
+}
+
+// Run executes the job and prints its summary.
+func Run(ctx context.Context, o *Options) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	f := o.Factory
+	home, err := f.Home()
+	if err != nil {
+		return err
+	}
+	prog := f.NewProgress()
+	req := o.Request
+	req.Now = f.Now
+	req.Stage = func(name string) { prog.Stage(name, 0) }
+	req.Progress = prog.Set
+	f.Logger.Info("planning", "mode", o.Mode.String(), "date", o.Date, "days", o.Days)
+	out, err := plan.Execute(ctx, home, req)
+	prog.Done()
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		_, err := f.IO.Out.Write(out.Manifest.JSON())
+		return err
+	}
+	PrintSummary(f.IO.Out, out, o.Top)
+	return nil
+}
+
+// PrintSummary writes the human summary of a job: horizon, per-date counts,
+// totals, the snacks most short, and where the tables are.
+func PrintSummary(w io.Writer, out *plan.Outcome, top int) {
+	m := out.Manifest
+	fmt.Fprintf(w, "%s on snapshot %s, %s to %s (%d days)\n\n", m.Mode, m.Snapshot, m.Dates.From, m.Dates.To, m.Dates.Days)
+	if len(m.PerDate) == 0 {
+		fmt.Fprintln(w, "No user ships in this horizon.")
+	} else {
+		var rows [][]any
+		for _, d := range m.PerDate {
+			rows = append(rows, []any{d.ShipOn, d.Users, d.Boxes, d.ShortBoxes, d.Demand, d.Shortage})
+		}
+		rows = append(rows, []any{"total", m.Counts.Users, m.Counts.Boxes, m.Counts.ShortBoxes, m.Counts.Demand, m.Counts.Shortage})
+		cmdutil.PrintTable(w, []string{"ship date", "users", "boxes", "short boxes", "units", "short units"}, rows,
+			"users", "boxes", "short boxes", "units", "short units")
+	}
+	if top > 0 && m.Counts.Shortage > 0 {
+		res := out.Result
+		in := res.Inputs
+		tot := results.Totals(res)
+		idx := make([]int, 0, len(tot))
+		for s, t := range tot {
+			if t.Shortage > 0 {
+				idx = append(idx, s)
+			}
+		}
+		slices.SortFunc(idx, func(a, b int) int {
+			if tot[a].Shortage != tot[b].Shortage {
+				return int(tot[b].Shortage - tot[a].Shortage)
+			}
+			return int(in.SnackID[a] - in.SnackID[b])
+		})
+		if len(idx) > top {
+			idx = idx[:top]
+		}
+		fmt.Fprintf(w, "\nTop snacks by shortage:\n")
+		var rows [][]any
+		for _, s := range idx {
+			t := tot[s]
+			rows = append(rows, []any{in.SnackID[s], in.Categories[in.SnackCat[s]], t.Demand, t.StockUsable, t.Covered, t.Shortage})
+		}
+		cmdutil.PrintTable(w, []string{"snack", "category", "demand", "usable on D0", "covered", "shortage"}, rows,
+			"snack", "demand", "usable on D0", "covered", "shortage")
+	}
+	if out.Result.Mode == engine.Assign {
+		printStock(w, out.Result)
+	}
+	fmt.Fprintln(w)
+	if out.RunDir != "" {
+		fmt.Fprintf(w, "Run %s written to %s\n", m.RunID, out.RunDir)
+	}
+	if out.OutDir != "" {
+		fmt.Fprintf(w, "Tables written to %s\n", out.OutDir)
+	}
+	fmt.Fprintf(w, "Took %.2fs (inputs %.2fs, boxes %.2fs, writing %.2fs)\n", m.Timings["total"], m.Timings["inputs"], m.Timings["engine"], m.Timings["write"]+m.Timings["write_out"])
+}
+
+// printStock summarises a run's stock use: units and score assigned, lots
+// touched, and usable units left after the horizon.
+func printStock(w io.Writer, res *engine.Result) {
+	in := res.Inputs
+	var score float64
+	var units int64
+	for _, db := range res.Dates {
+		for i := range db.Users {
+			off := db.Slot[i]
+			for j := int32(0); j < db.Filled[i]; j++ {
+				score += db.Score[off+j]
+				units++
+			}
+		}
+	}
+	lots := 0
+	for l := range in.LotID {
+		for _, t := range res.LotTaken {
+			if t[l] > 0 {
+				lots++
+				break
+			}
+		}
+	}
+	var left int64
+	for _, n := range res.LotLeft {
+		left += int64(n)
+	}
+	fmt.Fprintf(w, "\nStock: %d units taken from %d of %d lots; %d units left in all lots.\n", units, lots, len(in.LotID), left)
+	fmt.Fprintf(w, "Total score of assigned lines: %.6f\n", score)
+}

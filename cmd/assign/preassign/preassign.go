@@ -1,0 +1,47 @@
+// Package preassign is the `assign preassign` command: the demand forecast.
+package preassign
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/assign-dev/assign/cmd/assign/cmdutil"
+	"github.com/assign-dev/assign/cmd/assign/plancmd"
+	"github.com/assign-dev/assign/engine"
+)
+
+// NewCmdPreassign builds `assign preassign`.
+func NewCmdPreassign(f *cmdutil.Factory, runF func(*plancmd.Options) error) *cobra.Command {
+	opts := &plancmd.Options{Factory: f, Mode: engine.Preassign}
+	cmd := &cobra.Command{
+		Use:   "preassign --date YYYY-MM-DD [--days N]",
+		Short: "Forecast the units of every snack the boxes of a horizon need",
+		Long: `Choose every subscriber's box for each ship date of the horizon ignoring
+stock (SPEC "preassign"), then cover the demand first-expiry-first-out from
+the lots usable on each date. Boxes chosen on earlier dates count as
+deliveries for later ones.
+
+Writes boxes, demand, snack_summary and short_boxes (Parquet) and
+manifest.json to a new run folder under the home, which 'assign query' sees
+as latest.*; --out DIR writes a copy as Parquet or CSV.`,
+		Example: `  # Four weeks from Monday
+  assign preassign --date 2026-03-02 --days 28
+
+  # CSV for a spreadsheet, with a stricter category cap
+  assign preassign --date 2026-03-02 --days 7 --max-per-category 1 --out ./forecast --format csv
+
+  # A policy file, and the manifest as JSON for a script
+  assign preassign --date 2026-03-02 --policy ./policy.toml --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.Validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return plancmd.Run(cmd.Context(), opts)
+		},
+	}
+	plancmd.AddFlags(cmd, opts)
+	return cmd
+}

@@ -1,0 +1,52 @@
+// Package run is the `assign run` command: stock-aware assignment.
+package run
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/assign-dev/assign/cmd/assign/cmdutil"
+	"github.com/assign-dev/assign/cmd/assign/plancmd"
+	"github.com/assign-dev/assign/engine"
+)
+
+// NewCmdRun builds `assign run`.
+func NewCmdRun(f *cmdutil.Factory, runF func(*plancmd.Options) error) *cobra.Command {
+	opts := &plancmd.Options{Factory: f, Mode: engine.Assign}
+	cmd := &cobra.Command{
+		Use:   "run --date YYYY-MM-DD [--days N]",
+		Short: "Assign every box under stock limits (the reference greedy allocator)",
+		Long: `Assign each subscriber's box for every ship date of the horizon from the
+snacks with usable stock left (SPEC "run"). Per date, users are ordered once
+by (eligible snacks with usable stock, user_id), so the users with the fewest
+options choose first; each boxed snack takes one unit first-expiry-first-out
+and the box line records its lot. Stock consumed on a date is gone for later
+dates.
+
+Writes boxes (with lot_id), demand, snack_summary, short_boxes and picks (the
+units to pull per ship date and lot) plus manifest.json to a new run folder
+under the home; --out DIR writes a copy as Parquet or CSV. Check a run with
+'assign check'.`,
+		Example: `  # Assign the next four weeks
+  assign run --date 2026-03-02 --days 28
+
+  # Pick lists as CSV for the warehouse
+  assign run --date 2026-03-02 --out ./picking --format csv
+
+  # Verify the latest run against every hard constraint
+  assign check latest`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.Validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return plancmd.Run(cmd.Context(), opts)
+		},
+	}
+	plancmd.AddFlags(cmd, opts)
+	cmd.Flags().StringVar(&opts.Allocator, "allocator", "greedy", "allocation algorithm: greedy (the reference)")
+	_ = cmd.RegisterFlagCompletionFunc("allocator", cobra.FixedCompletions([]string{"greedy"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}

@@ -1,0 +1,119 @@
+package plan
+
+import (
+	"encoding/json"
+	"sort"
+	"time"
+
+	"github.com/assign-dev/assign/engine"
+	"github.com/assign-dev/assign/policy"
+	"github.com/assign-dev/assign/results"
+)
+
+// Manifest is manifest.json of a run folder (SPEC section 5): what ran, on
+// which snapshot, with which policy and flags, what came out, how long it took.
+type Manifest struct {
+	RunID     string             `json:"run_id"`
+	Mode      string             `json:"mode"`
+	Snapshot  string             `json:"snapshot"`
+	CreatedAt string             `json:"created_at"`
+	Version   string             `json:"assign_version"`
+	Dates     ManifestDates      `json:"dates"`
+	Policy    policy.Policy      `json:"policy"`
+	Flags     map[string]any     `json:"flags"`
+	Counts    ManifestCounts     `json:"counts"`
+	PerDate   []DateCounts       `json:"per_date"`
+	Files     []results.Written  `json:"files"`
+	Timings   map[string]float64 `json:"timings_seconds"`
+}
+
+// ManifestDates is the horizon.
+type ManifestDates struct {
+	From      string   `json:"from"`
+	To        string   `json:"to"`
+	Days      int      `json:"days"`
+	ShipDates []string `json:"ship_dates"`
+}
+
+// ManifestCounts are the totals of a run.
+type ManifestCounts struct {
+	Users      int   `json:"users"`
+	Boxes      int   `json:"boxes"`
+	BoxLines   int64 `json:"box_lines"`
+	ShortBoxes int   `json:"short_boxes"`
+	Demand     int64 `json:"demand_units"`
+	Covered    int64 `json:"covered_units"`
+	Shortage   int64 `json:"shortage_units"`
+	Snacks     int   `json:"snacks"`
+	Lots       int   `json:"lots"`
+}
+
+// DateCounts are the figures of one ship date.
+type DateCounts struct {
+	ShipOn     string `json:"ship_on"`
+	Users      int    `json:"users"`
+	Boxes      int    `json:"boxes"`
+	ShortBoxes int    `json:"short_boxes"`
+	Demand     int64  `json:"demand_units"`
+	Shortage   int64  `json:"shortage_units"`
+}
+
+func newManifest(req Request, snapshot string, res *engine.Result, tables []*results.Table, started time.Time) *Manifest {
+	in := res.Inputs
+	m := &Manifest{
+		Mode: req.Mode.String(), Snapshot: snapshot, CreatedAt: started.UTC().Format(time.RFC3339),
+		Version: req.Version, Policy: res.Policy, Flags: req.Flags,
+		Dates: ManifestDates{From: in.D0.String(), To: (in.D0 + engine.Day(in.Days-1)).String(), Days: in.Days},
+	}
+	if m.Flags == nil {
+		m.Flags = map[string]any{}
+	}
+	m.Counts.Users = in.NumUsers()
+	m.Counts.Snacks = in.NumSnacks()
+	m.Counts.Lots = len(in.LotID)
+	for di, db := range res.Dates {
+		dc := DateCounts{ShipOn: db.Day.String(), Users: len(db.Users)}
+		for i, u := range db.Users {
+			if db.Filled[i] > 0 {
+				dc.Boxes++
+			}
+			if db.Filled[i] < in.BoxSize[u] {
+				dc.ShortBoxes++
+			}
+			m.Counts.BoxLines += int64(db.Filled[i])
+		}
+		for s, n := range res.Demand[di] {
+			dc.Demand += int64(n)
+			dc.Shortage += int64(n - res.Covered[di][s])
+		}
+		m.Counts.Boxes += dc.Boxes
+		m.Counts.ShortBoxes += dc.ShortBoxes
+		m.Counts.Demand += dc.Demand
+		m.Counts.Shortage += dc.Shortage
+		if dc.Users > 0 {
+			m.Dates.ShipDates = append(m.Dates.ShipDates, dc.ShipOn)
+			m.PerDate = append(m.PerDate, dc)
+		}
+	}
+	m.Counts.Covered = m.Counts.Demand - m.Counts.Shortage
+	return m
+}
+
+func (m *Manifest) setTimings(t map[string]time.Duration, total time.Duration) {
+	m.Timings = map[string]float64{}
+	keys := make([]string, 0, len(t))
+	for k := range t {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		m.Timings[k] = t[k].Seconds()
+	}
+	m.Timings["total"] = total.Seconds()
+}
+
+// JSON renders the manifest, indented, with a final newline.
+func (m *Manifest) JSON() []byte {
+	b, _ := json.MarshalIndent(m, "", "  ")
+	return append(b, '\n')
+}

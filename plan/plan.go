@@ -1,0 +1,167 @@
+// Package plan runs a whole planning job: open a snapshot read-only, load the
+// engine inputs with SQL, choose the boxes, and write the output tables and a
+// manifest into a run folder that appears atomically. Commands, the report
+// and the benchmark harness all go through Execute.
+package plan
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/assign-dev/assign/duck"
+	"github.com/assign-dev/assign/engine"
+	"github.com/assign-dev/assign/policy"
+	"github.com/assign-dev/assign/results"
+	"github.com/assign-dev/assign/store"
+)
+
+// Request describes one job.
+type Request struct {
+	Mode     engine.Mode
+	Snapshot string // name; empty = current
+	D0       engine.Day
+	Days     int
+	Policy   policy.Policy
+	Threads  int
+	// OutDir, when set, receives a copy of the tables in OutFormat (plus the
+	// manifest) besides the run folder.
+	OutDir    string
+	OutFormat string
+	// NoSave skips the run folder (the tables go to OutDir only).
+	NoSave bool
+	// Flags are recorded in the manifest as given.
+	Flags map[string]any
+	// Stage, when set, is told when each phase starts (for progress display).
+	Stage func(name string)
+	// Progress, when set, receives box progress.
+	Progress func(done, total int)
+	Now      func() time.Time
+	Version  string
+}
+
+// Outcome is what a job produced.
+type Outcome struct {
+	Result   *engine.Result
+	Manifest *Manifest
+	RunDir   string // empty when NoSave
+	OutDir   string
+}
+
+// Execute runs the job described by req in home.
+func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, error) {
+	if req.Now == nil {
+		req.Now = time.Now
+	}
+	stage := func(s string) {
+		if req.Stage != nil {
+			req.Stage(s)
+		}
+	}
+	started := req.Now()
+	timings := map[string]time.Duration{}
+	tick := time.Now()
+	lap := func(name string) {
+		timings[name] = time.Since(tick)
+		tick = time.Now()
+	}
+
+	name, path, err := home.Resolve(req.Snapshot)
+	if err != nil {
+		return nil, err
+	}
+	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: req.Threads, TempDir: home.TmpDir()})
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+
+	stage("loading inputs")
+	latest, err := latestRatingsTable(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	in, err := engine.LoadInputs(ctx, db, engine.LoadOptions{D0: req.D0, Days: req.Days, Policy: req.Policy, LatestRatingsTable: latest})
+	if err != nil {
+		return nil, err
+	}
+	lap("inputs")
+
+	stage("choosing boxes")
+	res, err := engine.Run(ctx, in, engine.Options{Policy: req.Policy, Mode: req.Mode, Threads: req.Threads, Progress: req.Progress})
+	if err != nil {
+		return nil, err
+	}
+	lap("engine")
+
+	stage("writing results")
+	out := &Outcome{Result: res}
+	tables := results.Tables(res)
+	man := newManifest(req, name, res, tables, started)
+	if !req.NoSave {
+		pending, err := home.NewPendingRun(req.Mode.String(), req.Now())
+		if err != nil {
+			return nil, err
+		}
+		man.RunID = pending.ID
+		written, err := results.Write(ctx, db, tables, pending.Dir, results.FormatParquet)
+		if err != nil {
+			pending.Abort()
+			return nil, err
+		}
+		man.Files = written
+		lap("write")
+		man.setTimings(timings, time.Since(started))
+		dir, err := pending.Commit(man)
+		if err != nil {
+			pending.Abort()
+			return nil, err
+		}
+		out.RunDir = dir
+	}
+	if req.OutDir != "" {
+		written, err := results.Write(ctx, db, tables, req.OutDir, req.OutFormat)
+		if err != nil {
+			return nil, err
+		}
+		lap("write_out")
+		m := *man
+		m.Files = written
+		m.setTimings(timings, time.Since(started))
+		if err := store.WriteFileAtomic(filepath.Join(req.OutDir, store.ManifestFile), m.JSON()); err != nil {
+			return nil, err
+		}
+		out.OutDir = req.OutDir
+		if req.NoSave {
+			man = &m
+		}
+	}
+	man.setTimings(timings, time.Since(started))
+	out.Manifest = man
+	return out, nil
+}
+
+// latestRatingsTable returns the snapshot's precomputed latest-ratings table
+// when the loader wrote one, else "" (the engine then aggregates ratings).
+func latestRatingsTable(ctx context.Context, db *duck.DB) (string, error) {
+	var n int
+	err := db.QueryRow(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = 'snap' AND table_name = 'latest_ratings'`).Scan(&n)
+	if err != nil {
+		return "", fmt.Errorf("inspect snapshot: %w", duck.Clean(err))
+	}
+	if n > 0 {
+		return "snap.main.latest_ratings", nil
+	}
+	return "", nil
+}
+
+// CheckOutDir refuses an --out folder that is a file.
+func CheckOutDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err == nil && !fi.IsDir() {
+		return fmt.Errorf("--out %s is a file, not a folder", dir)
+	}
+	return nil
+}
