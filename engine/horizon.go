@@ -309,6 +309,11 @@ func (e *engine) record(db *DateBoxes, i int, b *box, lots []int32) {
 			db.Lot[off+int32(j)] = -1
 		}
 	}
+	// Clear what an earlier, longer choice of this user left in the slot
+	// (run mode rechooses when stock ran out), so results hold no stale data.
+	for k := off + int32(b.len()); k < db.Slot[i+1]; k++ {
+		db.Snack[k], db.Score[k], db.Requested[k], db.Lot[k] = 0, 0, false, 0
+	}
 }
 
 // remember makes a box chosen on day d a delivery for the user's later dates:
