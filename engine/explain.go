@@ -110,7 +110,7 @@ func Explain(ctx context.Context, db DB, opt ExplainOptions) (*Explanation, erro
 	p := opt.Policy
 	in, err := LoadInputs(ctx, db, LoadOptions{
 		D0: opt.From, Days: int(opt.Day-opt.From) + 1, Policy: p,
-		UserID: opt.UserID, OnlyUser: opt.Mode == Preassign, LatestRatingsTable: opt.LatestRatingsTable,
+		UserID: opt.UserID, OnlyUser: opt.Mode == Preassign,
 	})
 	if err != nil {
 		return nil, err

@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -91,9 +93,8 @@ type LoadOptions struct {
 	UserID int64
 	// OnlyUser is set when UserID is meaningful (user ids may be 0).
 	OnlyUser bool
-	// LatestRatingsTable names a snapshot table of precomputed latest ratings
-	// (user_id, snack_id, rating); empty computes them from ratings.
-	LatestRatingsTable string
+	// Logger, when set, receives the time of every input query at debug level.
+	Logger *slog.Logger
 }
 
 // LoadInputs runs the input SQL in db (which must have the snapshot tables
@@ -107,19 +108,29 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 	if opt.OnlyUser {
 		filter = "AND user_id = " + strconv.FormatInt(opt.UserID, 10)
 	}
-	latest := queries.Get("latest_ratings")
-	if opt.LatestRatingsTable != "" {
-		latest = "SELECT user_id, snack_id, rating FROM " + opt.LatestRatingsTable
-	}
 	prep := queries.Render("inputs_prepare", map[string]string{
-		"d0": opt.D0.String(), "dend": dend.String(), "user_filter": filter, "latest_source": latest,
+		"d0": opt.D0.String(), "dend": dend.String(), "user_filter": filter,
 	})
+	logger := opt.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	t0 := time.Now()
 	if _, err := db.Exec(ctx, prep); err != nil {
 		return nil, fmt.Errorf("prepare engine inputs: %w", err)
 	}
+	logger.Debug("engine input", "query", "inputs_prepare", "seconds", time.Since(t0).Seconds())
+	t0 = time.Now()
+	latest, userCat, snackRat, err := derivedSources(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	logger.Debug("engine input", "query", "derived sources", "seconds", time.Since(t0).Seconds(), "latest", latest)
 	in := &Inputs{D0: opt.D0, Days: opt.Days}
 	q := func(name string, params map[string]string, sinks ...sink) error {
 		text := queries.Render(name, params)
+		t0 := time.Now()
+		defer func() { logger.Debug("engine input", "query", name, "seconds", time.Since(t0).Seconds()) }()
 		err := db.QueryArrow(ctx, text, func(rec arrow.RecordBatch) error {
 			if int(rec.NumCols()) != len(sinks) {
 				return fmt.Errorf("%d columns, want %d", rec.NumCols(), len(sinks))
@@ -144,7 +155,7 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 	if err := q("inputs_tags", nil, skip, strs(&in.Tags)); err != nil {
 		return nil, err
 	}
-	if err := q("inputs_snacks", nil, i32(&sidx), i64(&in.SnackID), i32(&in.SnackCat), days(&in.Launched),
+	if err := q("inputs_snacks", map[string]string{"snack_ratings": snackRat}, i32(&sidx), i64(&in.SnackID), i32(&in.SnackCat), days(&in.Launched),
 		bools(&in.Active), i64(&in.PopN), i64(&in.PopSum)); err != nil {
 		return nil, err
 	}
@@ -198,7 +209,7 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 	keys = keys[:0]
 	var affCat, affN []int32
 	var affSum []int64
-	if err := q("inputs_affinity", nil, i32(&keys), i32(&affCat), i32(&affN), i64(&affSum)); err != nil {
+	if err := q("inputs_affinity", map[string]string{"user_category_ratings": userCat}, i32(&keys), i32(&affCat), i32(&affN), i64(&affSum)); err != nil {
 		return nil, err
 	}
 	in.AffStart, perm = groupCSR(nU, keys)
@@ -206,7 +217,7 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 
 	keys = keys[:0]
 	var badSnack, badRating []int32
-	if err := q("inputs_bad_ratings", map[string]string{"never_again": strconv.Itoa(opt.Policy.NeverAgainRating)},
+	if err := q("inputs_bad_ratings", map[string]string{"never_again": strconv.Itoa(opt.Policy.NeverAgainRating), "latest": latest},
 		i32(&keys), i32(&badSnack), i32(&badRating)); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -40,6 +41,8 @@ type Request struct {
 	Progress func(done, total int)
 	Now      func() time.Time
 	Version  string
+	// Logger receives debug timings; nil discards them.
+	Logger *slog.Logger
 }
 
 // Outcome is what a job produced.
@@ -79,11 +82,7 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 	defer db.Close()
 
 	stage("loading inputs")
-	latest, err := latestRatingsTable(ctx, db)
-	if err != nil {
-		return nil, err
-	}
-	in, err := engine.LoadInputs(ctx, db, engine.LoadOptions{D0: req.D0, Days: req.Days, Policy: req.Policy, LatestRatingsTable: latest})
+	in, err := engine.LoadInputs(ctx, db, engine.LoadOptions{D0: req.D0, Days: req.Days, Policy: req.Policy, Logger: req.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -141,20 +140,6 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 	man.setTimings(timings, time.Since(started))
 	out.Manifest = man
 	return out, nil
-}
-
-// latestRatingsTable returns the snapshot's precomputed latest-ratings table
-// when the loader wrote one, else "" (the engine then aggregates ratings).
-func latestRatingsTable(ctx context.Context, db *duck.DB) (string, error) {
-	var n int
-	err := db.QueryRow(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = 'snap' AND table_name = 'latest_ratings'`).Scan(&n)
-	if err != nil {
-		return "", fmt.Errorf("inspect snapshot: %w", duck.Clean(err))
-	}
-	if n > 0 {
-		return "snap.main.latest_ratings", nil
-	}
-	return "", nil
 }
 
 // CheckOutDir refuses an --out folder that is a file.

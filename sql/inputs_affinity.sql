@@ -1,8 +1,7 @@
--- inputs_affinity: per shipping user and category, the count n and sum of the
--- user's latest ratings of snacks in that category (all snacks, inactive and
--- unlaunched ones too). No parameters.
-SELECT u.uidx, s.cidx, count(*)::INTEGER AS n, sum(l.rating)::BIGINT AS total
-FROM eng_latest l
+-- inputs_affinity: per shipping user and category, the count n and sum of
+-- the user's latest ratings of snacks in that category.
+-- Parameters: :user_category_ratings, the relation of derived_user_category_ratings.
+SELECT u.uidx, c.cidx, r.n, r.total
+FROM {{user_category_ratings}} r
 JOIN eng_users u USING (user_id)
-JOIN eng_snacks s USING (snack_id)
-GROUP BY u.uidx, s.cidx
+JOIN eng_cats c USING (category)

@@ -4,8 +4,6 @@
 -- Parameters:
 --   :d0, :dend   first and last ship date of the horizon (DATE literals)
 --   :user_filter    an extra predicate on users (e.g. "AND user_id = 42"), or empty
---   :latest_source  a relation of latest ratings (user_id, snack_id, rating):
---                      the snapshot's derived table or the inline aggregate below
 --
 -- Indexes: sidx orders snacks by snack_id, cidx orders categories by byte order,
 -- tidx orders the tags that some snack carries; uidx orders the users that ship
@@ -24,12 +22,6 @@ FROM snacks s JOIN eng_cats c USING (category);
 CREATE OR REPLACE TEMP TABLE eng_tags AS
 SELECT (row_number() OVER (ORDER BY tag) - 1)::INTEGER AS tidx, tag
 FROM (SELECT DISTINCT tag FROM snack_tags);
-
--- Latest rating of every (user, snack) pair: the latest rated_at wins, a tie
--- goes to the lower rating. The key packs both orders into one BIGINT
--- (rating is 1..5, so 7 - rating sorts the lower rating higher).
-CREATE OR REPLACE TEMP TABLE eng_latest AS
-{{latest_source}};
 
 -- Ship calendar (SPEC 4): active users, D >= next_ship_on,
 -- (D - next_ship_on) mod cadence_days = 0, (user, D) not skipped. first_on is

@@ -140,13 +140,8 @@ func explainRun(ctx context.Context, o *Options) error {
 		return err
 	}
 	defer db.Close()
-	latest := ""
-	var n int
-	if err := db.QueryRow(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = 'snap' AND table_name = 'latest_ratings'`).Scan(&n); err == nil && n > 0 {
-		latest = "snap.main.latest_ratings"
-	}
 	ex, err := engine.Explain(ctx, db, engine.ExplainOptions{
-		UserID: o.User, Day: o.day, From: o.from, Mode: o.mode, Policy: o.pol, Threads: o.Threads, LatestRatingsTable: latest,
+		UserID: o.User, Day: o.day, From: o.from, Mode: o.mode, Policy: o.pol, Threads: o.Threads,
 	})
 	if err != nil {
 		return err

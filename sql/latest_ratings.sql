@@ -1,8 +1,0 @@
--- latest_ratings: the latest rating of every (user, snack) pair (SPEC 2 and 4):
--- the latest rated_at counts, a tie goes to the lower rating. No parameters.
--- epoch_us(rated_at) * 8 + (7 - rating) orders by rated_at, then lower rating
--- first; it stays inside BIGINT for every 4-digit year.
-SELECT user_id, snack_id,
-       arg_max(rating, epoch_us(rated_at) * 8 + (7 - rating))::INTEGER AS rating
-FROM ratings
-GROUP BY user_id, snack_id
