@@ -110,6 +110,7 @@ func Run(ctx context.Context, o *Options) error {
 	prog := f.NewProgress()
 	req := o.Request
 	req.Now = f.Now
+	req.Logger = f.Logger
 	req.Stage = func(name string) { prog.Stage(name, 0) }
 	req.Progress = prog.Set
 	f.Logger.Info("planning", "mode", o.Mode.String(), "date", o.Date, "days", o.Days)
