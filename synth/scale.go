@@ -1,0 +1,59 @@
+package synth
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Scale is one size of generated extract. Users, Snacks, Categories and
+// StockSnacks are exact; Deliveries, Ratings and StockLots are the targets
+// the generator's distributions are tuned to hit (within about 10%), so
+// readers such as the benchmark harness can size work before generating.
+type Scale struct {
+	// Name is what --scale takes.
+	Name string
+	// Users is the number of rows of users (exact).
+	Users int
+	// Snacks is the number of rows of snacks (exact).
+	Snacks int
+	// Categories is the number of distinct snack categories (exact, 10..20).
+	Categories int
+	// Deliveries is the approximate number of rows of deliveries.
+	Deliveries int64
+	// Ratings is the approximate number of rows of ratings.
+	Ratings int64
+	// StockLots is the approximate number of rows of stock.
+	StockLots int
+	// Hidden scales are for tests and are not listed in help.
+	Hidden bool
+}
+
+// Scales is the scale table of SPEC section 6, smallest first, plus the
+// hidden "tiny" scale the tests use.
+var Scales = []Scale{
+	{Name: "tiny", Users: 600, Snacks: 80, Categories: 10, Deliveries: 30_000, Ratings: 15_600, StockLots: 267, Hidden: true},
+	{Name: "small", Users: 10_000, Snacks: 300, Categories: 12, Deliveries: 500_000, Ratings: 260_000, StockLots: 1_000},
+	{Name: "medium", Users: 300_000, Snacks: 1_500, Categories: 16, Deliveries: 15_000_000, Ratings: 7_800_000, StockLots: 5_000},
+	{Name: "large", Users: 3_000_000, Snacks: 3_000, Categories: 20, Deliveries: 150_000_000, Ratings: 78_000_000, StockLots: 10_000},
+}
+
+// LookupScale returns the scale named name (case-insensitive).
+func LookupScale(name string) (Scale, error) {
+	for _, s := range Scales {
+		if strings.EqualFold(s.Name, name) {
+			return s, nil
+		}
+	}
+	return Scale{}, fmt.Errorf("unknown scale %q: use one of %s", name, strings.Join(ScaleNames(), ", "))
+}
+
+// ScaleNames lists the public scale names, smallest first.
+func ScaleNames() []string {
+	var names []string
+	for _, s := range Scales {
+		if !s.Hidden {
+			names = append(names, s.Name)
+		}
+	}
+	return names
+}
