@@ -5,6 +5,7 @@ import (
 
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
 	"github.com/assign-dev/assign/cmd/assign/explain"
+	"github.com/assign-dev/assign/cmd/assign/gen"
 	"github.com/assign-dev/assign/cmd/assign/preassign"
 	"github.com/assign-dev/assign/cmd/assign/run"
 )
@@ -15,5 +16,6 @@ func subcommands(f *cmdutil.Factory) []*cobra.Command {
 		preassign.NewCmdPreassign(f, nil),
 		run.NewCmdRun(f, nil),
 		explain.NewCmdExplain(f, nil),
+		gen.NewCmdGen(f, nil),
 	}
 }
