@@ -47,7 +47,7 @@
 //  9. A lot usable on D has best_before >= D + min_shelf_days; FEFO order is
 //     (best_before, lot_id as UTF-8 bytes); lots with no units left are
 //     passed over; each date takes only from lots usable on that date.
-// 10. snack_summary counts every snack of snacks; its sums are over the dates
+//  10. snack_summary counts every snack of snacks; its sums are over the dates
 //     of the horizon; demand rows exist only for demand > 0.
 //
 // Scores are ordered by their DOUBLE value, ties by snack_id, so the output

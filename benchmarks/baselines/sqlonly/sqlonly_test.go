@@ -309,7 +309,7 @@ INSERT INTO requests VALUES (1,3,'2026-02-01 00:00:00'),(1,1,'2026-02-02 00:00:0
 		{
 			// Order 1 > 4 > 2 > 3 (snack 5, inactive, only moves C to 4).
 			// Cap 1: step 2 takes 1 and 4, step 3 walks from the top again.
-			name: "fill pass",
+			name:    "fill pass",
 			inserts: fillInserts,
 			date:    "2026-03-02", days: 1,
 			policy: func(p *policy.Policy) { p.MaxPerCategory = 1 },
