@@ -1,0 +1,162 @@
+package loaders
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The text rules of SPEC section 4 "Precisions". DuckDB's casts are more
+// lenient (they take "12.0", " 12", "1e3", "2026-1-5"), so a value must first
+// match the pattern; TRY_CAST then settles the range and calendar validity.
+const (
+	intPattern  = `-?[0-9]+`
+	datePattern = `[0-9]{4}-[0-9]{2}-[0-9]{2}`
+	// Hours 00..23 and seconds 00..59: DuckDB would read "24:00" as the
+	// next day and the pattern keeps the clock strict.
+	timestampPattern = `[0-9]{4}-[0-9]{2}-[0-9]{2}([ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?`
+)
+
+var (
+	trueWords  = []string{"true", "t", "1", "yes", "y"}
+	falseWords = []string{"false", "f", "0", "no", "n"}
+)
+
+// Source type families, from DuckDB's type names of a typed source column.
+type family int
+
+const (
+	famOther family = iota
+	famText
+	famInt
+	famDate
+	famTimestamp
+	famTimestampTZ
+	famBool
+)
+
+func familyOf(duckType string) family {
+	switch strings.ToUpper(duckType) {
+	case "VARCHAR":
+		return famText
+	case "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT":
+		return famInt
+	case "DATE":
+		return famDate
+	case "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS":
+		return famTimestamp
+	case "TIMESTAMP WITH TIME ZONE":
+		return famTimestampTZ
+	case "BOOLEAN":
+		return famBool
+	}
+	return famOther
+}
+
+// convert returns the SQL turning source expression src of DuckDB type
+// srcType into column c's type, NULL when the value breaks the type rules,
+// or ok=false when no value of srcType can be of c's type.
+func convert(c Column, src, srcType string) (expr string, ok bool) {
+	fam := familyOf(srcType)
+	if fam == famText {
+		return convertText(c, src), true
+	}
+	switch c.Type {
+	case Bigint, Integer:
+		if fam == famInt {
+			if strings.EqualFold(srcType, c.Type.SQL()) {
+				return src, true
+			}
+			return fmt.Sprintf("TRY_CAST(%s AS %s)", src, c.Type.SQL()), true
+		}
+	case Date:
+		switch fam {
+		case famDate:
+			return src, true
+		case famTimestamp, famTimestampTZ:
+			ts := utcTimestamp(src, fam)
+			return fmt.Sprintf("CASE WHEN %[1]s = CAST(CAST(%[1]s AS DATE) AS TIMESTAMP) THEN CAST(%[1]s AS DATE) END", ts), true
+		}
+	case Timestamp:
+		switch fam {
+		case famTimestamp, famTimestampTZ:
+			return utcTimestamp(src, fam), true
+		case famDate:
+			return fmt.Sprintf("CAST(%s AS TIMESTAMP)", src), true
+		}
+	case Boolean:
+		if fam == famBool {
+			return src, true
+		}
+	}
+	return "", false
+}
+
+// utcTimestamp is src as a microsecond TIMESTAMP; zoned values are taken in
+// UTC, whatever the session time zone.
+func utcTimestamp(src string, fam family) string {
+	if fam == famTimestampTZ {
+		return fmt.Sprintf("timezone('UTC', %s)", src)
+	}
+	return fmt.Sprintf("CAST(%s AS TIMESTAMP)", src)
+}
+
+func convertText(c Column, s string) string {
+	switch c.Type {
+	case Bigint, Integer:
+		return fmt.Sprintf("CASE WHEN regexp_full_match(%s, '%s') THEN TRY_CAST(%s AS %s) END", s, intPattern, s, c.Type.SQL())
+	case Date:
+		return fmt.Sprintf("CASE WHEN regexp_full_match(%s, '%s') THEN TRY_CAST(%s AS DATE) END", s, datePattern, s)
+	case Timestamp:
+		return fmt.Sprintf("CASE WHEN regexp_full_match(%s, '%s') THEN TRY_CAST(%s AS TIMESTAMP) END", s, timestampPattern, s)
+	case Boolean:
+		return fmt.Sprintf("CASE WHEN lower(%[1]s) IN (%[2]s) THEN true WHEN lower(%[1]s) IN (%[3]s) THEN false END", s, sqlList(trueWords), sqlList(falseWords))
+	}
+	return s
+}
+
+func sqlList(words []string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = "'" + w + "'"
+	}
+	return strings.Join(q, ", ")
+}
+
+// typeRule is the rule a value breaks when it is not of c's type, worded
+// for the kind of source it came from.
+func typeRule(c Column, srcType string) string {
+	fam := familyOf(srcType)
+	switch c.Type {
+	case Bigint, Integer:
+		if fam == famInt {
+			return fmt.Sprintf("%s %s (an integer in range)", c.Name, c.Type.SQL())
+		}
+		return fmt.Sprintf("%s %s (an integer)", c.Name, c.Type.SQL())
+	case Date:
+		if fam == famTimestamp || fam == famTimestampTZ {
+			return c.Name + " DATE (a timestamp must be at midnight)"
+		}
+		return c.Name + " DATE (YYYY-MM-DD)"
+	case Timestamp:
+		return c.Name + " TIMESTAMP (YYYY-MM-DD HH:MM[:SS[.ffffff]])"
+	case Boolean:
+		return c.Name + " BOOLEAN (true/false, t/f, 1/0, yes/no, y/n)"
+	}
+	return c.Name + " " + c.Type.SQL()
+}
+
+// wantedTypes says which source types a column accepts, for the message on
+// an incompatible column.
+func wantedTypes(c Column) string {
+	switch c.Type {
+	case Bigint, Integer:
+		return c.Type.SQL() + " (any integer type, or text holding integers)"
+	case Date:
+		return "DATE (a date, a timestamp at midnight, or text as YYYY-MM-DD)"
+	case Timestamp:
+		return "TIMESTAMP (any timestamp type, or text as YYYY-MM-DD HH:MM[:SS[.ffffff]])"
+	case Boolean:
+		return "BOOLEAN (a boolean, or text true/false, t/f, 1/0, yes/no, y/n)"
+	}
+	return "VARCHAR (text)"
+}

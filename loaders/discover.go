@@ -1,0 +1,234 @@
+package loaders
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Format is the file format of one source file.
+type Format string
+
+// The formats an extract may use (SPEC section 2).
+const (
+	CSV     Format = "csv"
+	Parquet Format = "parquet"
+	JSONL   Format = "jsonl"
+	Arrow   Format = "arrow"
+)
+
+var formatByExt = map[string]Format{".csv": CSV, ".parquet": Parquet, ".jsonl": JSONL, ".arrow": Arrow}
+
+// typed reports whether the format carries native column types (positions
+// in it are row numbers, not lines).
+func (f Format) typed() bool { return f == Parquet || f == Arrow }
+
+// SourceFile is one file of a table's source.
+type SourceFile struct {
+	Path   string // as opened
+	Rel    string // relative to the extract folder, for messages
+	Format Format
+	Size   int64
+}
+
+// Source is where one table's rows come from: a single file, or a folder of
+// files whose rows are taken together in file-name order.
+type Source struct {
+	Table  Table
+	Name   string // "users.csv" or "users/"
+	Folder bool
+	Files  []SourceFile
+}
+
+// Format is the format of the source's files, or "mixed".
+func (s *Source) Format() string {
+	if len(s.Files) == 0 {
+		return ""
+	}
+	f := s.Files[0].Format
+	for _, sf := range s.Files[1:] {
+		if sf.Format != f {
+			return "mixed"
+		}
+	}
+	return string(f)
+}
+
+// Extract is a discovered extract folder.
+type Extract struct {
+	Dir     string
+	Sources map[string]*Source // by table name; a missing entry is an absent table
+	// Notes are things ignored on the way (unknown files), one sentence each.
+	Notes []string
+}
+
+// Discover finds the source of every table in dir. It fails on a missing
+// required table, on two sources for one table, and on files that are
+// folders, unreadable or empty; unknown files are only noted.
+func Discover(dir string) (*Extract, error) {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("extract folder %s does not exist", dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("extract folder %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("extract %s is not a folder: give the folder holding snacks.csv, users.csv, stock.csv, ...", dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read extract folder %s: %w", dir, err)
+	}
+	ex := &Extract{Dir: dir, Sources: map[string]*Source{}}
+	for _, e := range entries {
+		name := e.Name()
+		p := filepath.Join(dir, name)
+		st, err := os.Stat(p) // follow symlinks
+		if err != nil {
+			return nil, &FileError{File: name, Msg: fmt.Sprintf("cannot be read: %v", unwrapPath(err))}
+		}
+		ext := strings.ToLower(filepath.Ext(name))
+		base := strings.ToLower(strings.TrimSuffix(name, filepath.Ext(name)))
+		var src *Source
+		if st.IsDir() {
+			t, ok := TableByName(strings.ToLower(name))
+			if !ok {
+				if f, known := formatByExt[ext]; known {
+					if _, isTable := TableByName(base); isTable {
+						return nil, &FileError{File: name, Msg: fmt.Sprintf("is a folder, not a %s file; a folder of files must be named %s/", f, base)}
+					}
+				}
+				ex.Notes = append(ex.Notes, fmt.Sprintf("ignored folder %s/: not a table of the extract", name))
+				continue
+			}
+			src = &Source{Table: t, Name: name + "/", Folder: true}
+			files, notes, err := folderFiles(dir, name)
+			if err != nil {
+				return nil, err
+			}
+			src.Files = files
+			ex.Notes = append(ex.Notes, notes...)
+			if len(files) == 0 {
+				ex.Notes = append(ex.Notes, fmt.Sprintf("folder %s/ holds no .csv, .parquet, .jsonl or .arrow file: table %s is empty", name, t.Name))
+			}
+		} else {
+			f, known := formatByExt[ext]
+			t, isTable := TableByName(base)
+			if !known || !isTable {
+				ex.Notes = append(ex.Notes, fmt.Sprintf("ignored %s: not <table>.csv, .parquet, .jsonl or .arrow for a table of the extract", name))
+				continue
+			}
+			sf, err := checkFile(p, name, f, st)
+			if err != nil {
+				return nil, err
+			}
+			src = &Source{Table: t, Name: name, Files: []SourceFile{sf}}
+		}
+		if prev := ex.Sources[src.Table.Name]; prev != nil {
+			return nil, &FileError{Table: src.Table.Name, Msg: fmt.Sprintf("table %s has two sources, %s and %s: keep one of them", src.Table.Name, prev.Name, src.Name)}
+		}
+		ex.Sources[src.Table.Name] = src
+	}
+	var missing []string
+	for _, t := range Tables {
+		if t.Required && ex.Sources[t.Name] == nil {
+			missing = append(missing, t.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("extract %s lacks the required %s %s: each needs <table>.csv, .parquet, .jsonl, .arrow or a <table>/ folder",
+			dir, plural(int64(len(missing)), "table", "tables"), strings.Join(missing, ", "))
+	}
+	sort.Strings(ex.Notes)
+	return ex, nil
+}
+
+func folderFiles(dir, folder string) ([]SourceFile, []string, error) {
+	entries, err := os.ReadDir(filepath.Join(dir, folder))
+	if err != nil {
+		return nil, nil, &FileError{File: folder + "/", Msg: fmt.Sprintf("cannot be read: %v", unwrapPath(err))}
+	}
+	var files []SourceFile
+	var notes []string
+	for _, e := range entries { // ReadDir sorts by name: file order is name order
+		rel := folder + "/" + e.Name()
+		p := filepath.Join(dir, folder, e.Name())
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, nil, &FileError{File: rel, Msg: fmt.Sprintf("cannot be read: %v", unwrapPath(err))}
+		}
+		f, known := formatByExt[strings.ToLower(filepath.Ext(e.Name()))]
+		if st.IsDir() {
+			if known {
+				return nil, nil, &FileError{File: rel, Msg: "is a folder, not a file"}
+			}
+			notes = append(notes, fmt.Sprintf("ignored folder %s/: folders inside a table folder are not read", rel))
+			continue
+		}
+		if !known {
+			notes = append(notes, fmt.Sprintf("ignored %s: not a .csv, .parquet, .jsonl or .arrow file", rel))
+			continue
+		}
+		sf, err := checkFile(p, rel, f, st)
+		if err != nil {
+			return nil, nil, err
+		}
+		files = append(files, sf)
+	}
+	return files, notes, nil
+}
+
+// checkFile fails early, with the file named, on what would otherwise come
+// back as an obscure reader error.
+func checkFile(path, rel string, f Format, st fs.FileInfo) (SourceFile, error) {
+	if st.IsDir() {
+		return SourceFile{}, &FileError{File: rel, Msg: "is a folder, not a file"}
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return SourceFile{}, &FileError{File: rel, Msg: fmt.Sprintf("cannot be read: %v", unwrapPath(err))}
+	}
+	var one [1]byte
+	_, rerr := fh.Read(one[:])
+	fh.Close()
+	if st.Size() == 0 {
+		what := "no header row"
+		if f.typed() {
+			what = "not a " + formatTitle(f) + " file"
+		} else if f == JSONL {
+			what = "no rows"
+		}
+		return SourceFile{}, &FileError{File: rel, Msg: fmt.Sprintf("file is empty (%s); export the table again, with at least a header row for CSV", what)}
+	}
+	if rerr != nil {
+		return SourceFile{}, &FileError{File: rel, Msg: fmt.Sprintf("cannot be read: %v", unwrapPath(rerr))}
+	}
+	return SourceFile{Path: path, Rel: rel, Format: f, Size: st.Size()}, nil
+}
+
+func formatTitle(f Format) string {
+	switch f {
+	case Parquet:
+		return "Parquet"
+	case Arrow:
+		return "Arrow IPC"
+	case JSONL:
+		return "JSON lines"
+	}
+	return "CSV"
+}
+
+// unwrapPath drops the path from an *fs.PathError: messages name the file
+// relative to the extract already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,77 @@
+package loaders
+
+import (
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// RejectHeader is the header row of a reject file. One line per violation:
+// a row breaking two rules appears twice. line is set for CSV and JSONL
+// sources, row for Parquet and Arrow; raw is the whole source row as JSON.
+var RejectHeader = []string{"table", "file", "line", "row", "column", "value", "rule", "raw"}
+
+// rejectWriter writes the reject file beside its final path and renames it
+// into place only when the load succeeds, so a failed load leaves no file
+// that looks complete.
+type rejectWriter struct {
+	path string
+	f    *os.File
+	w    *csv.Writer
+}
+
+func newRejectWriter(path string) (*rejectWriter, error) {
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("reject file %s is a folder: give a file path", path)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("create reject file %s: %w", path, unwrapPath(err))
+	}
+	w := csv.NewWriter(f)
+	if err := w.Write(RejectHeader); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("write reject file %s: %w", path, err)
+	}
+	return &rejectWriter{path: path, f: f, w: w}, nil
+}
+
+func (r *rejectWriter) write(v Violation) error {
+	num := func(n int64) string {
+		if n == 0 {
+			return ""
+		}
+		return strconv.FormatInt(n, 10)
+	}
+	return r.w.Write([]string{v.Table, v.File, num(v.Line), num(v.Row), v.Column, v.Value, v.Rule, v.Raw})
+}
+
+func (r *rejectWriter) commit() error {
+	r.w.Flush()
+	if err := r.w.Error(); err != nil {
+		r.abort()
+		return fmt.Errorf("write reject file %s: %w", r.path, err)
+	}
+	if err := r.f.Sync(); err != nil {
+		r.abort()
+		return fmt.Errorf("write reject file %s: %w", r.path, err)
+	}
+	if err := r.f.Close(); err != nil {
+		os.Remove(r.f.Name())
+		return fmt.Errorf("write reject file %s: %w", r.path, err)
+	}
+	if err := os.Rename(r.f.Name(), r.path); err != nil {
+		os.Remove(r.f.Name())
+		return fmt.Errorf("write reject file %s: %w", r.path, unwrapPath(err))
+	}
+	return nil
+}
+
+func (r *rejectWriter) abort() {
+	r.f.Close()
+	os.Remove(r.f.Name())
+}

@@ -1,0 +1,452 @@
+package loaders
+
+import (
+	"bufio"
+	"context"
+	"database/sql/driver"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/assign-dev/assign/duck"
+)
+
+// Per-column result codes packed two bits per spec column into the
+// __assign_bad column of a staged table (column i at bits 2i, 2i+1).
+const (
+	codeOK      = 0
+	codeMissing = 1 // NULL, empty CSV field, absent JSON key
+	codeType    = 2 // not of the column's type (text rules, range of the type)
+	codeCheck   = 3 // of the right type but breaks the column's rule
+)
+
+// Internal column names of the staged tables; prefixed so they cannot meet a
+// source column.
+const (
+	colBad  = "__assign_bad"
+	colFile = "__assign_f"
+	colRow  = "__assign_r"
+)
+
+// fileCol is one column of a source file.
+type fileCol struct {
+	Name string // as in the file (header, key, field name)
+	Type string // DuckDB type; VARCHAR for text sources
+	Expr string // SQL reading it from the scan aliased src
+}
+
+// stagedFile is a source file read into a temporary table of typed values
+// (NULL where a value breaks the type rules) plus the per-row code mask.
+// The table's rowid is the row's ordinal in the file (insertion order is
+// preserved), which is what positions are computed from.
+type stagedFile struct {
+	SourceFile
+	idx    int
+	tmp    string
+	cols   []fileCol
+	spec   []int // per spec column, its index in cols
+	extras []int // indices in cols of extra columns, in file order
+	rows   int64
+}
+
+func (s *stagedFile) specCol(i int) fileCol { return s.cols[s.spec[i]] }
+
+// matchColumns maps the file's columns to the table's: names match
+// case-insensitively (ignoring surrounding spaces), order is free, extra
+// columns are kept.
+func matchColumns(t Table, sf *stagedFile) error {
+	seen := map[string]int{}
+	for i := range sf.cols {
+		if strings.TrimSpace(sf.cols[i].Name) == "" {
+			sf.cols[i].Name = fmt.Sprintf("column%d", i+1)
+		}
+		key := strings.ToLower(strings.TrimSpace(sf.cols[i].Name))
+		if j, dup := seen[key]; dup {
+			return &FileError{Table: t.Name, File: sf.Rel, Msg: fmt.Sprintf("has two columns named %q and %q (column names are matched case-insensitively); rename or drop one", sf.cols[j].Name, sf.cols[i].Name)}
+		}
+		seen[key] = i
+		switch key {
+		case colBad, colFile, colRow:
+			return &FileError{Table: t.Name, File: sf.Rel, Msg: fmt.Sprintf("has a column named %q, a name assign reserves; rename it", sf.cols[i].Name)}
+		}
+	}
+	sf.spec = make([]int, len(t.Columns))
+	used := map[int]bool{}
+	var missing []string
+	for ci, c := range t.Columns {
+		j, ok := seen[c.Name]
+		if !ok {
+			missing = append(missing, c.Name)
+			continue
+		}
+		sf.spec[ci] = j
+		used[j] = true
+	}
+	if len(missing) > 0 {
+		var names []string
+		for _, c := range sf.cols {
+			names = append(names, c.Name)
+		}
+		msg := fmt.Sprintf("table %s needs %s %s, which the file lacks (its columns: %s; names are matched case-insensitively)",
+			t.Name, plural(int64(len(missing)), "column", "columns"), strings.Join(missing, ", "), strings.Join(names, ", "))
+		if sf.Format == CSV && len(sf.cols) == 1 && strings.ContainsAny(sf.cols[0].Name, ";\t|") {
+			msg += "; the header looks delimited by something other than a comma, and CSV files must use commas"
+		}
+		return &FileError{Table: t.Name, File: sf.Rel, Msg: msg}
+	}
+	for i := range sf.cols {
+		if !used[i] {
+			sf.extras = append(sf.extras, i)
+		}
+	}
+	return nil
+}
+
+// typedSelect is the statement creating the staged table from the scan in
+// from (aliased src): typed spec columns under their spec names, extra
+// columns under their own names, and the code mask. Incompatible typed
+// columns are a FileError.
+func typedSelect(t Table, sf *stagedFile, from string) (string, error) {
+	var inner, outer, mask []string
+	for i, c := range t.Columns {
+		fc := sf.specCol(i)
+		conv, ok := convert(c, fc.Expr, fc.Type)
+		if !ok {
+			return "", &FileError{Table: t.Name, File: sf.Rel, Msg: fmt.Sprintf("column %s of table %s has type %s; expected %s", fc.Name, t.Name, fc.Type, wantedTypes(c))}
+		}
+		v, n := fmt.Sprintf("v%d", i), fmt.Sprintf("n%d", i)
+		inner = append(inner, fmt.Sprintf("%s AS %s", conv, v), fmt.Sprintf("(%s) IS NULL AS %s", fc.Expr, n))
+		outer = append(outer, fmt.Sprintf("%s AS %s", v, duck.Ident(c.Name)))
+		code := fmt.Sprintf("WHEN %s THEN %d WHEN %s IS NULL THEN %d", n, codeMissing, v, codeType)
+		for _, chk := range t.Checks {
+			if chk.Column == c.Name {
+				code += fmt.Sprintf(" WHEN NOT (%s) THEN %d", strings.ReplaceAll(chk.Pred, "{c}", v), codeCheck)
+			}
+		}
+		mask = append(mask, fmt.Sprintf("(CASE %s ELSE 0 END) * %d", code, 1<<(2*i)))
+	}
+	for k, j := range sf.extras {
+		e := fmt.Sprintf("e%d", k)
+		inner = append(inner, fmt.Sprintf("%s AS %s", sf.cols[j].Expr, e))
+		outer = append(outer, fmt.Sprintf("%s AS %s", e, duck.Ident(sf.cols[j].Name)))
+	}
+	outer = append(outer, fmt.Sprintf("CAST(%s AS INTEGER) AS %s", strings.Join(mask, " + "), colBad))
+	return fmt.Sprintf("SELECT %s FROM (SELECT %s FROM %s)", strings.Join(outer, ", "), strings.Join(inner, ", "), from), nil
+}
+
+// stageFile reads one source file into the temporary table tmp.
+func stageFile(ctx context.Context, db *duck.DB, t Table, f SourceFile, idx int, tmp string) (*stagedFile, error) {
+	sf := &stagedFile{SourceFile: f, idx: idx, tmp: tmp}
+	var err error
+	switch f.Format {
+	case CSV:
+		err = stageCSV(ctx, db, t, sf)
+	case JSONL:
+		err = stageJSONL(ctx, db, t, sf)
+	case Parquet:
+		err = stageParquet(ctx, db, t, sf)
+	case Arrow:
+		err = stageArrow(ctx, db, t, sf)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM "+tmp).Scan(&sf.rows); err != nil {
+		return nil, fmt.Errorf("count rows of %s: %w", f.Rel, duck.Clean(err))
+	}
+	if f.Format.typed() {
+		if err := checkTextColumns(ctx, db, t, sf); err != nil {
+			return nil, err
+		}
+	}
+	return sf, nil
+}
+
+// readErr turns a reader failure into an error naming the file, unless the
+// load was cancelled.
+func readErr(ctx context.Context, t Table, f SourceFile, err error, what string) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return &FileError{Table: t.Name, File: f.Rel, Msg: fmt.Sprintf("%s: %s", what, firstLine(err))}
+}
+
+// firstLine is the first line of a driver message without its category
+// prefix ("Invalid Input Error: ").
+func firstLine(err error) string {
+	msg := duck.Clean(err).Error()
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	for _, p := range []string{"Invalid Input Error: ", "IO Error: ", "Conversion Error: ", "Invalid Error: ", "Binder Error: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	return strings.TrimSpace(msg)
+}
+
+const utf8BOM = "\xef\xbb\xbf"
+
+// skipBOM returns r positioned after a UTF-8 byte order mark, if any.
+func skipBOM(r *bufio.Reader) {
+	if b, err := r.Peek(3); err == nil && string(b) == utf8BOM {
+		_, _ = r.Discard(3)
+	}
+}
+
+// csvReader is Go's CSV reader set to split records as DuckDB's strict
+// reader does (a quote inside an unquoted field is literal).
+func csvReader(r io.Reader) *csv.Reader {
+	cr := csv.NewReader(r)
+	cr.LazyQuotes = true
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	return cr
+}
+
+func readCSVHeader(path string) ([]string, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	br := bufio.NewReader(fh)
+	skipBOM(br)
+	rec, err := csvReader(br).Read()
+	if errors.Is(err, io.EOF) {
+		return nil, errors.New("file has no header row")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return append([]string(nil), rec...), nil
+}
+
+func stageCSV(ctx context.Context, db *duck.DB, t Table, sf *stagedFile) error {
+	header, err := readCSVHeader(sf.Path)
+	if err != nil {
+		return &FileError{Table: t.Name, File: sf.Rel, Line: 1, Msg: fmt.Sprintf("cannot read the header row: %v", err)}
+	}
+	var colsDecl []string
+	for i, h := range header {
+		raw := fmt.Sprintf("c%d", i)
+		sf.cols = append(sf.cols, fileCol{Name: h, Type: "VARCHAR", Expr: "src." + raw})
+		colsDecl = append(colsDecl, fmt.Sprintf("'%s': 'VARCHAR'", raw))
+	}
+	if err := matchColumns(t, sf); err != nil {
+		return err
+	}
+	from := fmt.Sprintf(`read_csv(%s, auto_detect=false, header=true, delim=',', quote='"', escape='"', strict_mode=true, null_padding=false, columns={%s}) AS src`,
+		duck.Quote(sf.Path), strings.Join(colsDecl, ", "))
+	sel, err := typedSelect(t, sf, from)
+	if err != nil {
+		return err
+	}
+	if _, err := db.Exec(ctx, fmt.Sprintf("CREATE TEMP TABLE %s AS %s", sf.tmp, sel)); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return csvProblem(t, sf, len(header), err)
+	}
+	return nil
+}
+
+func stageJSONL(ctx context.Context, db *duck.DB, t Table, sf *stagedFile) error {
+	raw := sf.tmp + "_json"
+	defer db.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+raw)
+	if _, err := db.Exec(ctx, fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT json FROM read_json_objects(%s, format='newline_delimited')", raw, duck.Quote(sf.Path))); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return jsonlProblem(t, sf, err)
+	}
+	// read_json_objects gives NULL for a line that is not JSON.
+	var bad int64
+	if err := db.QueryRow(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE json IS NULL OR json_type(json) <> 'OBJECT'", raw)).Scan(&bad); err != nil {
+		return readErr(ctx, t, sf.SourceFile, err, "cannot read JSON lines")
+	}
+	if bad > 0 {
+		return jsonlProblem(t, sf, nil)
+	}
+	// Keys in order of first appearance, so extra columns keep the file's order.
+	rows, err := db.Query(ctx, fmt.Sprintf(`SELECT k FROM (SELECT k, min(rowid * 10000 + i) AS o FROM (
+		SELECT rowid, unnest(json_keys(json)) AS k, generate_subscripts(json_keys(json), 1) AS i FROM %s) GROUP BY k) ORDER BY o, k`, raw))
+	if err != nil {
+		return readErr(ctx, t, sf.SourceFile, err, "cannot read JSON keys")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return readErr(ctx, t, sf.SourceFile, err, "cannot read JSON keys")
+		}
+		expr, err := jsonKeyExpr(k)
+		if err != nil {
+			return &FileError{Table: t.Name, File: sf.Rel, Msg: err.Error()}
+		}
+		sf.cols = append(sf.cols, fileCol{Name: k, Type: "VARCHAR", Expr: expr})
+	}
+	if err := rows.Err(); err != nil {
+		return readErr(ctx, t, sf.SourceFile, err, "cannot read JSON keys")
+	}
+	rows.Close()
+	if len(sf.cols) == 0 {
+		return &FileError{Table: t.Name, File: sf.Rel, Msg: fmt.Sprintf("holds no JSON object with keys; table %s needs %s", t.Name, columnNames(t))}
+	}
+	if err := matchColumns(t, sf); err != nil {
+		return err
+	}
+	sel, err := typedSelect(t, sf, raw+" AS src")
+	if err != nil {
+		return err
+	}
+	if _, err := db.Exec(ctx, fmt.Sprintf("CREATE TEMP TABLE %s AS %s", sf.tmp, sel)); err != nil {
+		return readErr(ctx, t, sf.SourceFile, err, "cannot read JSON values")
+	}
+	return nil
+}
+
+// jsonKeyExpr reads key k from src.json as text (JSON strings unquoted,
+// other values as JSON text, null as NULL).
+func jsonKeyExpr(k string) (string, error) {
+	if !strings.Contains(k, `"`) {
+		return fmt.Sprintf(`json_extract_string(src.json, %s)`, duck.Quote(`$."`+k+`"`)), nil
+	}
+	if !strings.HasPrefix(k, "$") && !strings.HasPrefix(k, "/") {
+		return fmt.Sprintf(`(src.json ->> %s)`, duck.Quote(k)), nil
+	}
+	return "", fmt.Errorf("has a key %q that assign cannot address (a leading $ or / with a double quote); rename it", k)
+}
+
+func columnNames(t Table) string {
+	var n []string
+	for _, c := range t.Columns {
+		n = append(n, c.Name)
+	}
+	return strings.Join(n, ", ")
+}
+
+// describe lists the columns of a relation with their DuckDB types.
+func describe(ctx context.Context, db *duck.DB, relation string) ([]fileCol, error) {
+	rows, err := db.Query(ctx, "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "+relation+")")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []fileCol
+	for rows.Next() {
+		var c fileCol
+		if err := rows.Scan(&c.Name, &c.Type); err != nil {
+			return nil, err
+		}
+		c.Expr = "src." + duck.Ident(c.Name)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func stageParquet(ctx context.Context, db *duck.DB, t Table, sf *stagedFile) error {
+	scan := fmt.Sprintf("read_parquet(%s)", duck.Quote(sf.Path))
+	cols, err := describe(ctx, db, scan)
+	if err != nil {
+		return readErr(ctx, t, sf.SourceFile, err, "is not a readable Parquet file")
+	}
+	sf.cols = cols
+	if err := matchColumns(t, sf); err != nil {
+		return err
+	}
+	sel, err := typedSelect(t, sf, scan+" AS src")
+	if err != nil {
+		return err
+	}
+	if _, err := db.Exec(ctx, fmt.Sprintf("CREATE TEMP TABLE %s AS %s", sf.tmp, sel)); err != nil {
+		return readErr(ctx, t, sf.SourceFile, err, "is not a readable Parquet file")
+	}
+	return nil
+}
+
+// checkTextColumns fails a typed source whose text column holds no value of
+// the spec column's type: that is a column of the wrong type (e.g. names in
+// snack_id), not a few bad rows.
+func checkTextColumns(ctx context.Context, db *duck.DB, t Table, sf *stagedFile) error {
+	for i, c := range t.Columns {
+		fc := sf.specCol(i)
+		if c.Type == Varchar || familyOf(fc.Type) != famText {
+			continue
+		}
+		var present, bad int64
+		code := fmt.Sprintf("((%s >> %d) & 3)", colBad, 2*i)
+		q := fmt.Sprintf("SELECT count(*) FILTER (WHERE %[1]s <> %[2]d), count(*) FILTER (WHERE %[1]s = %[3]d) FROM %[4]s", code, codeMissing, codeType, sf.tmp)
+		if err := db.QueryRow(ctx, q).Scan(&present, &bad); err != nil {
+			return readErr(ctx, t, sf.SourceFile, err, "cannot check column "+fc.Name)
+		}
+		if present > 0 && bad == present {
+			return &FileError{Table: t.Name, File: sf.Rel, Msg: fmt.Sprintf("column %s of table %s has type %s holding no valid value; expected %s", fc.Name, t.Name, fc.Type, wantedTypes(c))}
+		}
+	}
+	return nil
+}
+
+// stageArrow reads an Arrow IPC file in Go and hands its record batches to
+// DuckDB, which has no reader for the format.
+func stageArrow(ctx context.Context, db *duck.DB, t Table, sf *stagedFile) error {
+	rr, closeFn, err := openArrowFile(sf.Path)
+	if err != nil {
+		return &FileError{Table: t.Name, File: sf.Rel, Msg: fmt.Sprintf("is not a readable Arrow IPC file: %v", err)}
+	}
+	defer closeFn()
+	view := sf.tmp + "_arrow"
+	var stageErr error
+	err = db.WithArrowView(ctx, rr, view, func(ex driver.ExecerContext, q driver.QueryerContext) error {
+		cols, err := describeDriver(ctx, q, view)
+		if err != nil {
+			return err
+		}
+		sf.cols = cols
+		if err := matchColumns(t, sf); err != nil {
+			stageErr = err
+			return nil
+		}
+		sel, err := typedSelect(t, sf, view+" AS src")
+		if err != nil {
+			stageErr = err
+			return nil
+		}
+		_, err = ex.ExecContext(ctx, fmt.Sprintf("CREATE TEMP TABLE %s AS %s", sf.tmp, sel), nil)
+		return err
+	})
+	if stageErr != nil {
+		return stageErr
+	}
+	if err == nil {
+		err = rr.Err()
+	}
+	if err != nil {
+		return readErr(ctx, t, sf.SourceFile, err, "is not a readable Arrow IPC file")
+	}
+	return nil
+}
+
+func describeDriver(ctx context.Context, q driver.QueryerContext, relation string) ([]fileCol, error) {
+	rows, err := q.QueryContext(ctx, "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "+relation+")", nil)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []fileCol
+	dest := make([]driver.Value, 2)
+	for {
+		if err := rows.Next(dest); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return nil, err
+		}
+		name, _ := dest[0].(string)
+		typ, _ := dest[1].(string)
+		out = append(out, fileCol{Name: name, Type: typ, Expr: "src." + duck.Ident(name)})
+	}
+	return out, nil
+}
