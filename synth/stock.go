@@ -16,6 +16,22 @@ import (
 // already unusable on as-of and some turn unusable inside a 28-day horizon.
 const minShelfDays = 21
 
+// Lot classes by best-before date relative to as-of and the policy's
+// minimum shelf life.
+const (
+	lotLasting  = iota // usable for a whole 28-day horizon
+	lotExpiring        // usable on as-of, unusable before the horizon ends
+	lotExpired         // already unusable on as-of
+)
+
+type lot struct {
+	class  int
+	before int32
+	share  float64
+	empty  bool
+	qty    int32
+}
+
 var lotCountCum = cumulative([]float64{0.1, 0.17, 0.23, 0.22, 0.16, 0.12}) // 1..6 lots
 
 // stockRecord builds the stock table from the estimated 28-day demand per
@@ -53,9 +69,9 @@ func stockRecord(mem memory.Allocator, seed int64, c *catalog, demand []int64) a
 	asOf := c.asOf
 	for i := range c.snacks {
 		s := &c.snacks[i]
-		cover := 1.2 + 1.2*r.Float64()
+		cover := 1.1 + 0.9*r.Float64()
 		if popular[i] || r.Float64() < 0.03 {
-			cover = 0.5 + 0.4*r.Float64()
+			cover = 0.55 + 0.35*r.Float64()
 		}
 		units := float64(demand[i]) * cover
 		if demand[i] == 0 {
@@ -65,37 +81,58 @@ func stockRecord(mem memory.Allocator, seed int64, c *catalog, demand []int64) a
 			units = float64(r.IntN(40))
 		}
 		k := 1 + pick(r, lotCountCum)
-		type lot struct {
-			qty    int32
-			before int32
-		}
 		ls := make([]lot, k)
-		shares := make([]float64, k)
-		total := 0.0
+		long := -1 // some lot lasts the whole horizon
 		for j := range ls {
 			switch p := r.Float64(); {
-			case p < 0.08: // already too close to its date on as-of
+			case p < 0.08:
+				ls[j].class = lotExpired
 				ls[j].before = asOf - 20 + int32(r.IntN(minShelfDays+20))
-			case p < 0.33: // usable on as-of, not for the whole horizon
+			case p < 0.33:
+				ls[j].class = lotExpiring
 				ls[j].before = asOf + minShelfDays + int32(r.IntN(27))
 			default:
+				ls[j].class = lotLasting
 				ls[j].before = asOf + minShelfDays + 27 + int32(r.IntN(300))
 			}
 			if j > 0 && r.Float64() < 0.1 {
-				ls[j].before = ls[j-1].before // same date: FEFO falls back to lot_id
+				ls[j].class, ls[j].before = ls[j-1].class, ls[j-1].before // same date: FEFO falls back to lot_id
 			}
-			shares[j] = 0.2 + r.Float64()
-			total += shares[j]
+			ls[j].empty = r.Float64() < 0.05 // kept in the extract at quantity 0
+			ls[j].share = 0.2 + r.Float64()
+			if ls[j].class == lotLasting && !ls[j].empty {
+				long = j
+			}
+		}
+		if long < 0 {
+			ls[0] = lot{class: lotLasting, before: asOf + minShelfDays + 27 + int32(r.IntN(300)), share: 1}
+		}
+		// The lasting lots carry the planned cover; lots that expire in the
+		// horizon add stock for its first weeks, expired ones are leftovers.
+		var lasting, all float64
+		for _, l := range ls {
+			if !l.empty {
+				all += l.share
+				if l.class == lotLasting {
+					lasting += l.share
+				}
+			}
 		}
 		for j := range ls {
-			if r.Float64() < 0.05 {
-				continue // an empty lot, kept in the extract at quantity 0
+			l := &ls[j]
+			if l.empty {
+				continue
 			}
-			q := units * shares[j] / total
-			if ls[j].before < asOf+minShelfDays {
-				q = q*0.3 + float64(r.IntN(20)) // leftovers nobody may ship
+			var q float64
+			switch l.class {
+			case lotLasting:
+				q = units * l.share / lasting
+			case lotExpiring:
+				q = 0.5 * units * l.share / all
+			case lotExpired:
+				q = 0.05*units + float64(r.IntN(20))
 			}
-			ls[j].qty = int32(math.Ceil(q))
+			l.qty = int32(math.Ceil(q))
 		}
 		for j, l := range ls {
 			ids.Append(s.id)
