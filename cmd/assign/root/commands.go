@@ -8,6 +8,7 @@ import (
 	"github.com/assign-dev/assign/cmd/assign/gen"
 	"github.com/assign-dev/assign/cmd/assign/load"
 	"github.com/assign-dev/assign/cmd/assign/preassign"
+	"github.com/assign-dev/assign/cmd/assign/query"
 	"github.com/assign-dev/assign/cmd/assign/run"
 )
 
@@ -19,5 +20,6 @@ func subcommands(f *cmdutil.Factory) []*cobra.Command {
 		explain.NewCmdExplain(f, nil),
 		load.NewCmdLoad(f, nil),
 		gen.NewCmdGen(f, nil),
+		query.NewCmdQuery(f, nil),
 	}
 }
