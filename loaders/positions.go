@@ -142,9 +142,14 @@ func resolveJSONL(sf *stagedFile, ords []int64) (map[int64]rawRow, error) {
 		}
 		var obj map[string]json.RawMessage
 		_ = json.Unmarshal(line, &obj)
+		// Keys match case-insensitively, as when staging.
+		byLower := make(map[string]json.RawMessage, len(obj))
+		for k, v := range obj {
+			byLower[strings.ToLower(strings.TrimSpace(k))] = v
+		}
 		rr := rawRow{line: n, fields: make([]string, len(sf.cols)), nulls: make([]bool, len(sf.cols)), raw: string(line)}
 		for i, c := range sf.cols {
-			v, ok := obj[c.Name]
+			v, ok := byLower[strings.ToLower(strings.TrimSpace(c.Name))]
 			switch {
 			case !ok || string(v) == "null":
 				rr.nulls[i] = true

@@ -277,21 +277,55 @@ func stageJSONL(ctx context.Context, db *duck.DB, t Table, sf *stagedFile) error
 		return readErr(ctx, t, sf.SourceFile, err, "cannot read JSON keys")
 	}
 	defer rows.Close()
+	// Keys vary from line to line: spellings of one name that differ in
+	// case are one column, and only a line holding two of them is ambiguous.
+	var variants [][]string
+	group := map[string]int{}
 	for rows.Next() {
 		var k string
 		if err := rows.Scan(&k); err != nil {
 			return readErr(ctx, t, sf.SourceFile, err, "cannot read JSON keys")
 		}
-		expr, err := jsonKeyExpr(k)
-		if err != nil {
-			return &FileError{Table: t.Name, File: sf.Rel, Msg: err.Error()}
+		low := strings.ToLower(strings.TrimSpace(k))
+		if g, ok := group[low]; ok {
+			variants[g] = append(variants[g], k)
+			continue
 		}
-		sf.cols = append(sf.cols, fileCol{Name: k, Type: "VARCHAR", Expr: expr})
+		group[low] = len(variants)
+		variants = append(variants, []string{k})
 	}
 	if err := rows.Err(); err != nil {
 		return readErr(ctx, t, sf.SourceFile, err, "cannot read JSON keys")
 	}
 	rows.Close()
+	for _, ks := range variants {
+		var exprs, present []string
+		for _, k := range ks {
+			expr, err := jsonKeyExpr(k)
+			if err != nil {
+				return &FileError{Table: t.Name, File: sf.Rel, Msg: err.Error()}
+			}
+			exprs = append(exprs, expr)
+			present = append(present, fmt.Sprintf("CAST(json_exists(src.json, %s) AS INTEGER)", duck.Quote(jsonPath(k))))
+		}
+		expr := exprs[0]
+		if len(ks) > 1 {
+			var ord int64 = -1
+			q := fmt.Sprintf("SELECT coalesce(min(rowid), -1) FROM %s src WHERE %s > 1", raw, strings.Join(present, " + "))
+			if err := db.QueryRow(ctx, q).Scan(&ord); err != nil {
+				return readErr(ctx, t, sf.SourceFile, err, "cannot read JSON keys")
+			}
+			if ord >= 0 {
+				fe := &FileError{Table: t.Name, File: sf.Rel, Msg: fmt.Sprintf("has an object with both keys %s (keys are matched case-insensitively); keep one", strings.Join(quoteAll(ks), " and "))}
+				if m, err := resolveJSONL(sf, []int64{ord}); err == nil {
+					fe.Line = m[ord].line
+				}
+				return fe
+			}
+			expr = "coalesce(" + strings.Join(exprs, ", ") + ")"
+		}
+		sf.cols = append(sf.cols, fileCol{Name: ks[0], Type: "VARCHAR", Expr: expr})
+	}
 	if len(sf.cols) == 0 {
 		return &FileError{Table: t.Name, File: sf.Rel, Msg: fmt.Sprintf("holds no JSON object with keys; table %s needs %s", t.Name, columnNames(t))}
 	}
@@ -308,11 +342,21 @@ func stageJSONL(ctx context.Context, db *duck.DB, t Table, sf *stagedFile) error
 	return nil
 }
 
+func jsonPath(k string) string { return `$."` + k + `"` }
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
+}
+
 // jsonKeyExpr reads key k from src.json as text (JSON strings unquoted,
 // other values as JSON text, null as NULL).
 func jsonKeyExpr(k string) (string, error) {
 	if !strings.Contains(k, `"`) {
-		return fmt.Sprintf(`json_extract_string(src.json, %s)`, duck.Quote(`$."`+k+`"`)), nil
+		return fmt.Sprintf(`json_extract_string(src.json, %s)`, duck.Quote(jsonPath(k))), nil
 	}
 	if !strings.HasPrefix(k, "$") && !strings.HasPrefix(k, "/") {
 		return fmt.Sprintf(`(src.json ->> %s)`, duck.Quote(k)), nil
