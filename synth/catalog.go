@@ -97,10 +97,10 @@ type catalog struct {
 	categories []string
 	tags       []string
 	snacks     []snack
-	// catSnacks[c] lists the snack indexes of category c; catCum[c] their
-	// cumulative Zipf weights, for sampling within a category.
+	// catSnacks[c] lists the snack indexes of category c; catAlias[c]
+	// samples them by Zipf weight in constant time (the hot draw).
 	catSnacks [][]int32
-	catCum    [][]float64
+	catAlias  []alias
 	catMass   []float64
 	ngCum     []float64 // cumulative ngWeight
 	// order[c] ranks the snacks of category c the way the engine's score
@@ -203,15 +203,15 @@ func newCatalog(seed int64, sc Scale, asOf int32) *catalog {
 	for i := range c.snacks {
 		c.catSnacks[c.snacks[i].cat] = append(c.catSnacks[c.snacks[i].cat], int32(i))
 	}
-	c.catCum = make([][]float64, nc)
+	c.catAlias = make([]alias, nc)
 	c.catMass = make([]float64, nc)
 	for ci, list := range c.catSnacks {
 		ws := make([]float64, len(list))
 		for j, si := range list {
 			ws[j] = c.snacks[si].weight
+			c.catMass[ci] += ws[j]
 		}
-		c.catCum[ci] = cumulative(ws)
-		c.catMass[ci] = c.catCum[ci][len(ws)-1]
+		c.catAlias[ci] = newAlias(ws)
 	}
 	c.ngCum = cumulative(ngWeight)
 
@@ -290,6 +290,57 @@ func pick(r *rand.Rand, cum []float64) int {
 		}
 	}
 	return lo
+}
+
+// alias is Vose's alias table: a draw by weight in constant time.
+type alias struct {
+	prob  []float64
+	other []int32
+}
+
+func newAlias(w []float64) alias {
+	n := len(w)
+	a := alias{prob: make([]float64, n), other: make([]int32, n)}
+	total := 0.0
+	for _, x := range w {
+		total += x
+	}
+	scaled := make([]float64, n)
+	var small, large []int32
+	for i, x := range w {
+		scaled[i] = x * float64(n) / total
+		if scaled[i] < 1 {
+			small = append(small, int32(i))
+		} else {
+			large = append(large, int32(i))
+		}
+	}
+	for len(small) > 0 && len(large) > 0 {
+		s, l := small[len(small)-1], large[len(large)-1]
+		small = small[:len(small)-1]
+		a.prob[s], a.other[s] = scaled[s], l
+		scaled[l] -= 1 - scaled[s]
+		if scaled[l] < 1 {
+			large = large[:len(large)-1]
+			small = append(small, l)
+		}
+	}
+	for _, i := range append(small, large...) {
+		a.prob[i], a.other[i] = 1, i // rounding leftovers keep themselves
+	}
+	return a
+}
+
+func (a alias) draw(r *rand.Rand) int {
+	x := r.Float64() * float64(len(a.prob))
+	i := int(x)
+	if i >= len(a.prob) {
+		i = len(a.prob) - 1
+	}
+	if x-float64(i) < a.prob[i] {
+		return i
+	}
+	return int(a.other[i])
 }
 
 // mix64 is the splitmix64 finaliser: it spreads seeds and ids over 64 bits so

@@ -314,7 +314,7 @@ func (w *worker) allowed(s int32, d int32, ngMask uint32) bool {
 func (w *worker) drawSnack(d int32) int32 {
 	c := w.cat
 	k := pick(w.r, w.catCum)
-	s := c.catSnacks[k][pick(w.r, c.catCum[k])]
+	s := c.catSnacks[k][c.catAlias[k].draw(w.r)]
 	if sn := &c.snacks[s]; sn.launched > d || sn.retired <= d {
 		return -1
 	}
@@ -335,7 +335,7 @@ func (w *worker) fillBox(d int32, k int, ngMask uint32) {
 			if attempt < 25 && countOf(w.boxCat, int32(kc)) >= 2 {
 				continue
 			}
-			s := c.catSnacks[kc][pick(w.r, c.catCum[kc])]
+			s := c.catSnacks[kc][c.catAlias[kc].draw(w.r)]
 			if w.allowed(s, d, ngMask) {
 				got = s
 				break
