@@ -2,7 +2,7 @@
 -- of the run `latest` names, the units the boxes need (demand), the units
 -- the lots cover FEFO, the shortage, its share of demand, how many snacks
 -- are short, and the snack short the most (ties: lower snack_id). Ordered
--- by shortage descending, then category. Parameters: {{run}}, the catalog
+-- by shortage descending, then category. Parameters: :run, the catalog
 -- holding the run's views (latest).
 WITH per_snack AS (
     SELECT d.snack_id, s.name, s.category,

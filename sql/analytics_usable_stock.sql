@@ -3,8 +3,8 @@
 -- run left): a lot counts on D when best_before >= D + min_shelf_days
 -- (SPEC 3). Every (date, snack) pair has a row, zeros included, so a snack
 -- with nothing usable shows 0 instead of vanishing.
--- Parameters: {{date}} first date (DATE literal), {{days}} number of dates,
--- {{min_shelf_days}} the policy's shelf margin in days.
+-- Parameters: :date first date (DATE literal), :days number of dates,
+-- :min_shelf_days the policy's shelf margin in days.
 SELECT d.ship_on,
        s.snack_id,
        s.name,

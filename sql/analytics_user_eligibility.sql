@@ -5,8 +5,8 @@
 -- candidate snacks each rule blocks (a snack blocked by two rules counts in
 -- both columns, once in eligible_snacks). Counting blocked snacks instead of
 -- pairing every user with every snack keeps it fast at millions of users.
--- Parameters: {{date}} (DATE literal), {{repeat_window_days}},
--- {{never_again_rating}}, {{latest}} the latest-ratings relation.
+-- Parameters: :date (DATE literal), :repeat_window_days,
+-- :never_again_rating, :latest the latest-ratings relation.
 WITH cand AS (
     SELECT snack_id FROM snacks WHERE active AND launched_on <= {{date}}
 ),

@@ -14,6 +14,8 @@ import (
 
 	"github.com/assign-dev/assign/duck"
 	"github.com/assign-dev/assign/engine"
+	"github.com/assign-dev/assign/plan"
+	"github.com/assign-dev/assign/policy"
 	queries "github.com/assign-dev/assign/sql"
 	"github.com/assign-dev/assign/store"
 )
@@ -79,4 +81,20 @@ func Fill(ctx context.Context, path string, sz Size) error {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return db.Close()
+}
+
+// D0 is the first ship date the generated extracts are built around.
+var D0 = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+
+// Preassign runs a preassign of days from D0 on the current snapshot of
+// home and returns the run folder.
+func Preassign(ctx context.Context, home *store.Home, days int, at time.Time) (string, error) {
+	out, err := plan.Execute(ctx, home, plan.Request{
+		Mode: engine.Preassign, D0: engine.DayOf(D0), Days: days, Policy: policy.Default(), Threads: 2,
+		Now: func() time.Time { return at }, Version: "test",
+	})
+	if err != nil {
+		return "", err
+	}
+	return out.RunDir, nil
 }
