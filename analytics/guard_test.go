@@ -41,10 +41,10 @@ func TestSplitStatements(t *testing.T) {
 
 func TestFirstKeyword(t *testing.T) {
 	for in, want := range map[string]string{
-		"  copy t TO 'x'":       "COPY",
+		"  copy t TO 'x'":        "COPY",
 		"-- c\n/* d */ ATTACH x": "ATTACH",
-		"(SELECT 1)":            "SELECT",
-		"":                      "",
+		"(SELECT 1)":             "SELECT",
+		"":                       "",
 	} {
 		if got := firstKeyword(in); got != want {
 			t.Errorf("firstKeyword(%q) = %q, want %q", in, got, want)
