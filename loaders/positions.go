@@ -184,7 +184,7 @@ func wantTable(ctx context.Context, db *duck.DB, name string, ords []int64) erro
 		return err
 	}
 	defer rr.Release()
-	return db.CreateTableFromArrow(ctx, "temp."+name, rr, "")
+	return db.CreateTableFromArrow(ctx, name, rr, "")
 }
 
 func resolveParquet(ctx context.Context, db *duck.DB, sf *stagedFile, ords []int64) (map[int64]rawRow, error) {
@@ -192,12 +192,12 @@ func resolveParquet(ctx context.Context, db *duck.DB, sf *stagedFile, ords []int
 	if err := wantTable(ctx, db, want, ords); err != nil {
 		return nil, err
 	}
-	defer db.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp."+want)
+	defer db.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+want)
 	var sel []string
 	for _, c := range sf.cols {
 		sel = append(sel, fmt.Sprintf("CAST(p.%s AS VARCHAR)", duck.Ident(c.Name)))
 	}
-	q := fmt.Sprintf("SELECT p.file_row_number, %s FROM read_parquet(%s, file_row_number=true) p WHERE p.file_row_number IN (SELECT r FROM temp.%s) ORDER BY 1",
+	q := fmt.Sprintf("SELECT p.file_row_number, %s FROM read_parquet(%s, file_row_number=true) p WHERE p.file_row_number IN (SELECT r FROM %s) ORDER BY 1",
 		strings.Join(sel, ", "), duck.Quote(sf.Path), want)
 	out := make(map[int64]rawRow, len(ords))
 	err := db.QueryArrow(ctx, q, func(rec arrow.RecordBatch) error {
@@ -209,7 +209,7 @@ func resolveParquet(ctx context.Context, db *duck.DB, sf *stagedFile, ords []int
 				if col.IsNull(i) {
 					rr.nulls[c] = true
 				} else {
-					rr.fields[c] = col.ValueStr(i)
+					rr.fields[c] = strings.Clone(col.ValueStr(i)) // the batch memory is reused
 				}
 			}
 			rr.raw = rowJSON(sf.cols, rr.fields, rr.nulls)
@@ -255,7 +255,7 @@ func resolveArrow(sf *stagedFile, ords []int64) (map[int64]rawRow, error) {
 				if col.IsNull(i) {
 					row.nulls[c] = true
 				} else {
-					row.fields[c] = col.ValueStr(i)
+					row.fields[c] = strings.Clone(col.ValueStr(i)) // the batch is released on Next
 				}
 			}
 			row.raw = rowJSON(sf.cols, row.fields, row.nulls)
