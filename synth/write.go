@@ -36,6 +36,13 @@ func write(ctx context.Context, opt Options, dir string) ([]TableSummary, error)
 	cat := newCatalog(opt.Seed, opt.Scale, asOf)
 	mem := memory.DefaultAllocator
 
+	if opt.Split > 0 {
+		for _, t := range SplitTables {
+			if err := os.Mkdir(filepath.Join(dir, t), 0o755); err != nil {
+				return nil, fmt.Errorf("create %s: %w", t, err)
+			}
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	chans := map[string]chan msg{}
 	summaries := make([]TableSummary, len(Tables))
@@ -45,9 +52,6 @@ func write(ctx context.Context, opt Options, dir string) ([]TableSummary, error)
 		parts := 0
 		if opt.Split > 0 && slices.Contains(SplitTables, t) {
 			parts = opt.Split
-			if err := os.Mkdir(filepath.Join(dir, t), 0o755); err != nil {
-				return nil, fmt.Errorf("create %s: %w", t, err)
-			}
 		}
 		summaries[i] = TableSummary{Name: t, Files: max(1, parts), Path: t}
 		if parts == 0 {
