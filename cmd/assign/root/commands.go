@@ -9,6 +9,7 @@ import (
 	"github.com/assign-dev/assign/cmd/assign/load"
 	"github.com/assign-dev/assign/cmd/assign/preassign"
 	"github.com/assign-dev/assign/cmd/assign/query"
+	"github.com/assign-dev/assign/cmd/assign/report"
 	"github.com/assign-dev/assign/cmd/assign/run"
 )
 
@@ -21,5 +22,6 @@ func subcommands(f *cmdutil.Factory) []*cobra.Command {
 		load.NewCmdLoad(f, nil),
 		gen.NewCmdGen(f, nil),
 		query.NewCmdQuery(f, nil),
+		report.NewCmdReport(f, nil),
 	}
 }
