@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/assign-dev/assign/duck"
-	"github.com/assign-dev/assign/loaders/internal/fixtures"
+	"github.com/assign-dev/assign/internal/extractfixtures"
 )
 
 // TestFormatsLoadAlike loads the base extract in every format (typed and
@@ -42,7 +42,7 @@ func TestFormatsLoadAlike(t *testing.T) {
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "extract")
-			if err := fixtures.Convert(ctx, db, baseExtract, dir, v.format, v.typed); err != nil {
+			if err := extractfixtures.Convert(ctx, db, baseExtract, dir, v.format, v.typed); err != nil {
 				t.Fatal(err)
 			}
 			res, err := load(t, newHome(t), dir, nil)
@@ -72,7 +72,7 @@ func TestFormatsLoadAlike(t *testing.T) {
 			// Rows split over two files of different formats; the
 			// second half first by name would break file order, so the
 			// names sort as the halves.
-			first, second := fixtures.Formats[i%4], fixtures.Formats[(i+1)%4]
+			first, second := extractfixtures.Formats[i%4], extractfixtures.Formats[(i+1)%4]
 			numbered := fmt.Sprintf("SELECT *, row_number() OVER () AS rn__ FROM read_csv(%s, header=true, all_varchar=true)", in)
 			for part, f := range []string{first, second} {
 				cond := "rn__ <= 2"
@@ -80,7 +80,7 @@ func TestFormatsLoadAlike(t *testing.T) {
 					cond = "rn__ > 2"
 				}
 				q := fmt.Sprintf("SELECT * EXCLUDE (rn__) FROM (%s) WHERE %s ORDER BY rn__", numbered, cond)
-				if err := fixtures.WriteQuery(ctx, db, q, filepath.Join(dir, table, fmt.Sprintf("part-%d.%s", part+1, f)), f); err != nil {
+				if err := extractfixtures.WriteQuery(ctx, db, q, filepath.Join(dir, table, fmt.Sprintf("part-%d.%s", part+1, f)), f); err != nil {
 					t.Fatal(err)
 				}
 			}

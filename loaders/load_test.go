@@ -204,3 +204,33 @@ func TestRejectFileOnlyOnSuccess(t *testing.T) {
 		t.Errorf("files beside the reject file: %v", entries)
 	}
 }
+
+// TestProgress checks that every table reports its steps, ending complete.
+func TestProgress(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "extract")
+	copyDir(t, baseExtract, dir)
+	os.Remove(filepath.Join(dir, "skips.csv"))
+	last := map[string][2]int{}
+	var order []string
+	_, err := load(t, newHome(t), dir, func(o *loaders.Options) {
+		o.Progress = func(table string, done, total int) {
+			if _, seen := last[table]; !seen {
+				order = append(order, table)
+			}
+			last[table] = [2]int{done, total}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tb := range loaders.Tables {
+		names = append(names, tb.Name)
+		if p := last[tb.Name]; p[0] != p[1] || p[1] == 0 {
+			t.Errorf("%s: last progress %v", tb.Name, p)
+		}
+	}
+	if fmt.Sprint(order) != fmt.Sprint(names) {
+		t.Errorf("order %v", order)
+	}
+}

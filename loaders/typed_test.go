@@ -15,8 +15,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/assign-dev/assign/internal/extractfixtures"
 	"github.com/assign-dev/assign/loaders"
-	"github.com/assign-dev/assign/loaders/internal/fixtures"
 )
 
 // outcome renders a load's result as in the txtar cases: violations and
@@ -140,7 +140,7 @@ error: the extract has 2 invalid values in 2 rows; fix them, or load with --reje
 			dir := filepath.Join(t.TempDir(), "extract")
 			copyDir(t, baseExtract, dir)
 			os.Remove(filepath.Join(dir, c.table+".csv"))
-			if err := fixtures.WriteQuery(ctx, db, c.sql, filepath.Join(dir, c.table+".parquet"), "parquet"); err != nil {
+			if err := extractfixtures.WriteQuery(ctx, db, c.sql, filepath.Join(dir, c.table+".parquet"), "parquet"); err != nil {
 				t.Fatal(err)
 			}
 			res, err := load(t, newHome(t), dir, nil)
@@ -306,7 +306,7 @@ func TestCorruptFiles(t *testing.T) {
 	db := memDB(t)
 	src := filepath.Join(t.TempDir(), "typed")
 	for _, f := range []string{"parquet", "arrow"} {
-		if err := fixtures.Convert(ctx, db, baseExtract, src, f, true); err != nil {
+		if err := extractfixtures.Convert(ctx, db, baseExtract, src, f, true); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/assign-dev/assign/cmd/assign/query"
 	"github.com/assign-dev/assign/cmd/assign/report"
 	"github.com/assign-dev/assign/cmd/assign/run"
+	"github.com/assign-dev/assign/cmd/assign/snapshots"
 )
 
 // subcommands lists every verb; each lives in its own package.
@@ -20,6 +21,7 @@ func subcommands(f *cmdutil.Factory) []*cobra.Command {
 		run.NewCmdRun(f, nil),
 		explain.NewCmdExplain(f, nil),
 		load.NewCmdLoad(f, nil),
+		snapshots.NewCmdSnapshots(f, nil),
 		gen.NewCmdGen(f, nil),
 		query.NewCmdQuery(f, nil),
 		report.NewCmdReport(f, nil),

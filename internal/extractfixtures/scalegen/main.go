@@ -1,7 +1,7 @@
 // Command scalegen writes a quick SQL-made extract of a SPEC scale for
 // measuring `assign load` until `assign gen` exists:
 //
-//	go run -tags duckdb_arrow ./loaders/internal/scalegen -scale medium -format parquet -out /tmp/medium-parquet
+//	go run -tags duckdb_arrow ./internal/extractfixtures/scalegen -scale medium -format parquet -out /tmp/medium-parquet
 package main
 
 import (
@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/assign-dev/assign/duck"
-	"github.com/assign-dev/assign/loaders/internal/fixtures"
+	"github.com/assign-dev/assign/internal/extractfixtures"
 )
 
 func main() {
@@ -20,7 +20,7 @@ func main() {
 	format := flag.String("format", "parquet", "csv, parquet, jsonl or arrow")
 	out := flag.String("out", "", "folder to write (required)")
 	flag.Parse()
-	s, ok := fixtures.Scales[*scale]
+	s, ok := extractfixtures.Scales[*scale]
 	if *out == "" || !ok {
 		fmt.Fprintln(os.Stderr, "scalegen: -out is required and -scale must be tiny, small, medium or large")
 		os.Exit(2)
@@ -33,7 +33,7 @@ func main() {
 	}
 	defer db.Close()
 	t0 := time.Now()
-	if err := fixtures.Generate(ctx, db, *out, s, *format); err != nil {
+	if err := extractfixtures.Generate(ctx, db, *out, s, *format); err != nil {
 		fmt.Fprintln(os.Stderr, "scalegen:", err)
 		os.Exit(1)
 	}

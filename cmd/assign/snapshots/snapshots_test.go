@@ -1,0 +1,177 @@
+package snapshots_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assign-dev/assign/cmd/assign/cmdutil"
+	"github.com/assign-dev/assign/cmd/assign/root"
+	"github.com/assign-dev/assign/loaders"
+	"github.com/assign-dev/assign/store"
+)
+
+const baseExtract = "../../../loaders/testdata/extracts/base"
+
+type run struct {
+	code        int
+	out, errOut string
+}
+
+func assign(t *testing.T, home string, args ...string) run {
+	t.Helper()
+	ios, _, out, errOut := cmdutil.Test()
+	f := cmdutil.New(ios)
+	f.HomeDir = func() string { return home }
+	code := root.MainWith(f, args)
+	return run{code, out.String(), errOut.String()}
+}
+
+// homeWith loads the base extract n times, a minute apart, into a new home
+// and returns it with the snapshot names, oldest first.
+func homeWith(t *testing.T, n int) (*store.Home, []string) {
+	t.Helper()
+	h, err := store.Open(filepath.Join(t.TempDir(), "home"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for i := 0; i < n; i++ {
+		now := time.Date(2026, 3, 1, 2, i, 0, 0, time.UTC)
+		res, err := loaders.Load(context.Background(), loaders.Options{Dir: baseExtract, Home: h, Now: func() time.Time { return now }, Version: "test", Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Modification times order gc; make them distinct.
+		os.Chtimes(res.Path, now, now)
+		names = append(names, res.Snapshot)
+	}
+	return h, names
+}
+
+func TestListFormats(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "empty")
+	if r := assign(t, empty, "snapshots"); r.code != 0 || !strings.Contains(r.out, "No snapshots yet") {
+		t.Errorf("empty home: %d %q %q", r.code, r.out, r.errOut)
+	}
+	h, names := homeWith(t, 2)
+	r := assign(t, h.Dir, "snapshots")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.errOut)
+	}
+	lines := strings.Split(strings.TrimRight(r.out, "\n"), "\n")
+	if len(lines) != 4 || !strings.Contains(lines[0], "deliveries") ||
+		!strings.Contains(lines[2], "snap-20260301-020000 │ 2026-03-01T02:00:00Z") || strings.HasSuffix(strings.TrimSpace(lines[2]), "*") ||
+		!strings.Contains(lines[3], "│      5 │     4 │     5 │          4 │       4 │ *") {
+		t.Errorf("table:\n%s", r.out)
+	}
+
+	r = assign(t, h.Dir, "snapshots", "--format", "csv")
+	csvLines := strings.Split(strings.TrimSpace(r.out), "\n")
+	if r.code != 0 || len(csvLines) != 3 ||
+		csvLines[0] != "name,created_at,size_bytes,current,snacks,snack_tags,users,skips,user_ng,user_prefs,deliveries,ratings,requests,stock,rows_rejected,error" ||
+		!strings.HasPrefix(csvLines[2], names[1]+",2026-03-01T02:01:00Z,") || !strings.HasSuffix(csvLines[2], ",true,5,5,4,1,3,3,4,4,1,5,0,") {
+		t.Errorf("csv:\n%s", r.out)
+	}
+
+	r = assign(t, h.Dir, "snapshots", "--format", "json")
+	var got []struct {
+		Name      string           `json:"name"`
+		Current   bool             `json:"current"`
+		Rows      map[string]int64 `json:"rows"`
+		SizeBytes int64            `json:"size_bytes"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &got); err != nil || len(got) != 2 {
+		t.Fatalf("json %v: %s", err, r.out)
+	}
+	if got[0].Name != names[0] || got[0].Current || !got[1].Current || got[1].Rows["users"] != 4 || got[1].SizeBytes == 0 {
+		t.Errorf("json %+v", got)
+	}
+
+	if r := assign(t, h.Dir, "snapshots", "--format", "xml"); r.code != cmdutil.ExitUsage {
+		t.Errorf("--format xml: exit %d", r.code)
+	}
+}
+
+func TestUse(t *testing.T) {
+	h, names := homeWith(t, 2)
+	r := assign(t, h.Dir, "snapshots", "use", names[0])
+	if r.code != 0 || r.out != "Current snapshot is now "+names[0]+"\n" {
+		t.Errorf("use: %d %q %q", r.code, r.out, r.errOut)
+	}
+	if cur, _ := h.Current(); cur != names[0] {
+		t.Errorf("current %s", cur)
+	}
+	r = assign(t, h.Dir, "snapshots", "use", "nope")
+	if r.code != cmdutil.ExitFailure || !strings.Contains(r.errOut, `snapshot "nope" not found`) {
+		t.Errorf("use nope: %d %q", r.code, r.errOut)
+	}
+	if r := assign(t, h.Dir, "snapshots", "use"); r.code != cmdutil.ExitUsage {
+		t.Errorf("use without name: exit %d", r.code)
+	}
+}
+
+func TestGC(t *testing.T) {
+	h, names := homeWith(t, 4)
+	// The oldest is current: gc keeps it although it is not among the newest.
+	if err := h.SetCurrent(names[0]); err != nil {
+		t.Fatal(err)
+	}
+	leftover := filepath.Join(h.SnapshotsDir(), ".tmp-snap-20260301-030000.duckdb")
+	os.WriteFile(leftover, []byte("half"), 0o644)
+	os.WriteFile(leftover+".wal", []byte("half"), 0o644)
+	spill := h.LoadTmpDir(999999)
+	os.MkdirAll(spill, 0o755)
+
+	// While a load holds the lock, leftovers stay.
+	unlock, err := h.LockLoad()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := assign(t, h.Dir, "snapshots", "gc", "--keep", "2")
+	unlock()
+	if r.code != 0 || !strings.Contains(r.errOut, "a load is running") {
+		t.Errorf("gc during load: %d %q %q", r.code, r.out, r.errOut)
+	}
+	if _, err := os.Stat(leftover); err != nil {
+		t.Error("leftover removed while a load ran")
+	}
+	snaps, _ := h.ListSnapshots()
+	var left []string
+	for _, s := range snaps {
+		left = append(left, s.Name)
+	}
+	if want := []string{names[0], names[2], names[3]}; strings.Join(left, " ") != strings.Join(want, " ") {
+		t.Errorf("left %v, want %v", left, want)
+	}
+	if !strings.Contains(r.out, "deleted snapshot "+names[1]) {
+		t.Errorf("gc output %q", r.out)
+	}
+
+	r = assign(t, h.Dir, "snapshots", "gc", "--keep", "0")
+	if r.code != 0 {
+		t.Fatalf("gc: %s", r.errOut)
+	}
+	snaps, _ = h.ListSnapshots()
+	if len(snaps) != 1 || snaps[0].Name != names[0] || !snaps[0].Current {
+		t.Errorf("after gc --keep 0: %v", snaps)
+	}
+	for _, p := range []string{leftover, leftover + ".wal", spill} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s not removed", p)
+		}
+	}
+	if !strings.Contains(r.out, "3 files left over by killed loads") {
+		t.Errorf("gc output %q", r.out)
+	}
+	if r := assign(t, h.Dir, "snapshots", "gc"); r.code != cmdutil.ExitUsage {
+		t.Errorf("gc without --keep: exit %d", r.code)
+	}
+	if r := assign(t, h.Dir, "snapshots", "gc", "--keep", "-1"); r.code != cmdutil.ExitUsage {
+		t.Errorf("gc --keep -1: exit %d", r.code)
+	}
+}
