@@ -2,6 +2,8 @@ package synth
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	duckdb "github.com/duckdb/duckdb-go/v2"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/assign-dev/assign/duck"
@@ -43,6 +46,14 @@ func write(ctx context.Context, opt Options, dir string) ([]TableSummary, error)
 			}
 		}
 	}
+	var cdb *copyDB
+	if opt.Format != FormatArrow {
+		var err error
+		if cdb, err = openCopyDB(ctx); err != nil {
+			return nil, err
+		}
+		defer cdb.Close()
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	chans := map[string]chan msg{}
 	summaries := make([]TableSummary, len(Tables))
@@ -59,7 +70,7 @@ func write(ctx context.Context, opt Options, dir string) ([]TableSummary, error)
 		}
 		s := &summaries[i]
 		g.Go(func() error {
-			rows, err := runSink(gctx, opt.Format, dir, t, parts, ch)
+			rows, err := runSink(gctx, cdb, opt.Format, dir, t, parts, ch)
 			s.Rows = rows
 			if err != nil {
 				return fmt.Errorf("write %s: %w", t, err)
@@ -228,27 +239,79 @@ func partFile(dir, table, format string, parts, p int) string {
 	return filepath.Join(dir, table, fmt.Sprintf("part-%04d.%s", p, format))
 }
 
+// copyDB is the one in-memory DuckDB database whose connections run the
+// sinks' COPYs side by side. It runs with one thread: each COPY then runs
+// on its caller's thread alone (so it writes the same bytes every time) and
+// the sinks' COPYs run in parallel with each other and the generator.
+type copyDB struct {
+	db *sql.DB
+}
+
+func openCopyDB(ctx context.Context) (*copyDB, error) {
+	connector, err := duckdb.NewConnector("", nil)
+	if err != nil {
+		return nil, fmt.Errorf("open DuckDB: %w", duck.Clean(err))
+	}
+	db := sql.OpenDB(connector)
+	for _, set := range []string{
+		"SET GLOBAL autoinstall_known_extensions = false",
+		"SET GLOBAL threads = 1",
+		"SET GLOBAL preserve_insertion_order = true",
+		"SET GLOBAL memory_limit = '2GB'",
+	} {
+		if _, err := db.ExecContext(ctx, set); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("configure DuckDB: %s: %w", set, duck.Clean(err))
+		}
+	}
+	return &copyDB{db: db}, nil
+}
+
+func (c *copyDB) Close() error { return c.db.Close() }
+
+// copyTo streams rr into path with DuckDB's COPY on a connection of its own.
+// The view is released only after the COPY has read it to the end.
+func (c *copyDB) copyTo(ctx context.Context, view string, rr *partReader, path, format string) error {
+	var opts string
+	switch format {
+	case FormatParquet:
+		opts = "FORMAT parquet"
+	case FormatCSV:
+		opts = "FORMAT csv, HEADER true"
+	case FormatJSONL:
+		opts = "FORMAT json"
+	}
+	conn, err := c.db.Conn(ctx)
+	if err != nil {
+		return duck.Clean(err)
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
+		if err != nil {
+			return duck.Clean(err)
+		}
+		release, err := ar.RegisterView(rr, view)
+		if err != nil {
+			return duck.Clean(err)
+		}
+		defer release()
+		ex := dc.(driver.ExecerContext)
+		copySQL := fmt.Sprintf("COPY (SELECT * FROM %s) TO %s (%s)", duck.Ident(view), duck.Quote(path), opts)
+		if _, err := ex.ExecContext(ctx, copySQL, nil); err != nil {
+			return duck.Clean(err)
+		}
+		_, err = ex.ExecContext(ctx, "DROP VIEW IF EXISTS "+duck.Ident(view), nil)
+		return duck.Clean(err)
+	})
+}
+
 // runSink writes the batches arriving on in to the table's file (or part
 // files) and returns the number of rows written. It reads in to the end
 // unless it fails.
-func runSink(ctx context.Context, format, dir, table string, parts int, in <-chan msg) (int64, error) {
+func runSink(ctx context.Context, cdb *copyDB, format, dir, table string, parts int, in <-chan msg) (int64, error) {
 	src := &source{in: in, ctx: ctx}
 	schema := Schemas[table]
-	var db *duck.DB
-	if format != FormatArrow {
-		var err error
-		// One thread per sink: each table streams through its own COPY,
-		// the sinks run side by side, and a single-threaded COPY writes
-		// the same bytes every time.
-		db, err = duck.OpenMemory(ctx, duck.Options{Threads: 1, MemoryLimit: "1GB"})
-		if err != nil {
-			return 0, err
-		}
-		defer db.Close()
-		if _, err := db.Exec(ctx, "SET preserve_insertion_order = true"); err != nil {
-			return 0, err
-		}
-	}
 	var rows int64
 	for p := range max(1, parts) {
 		path := partFile(dir, table, format, parts, p)
@@ -258,7 +321,7 @@ func runSink(ctx context.Context, format, dir, table string, parts int, in <-cha
 		if format == FormatArrow {
 			err = writeArrowFile(path, schema, rr)
 		} else {
-			err = copyTo(ctx, db, rr, path, format)
+			err = cdb.copyTo(ctx, "gen_"+table, rr, path, format)
 		}
 		rr.Release()
 		rows += rr.rows
@@ -270,22 +333,6 @@ func runSink(ctx context.Context, format, dir, table string, parts int, in <-cha
 		}
 	}
 	return rows, nil
-}
-
-// copyTo streams rr into path with DuckDB's COPY.
-func copyTo(ctx context.Context, db *duck.DB, rr *partReader, path, format string) error {
-	var opts string
-	switch format {
-	case FormatParquet:
-		opts = "FORMAT parquet"
-	case FormatCSV:
-		opts = "FORMAT csv, HEADER true"
-	case FormatJSONL:
-		opts = "FORMAT json"
-	}
-	view := "gen_input"
-	return db.ExecWithArrow(ctx, view, rr,
-		fmt.Sprintf("COPY (SELECT * FROM %s) TO %s (%s)", duck.Ident(view), duck.Quote(path), opts))
 }
 
 // writeArrowFile writes rr as an Arrow IPC file.
