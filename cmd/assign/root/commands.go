@@ -3,6 +3,7 @@ package root
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/assign-dev/assign/cmd/assign/check"
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
 	"github.com/assign-dev/assign/cmd/assign/explain"
 	"github.com/assign-dev/assign/cmd/assign/gen"
@@ -20,6 +21,7 @@ func subcommands(f *cmdutil.Factory) []*cobra.Command {
 		preassign.NewCmdPreassign(f, nil),
 		run.NewCmdRun(f, nil),
 		explain.NewCmdExplain(f, nil),
+		check.NewCmdCheck(f, nil),
 		load.NewCmdLoad(f, nil),
 		snapshots.NewCmdSnapshots(f, nil),
 		gen.NewCmdGen(f, nil),
