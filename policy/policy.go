@@ -74,7 +74,7 @@ func (p Policy) Validate() error {
 		v      int
 		lo, hi int
 	}{
-		{"max_per_category", p.MaxPerCategory, 1, 20},
+		{"max_per_category", p.MaxPerCategory, 0, 20},
 		{"repeat_window_days", p.RepeatWindowDays, 0, 3650},
 		{"never_again_rating", p.NeverAgainRating, 0, 5},
 		{"new_snack_days", p.NewSnackDays, 0, 3650},
