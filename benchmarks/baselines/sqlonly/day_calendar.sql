@@ -45,23 +45,24 @@ LEFT JOIN user_cat_affinity a ON a.user_id = s.user_id AND a.cat_id = k.cat_id;
 -- Pairs blocked on D for shipping users: a snack tag among the user's NG
 -- tags; a delivery (snapshot, or a box chosen on an earlier date of the
 -- horizon) with D - window < shipped_on <= D; a latest rating <=
--- never_again_rating.
+-- never_again_rating. A pair may appear more than once: it is only ever
+-- anti-joined, and dropping duplicates would cost a hash aggregate.
 CREATE OR REPLACE TABLE day_blocked AS
 SELECT n.user_id, t.snack_id
 FROM snap.user_ng n
 SEMI JOIN day_ship s ON s.user_id = n.user_id
 JOIN snap.snack_tags t ON t.tag = n.tag
-UNION
+UNION ALL
 SELECT d.user_id, d.snack_id
 FROM snap.deliveries d
 SEMI JOIN day_ship s ON s.user_id = d.user_id
 WHERE d.shipped_on > {{d}} - {{window}} AND d.shipped_on <= {{d}}
-UNION
+UNION ALL
 SELECT b.user_id, b.snack_id
 FROM boxes b
 SEMI JOIN day_ship s ON s.user_id = b.user_id
 WHERE b.ship_on > {{d}} - {{window}} AND b.ship_on <= {{d}}
-UNION
+UNION ALL
 SELECT g.user_id, g.snack_id
 FROM never_again g
 SEMI JOIN day_ship s ON s.user_id = g.user_id;

@@ -24,7 +24,7 @@ WITH open_pair AS (
     FROM open_pair o
     JOIN day_snacks f ON f.snack_id = o.snack_id
     JOIN day_user_cat c ON c.user_id = o.user_id AND c.cat_id = f.cat_id
-    WHERE NOT EXISTS (SELECT 1 FROM day_blocked x WHERE x.user_id = o.user_id AND x.snack_id = o.snack_id)
+    ANTI JOIN day_blocked x ON x.user_id = o.user_id AND x.snack_id = o.snack_id
 ), ranked AS (
     SELECT user_id, snack_id, cat_id, score, box_size,
            row_number() OVER (PARTITION BY user_id ORDER BY first_at, snack_id) AS position

@@ -42,8 +42,8 @@ WITH filled AS (
     SELECT c.user_id, c.snack_id, c.score, c.box_size, coalesce(f.n, 0) AS n_filled
     FROM day_cand c
     LEFT JOIN filled f ON f.user_id = c.user_id
+    ANTI JOIN day_step2 t ON t.user_id = c.user_id AND t.snack_id = c.snack_id
     WHERE {{fill}}
-      AND NOT EXISTS (SELECT 1 FROM day_step2 t WHERE t.user_id = c.user_id AND t.snack_id = c.snack_id)
 ), ranked AS (
     SELECT user_id, snack_id, score, box_size,
            n_filled + row_number() OVER (PARTITION BY user_id ORDER BY score DESC, snack_id) AS position

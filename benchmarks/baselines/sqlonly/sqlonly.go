@@ -122,6 +122,12 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if _, err := db.Exec(ctx, "USE memory"); err != nil {
 		return nil, fmt.Errorf("switch to the in-memory catalog: %w", duck.Clean(err))
 	}
+	// max_by's n must be a constant: the largest box anyone can get.
+	var kmax int64
+	if err := db.QueryRow(ctx, "SELECT coalesce(max(box_size), 1) FROM snap.users").Scan(&kmax); err != nil {
+		return nil, fmt.Errorf("read box sizes from snapshot %s: %w", opts.Snapshot, duck.Clean(err))
+	}
+	p["kmax"] = strconv.FormatInt(max(kmax, 1), 10)
 	res.Steps["open"] = time.Since(t)
 
 	exec := func(name string, p map[string]string) error {

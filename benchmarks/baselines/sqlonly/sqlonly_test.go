@@ -524,6 +524,7 @@ func TestRenderFillsEveryParameter(t *testing.T) {
 	p := params(policy.Default())
 	p["d"] = dateLit(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC))
 	p["d0"] = p["d"]
+	p["kmax"] = "20"
 	entries, err := files.ReadDir(".")
 	if err != nil {
 		t.Fatal(err)
