@@ -52,43 +52,50 @@ func familyOf(duckType string) family {
 	return famOther
 }
 
-// convert returns the SQL turning source expression src of DuckDB type
-// srcType into column c's type, NULL when the value breaks the type rules,
-// or ok=false when no value of srcType can be of c's type.
-func convert(c Column, src, srcType string) (expr string, ok bool) {
+// conversion is how a source column becomes a column's type, in two
+// steps so the raw value is read once: Pre is computed from the raw value
+// ({s}), Post from Pre's result ({p}) and the raw value. The result is NULL
+// when the value breaks the type rules.
+type conversion struct{ Pre, Post string }
+
+// convert returns the conversion of a source column of DuckDB type srcType
+// into column c's type, or ok=false when no value of srcType can be of c's
+// type.
+func convert(c Column, srcType string) (conv conversion, ok bool) {
 	fam := familyOf(srcType)
 	if fam == famText {
-		return convertText(c, src), true
+		return convertText(c), true
 	}
+	direct := func(pre string) (conversion, bool) { return conversion{Pre: pre, Post: "{p}"}, true }
 	switch c.Type {
 	case Bigint, Integer:
 		if fam == famInt {
 			if strings.EqualFold(srcType, c.Type.SQL()) {
-				return src, true
+				return direct("{s}")
 			}
-			return fmt.Sprintf("TRY_CAST(%s AS %s)", src, c.Type.SQL()), true
+			return direct(fmt.Sprintf("TRY_CAST({s} AS %s)", c.Type.SQL()))
 		}
 	case Date:
 		switch fam {
 		case famDate:
-			return src, true
+			return direct("{s}")
 		case famTimestamp, famTimestampTZ:
-			ts := utcTimestamp(src, fam)
-			return fmt.Sprintf("CASE WHEN %[1]s = CAST(CAST(%[1]s AS DATE) AS TIMESTAMP) THEN CAST(%[1]s AS DATE) END", ts), true
+			ts := utcTimestamp("{s}", fam)
+			return direct(fmt.Sprintf("CASE WHEN %[1]s = CAST(CAST(%[1]s AS DATE) AS TIMESTAMP) THEN CAST(%[1]s AS DATE) END", ts))
 		}
 	case Timestamp:
 		switch fam {
 		case famTimestamp, famTimestampTZ:
-			return utcTimestamp(src, fam), true
+			return direct(utcTimestamp("{s}", fam))
 		case famDate:
-			return fmt.Sprintf("CAST(%s AS TIMESTAMP)", src), true
+			return direct("CAST({s} AS TIMESTAMP)")
 		}
 	case Boolean:
 		if fam == famBool {
-			return src, true
+			return direct("{s}")
 		}
 	}
-	return "", false
+	return conversion{}, false
 }
 
 // utcTimestamp is src as a microsecond TIMESTAMP; zoned values are taken in
@@ -100,18 +107,28 @@ func utcTimestamp(src string, fam family) string {
 	return fmt.Sprintf("CAST(%s AS TIMESTAMP)", src)
 }
 
-func convertText(c Column, s string) string {
+// convertText applies the text rules. A value DuckDB casts and prints back
+// unchanged is in canonical form and so matches the pattern; only the others
+// (leading zeros, a time without seconds, invalid text) pay for the regular
+// expression, which halves the cost of checking a large CSV.
+func convertText(c Column) conversion {
+	strict := func(pattern string) conversion {
+		return conversion{
+			Pre:  fmt.Sprintf("TRY_CAST({s} AS %s)", c.Type.SQL()),
+			Post: fmt.Sprintf("CASE WHEN CAST({p} AS VARCHAR) = {s} OR regexp_full_match({s}, '%s') THEN {p} END", pattern),
+		}
+	}
 	switch c.Type {
 	case Bigint, Integer:
-		return fmt.Sprintf("CASE WHEN regexp_full_match(%s, '%s') THEN TRY_CAST(%s AS %s) END", s, intPattern, s, c.Type.SQL())
+		return strict(intPattern)
 	case Date:
-		return fmt.Sprintf("CASE WHEN regexp_full_match(%s, '%s') THEN TRY_CAST(%s AS DATE) END", s, datePattern, s)
+		return strict(datePattern)
 	case Timestamp:
-		return fmt.Sprintf("CASE WHEN regexp_full_match(%s, '%s') THEN TRY_CAST(%s AS TIMESTAMP) END", s, timestampPattern, s)
+		return strict(timestampPattern)
 	case Boolean:
-		return fmt.Sprintf("CASE WHEN lower(%[1]s) IN (%[2]s) THEN true WHEN lower(%[1]s) IN (%[3]s) THEN false END", s, sqlList(trueWords), sqlList(falseWords))
+		return conversion{Pre: fmt.Sprintf("CASE WHEN lower({s}) IN (%s) THEN true WHEN lower({s}) IN (%s) THEN false END", sqlList(trueWords), sqlList(falseWords)), Post: "{p}"}
 	}
-	return s
+	return conversion{Pre: "{s}", Post: "{p}"}
 }
 
 func sqlList(words []string) string {

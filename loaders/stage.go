@@ -110,15 +110,19 @@ func matchColumns(t Table, sf *stagedFile) error {
 // columns under their own names, and the code mask. Incompatible typed
 // columns are a FileError.
 func typedSelect(t Table, sf *stagedFile, from string) (string, error) {
-	var inner, outer, mask []string
+	// Three levels: read each raw value once and pre-convert it, finish
+	// the conversion, then code the rules.
+	var read, conv, outer, mask []string
 	for i, c := range t.Columns {
 		fc := sf.specCol(i)
-		conv, ok := convert(c, fc.Expr, fc.Type)
+		cv, ok := convert(c, fc.Type)
 		if !ok {
 			return "", &FileError{Table: t.Name, File: sf.Rel, Msg: fmt.Sprintf("column %s of table %s has type %s; expected %s", fc.Name, t.Name, fc.Type, wantedTypes(c))}
 		}
-		v, n := fmt.Sprintf("v%d", i), fmt.Sprintf("n%d", i)
-		inner = append(inner, fmt.Sprintf("%s AS %s", conv, v), fmt.Sprintf("(%s) IS NULL AS %s", fc.Expr, n))
+		s, p, v, n := fmt.Sprintf("s%d", i), fmt.Sprintf("p%d", i), fmt.Sprintf("v%d", i), fmt.Sprintf("n%d", i)
+		read = append(read, fmt.Sprintf("%s AS %s", fc.Expr, s), fmt.Sprintf("%s AS %s", strings.ReplaceAll(cv.Pre, "{s}", fc.Expr), p))
+		post := strings.NewReplacer("{p}", p, "{s}", s).Replace(cv.Post)
+		conv = append(conv, fmt.Sprintf("%s AS %s", post, v), fmt.Sprintf("%s IS NULL AS %s", s, n))
 		outer = append(outer, fmt.Sprintf("%s AS %s", v, duck.Ident(c.Name)))
 		code := fmt.Sprintf("WHEN %s THEN %d WHEN %s IS NULL THEN %d", n, codeMissing, v, codeType)
 		for _, chk := range t.Checks {
@@ -130,11 +134,13 @@ func typedSelect(t Table, sf *stagedFile, from string) (string, error) {
 	}
 	for k, j := range sf.extras {
 		e := fmt.Sprintf("e%d", k)
-		inner = append(inner, fmt.Sprintf("%s AS %s", sf.cols[j].Expr, e))
+		read = append(read, fmt.Sprintf("%s AS %s", sf.cols[j].Expr, e))
+		conv = append(conv, e)
 		outer = append(outer, fmt.Sprintf("%s AS %s", e, duck.Ident(sf.cols[j].Name)))
 	}
 	outer = append(outer, fmt.Sprintf("CAST(%s AS INTEGER) AS %s", strings.Join(mask, " + "), colBad))
-	return fmt.Sprintf("SELECT %s FROM (SELECT %s FROM %s)", strings.Join(outer, ", "), strings.Join(inner, ", "), from), nil
+	return fmt.Sprintf("SELECT %s FROM (SELECT %s FROM (SELECT %s FROM %s))",
+		strings.Join(outer, ", "), strings.Join(conv, ", "), strings.Join(read, ", "), from), nil
 }
 
 // stageFile reads one source file into the temporary table tmp.
