@@ -132,7 +132,7 @@ func Run(ctx context.Context, db *duck.DB, dir string, m *plan.Manifest, opt Opt
 		opt.Keep = 50
 	}
 	if opt.ChunkUsers <= 0 {
-		opt.ChunkUsers = 4000
+		opt.ChunkUsers = 20000
 	}
 	if err := loadRunTables(ctx, db, dir); err != nil {
 		return nil, err
@@ -210,19 +210,21 @@ func collect(ctx context.Context, db *duck.DB, q string, add func(Violation)) er
 	return duck.Clean(rows.Err())
 }
 
-// checkPairs runs check_pairs over every date in chunks of users.
+// checkPairs runs check_pairs over the users in chunks of user_id ranges,
+// every date of a user in the same chunk.
 func checkPairs(ctx context.Context, db *duck.DB, params map[string]string, opt Options, add func(Violation)) error {
 	if _, err := db.Exec(ctx, `CREATE OR REPLACE TEMP TABLE chk_order AS
-		SELECT ship_on, user_id, box_size, (row_number() OVER (PARTITION BY ship_on ORDER BY user_id) - 1) // `+strconv.Itoa(opt.ChunkUsers)+` AS chunk
-		FROM chk_ship`); err != nil {
+		SELECT s.ship_on, s.user_id, s.box_size, (u.rank - 1) // `+strconv.Itoa(opt.ChunkUsers)+` AS chunk
+		FROM chk_ship s
+		JOIN (SELECT user_id, row_number() OVER (ORDER BY user_id) AS rank FROM (SELECT DISTINCT user_id FROM chk_ship)) u USING (user_id)`); err != nil {
 		return fmt.Errorf("check: %w", duck.Clean(err))
 	}
 	type part struct {
-		day   time.Time
-		chunk int64
-		n     int
+		chunk  int64
+		lo, hi int64
+		n      int
 	}
-	rows, err := db.Query(ctx, `SELECT ship_on, chunk, count(*) FROM chk_order GROUP BY ALL ORDER BY ship_on, chunk`)
+	rows, err := db.Query(ctx, `SELECT chunk, min(user_id), max(user_id), count(*) FROM chk_order GROUP BY chunk ORDER BY chunk`)
 	if err != nil {
 		return fmt.Errorf("check: %w", duck.Clean(err))
 	}
@@ -230,7 +232,7 @@ func checkPairs(ctx context.Context, db *duck.DB, params map[string]string, opt 
 	total := 0
 	for rows.Next() {
 		var p part
-		if err := rows.Scan(&p.day, &p.chunk, &p.n); err != nil {
+		if err := rows.Scan(&p.chunk, &p.lo, &p.hi, &p.n); err != nil {
 			rows.Close()
 			return duck.Clean(err)
 		}
@@ -238,17 +240,17 @@ func checkPairs(ctx context.Context, db *duck.DB, params map[string]string, opt 
 		total += p.n
 	}
 	rows.Close()
-	q := queries.Render("check_pairs", params)
 	done := 0
 	for _, p := range parts {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if _, err := db.Exec(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE chk_chunk AS
-			SELECT ship_on, user_id, box_size FROM chk_order WHERE ship_on = DATE '%s' AND chunk = %d`, p.day.Format("2006-01-02"), p.chunk)); err != nil {
+			SELECT ship_on, user_id, box_size FROM chk_order WHERE chunk = %d`, p.chunk)); err != nil {
 			return fmt.Errorf("check: %w", duck.Clean(err))
 		}
-		if err := collect(ctx, db, q, add); err != nil {
+		params["lo"], params["hi"] = strconv.FormatInt(p.lo, 10), strconv.FormatInt(p.hi, 10)
+		if err := collect(ctx, db, queries.Render("check_pairs", params), add); err != nil {
 			return fmt.Errorf("check_pairs: %w", err)
 		}
 		done += p.n

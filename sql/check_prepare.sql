@@ -3,12 +3,14 @@
 -- derives, independently of the engine, what every check needs.
 -- Parameters: :d0, :dend (DATE literals), :min_shelf (days), :prior_weight (DOUBLE literal).
 
--- Latest rating per pair (latest rated_at, a tie to the lower rating).
+-- Latest rating per pair: the rows at the pair's latest rated_at, the lowest
+-- rating among them.
 CREATE OR REPLACE TEMP TABLE chk_latest AS
-SELECT user_id, snack_id, rating FROM (
-    SELECT user_id, snack_id, rating,
-           row_number() OVER (PARTITION BY user_id, snack_id ORDER BY rated_at DESC, rating ASC) AS rn
-    FROM ratings) WHERE rn = 1;
+WITH m AS (SELECT user_id, snack_id, max(rated_at) AS at FROM ratings GROUP BY ALL)
+SELECT r.user_id, r.snack_id, min(r.rating) AS rating
+FROM ratings r JOIN m ON m.user_id = r.user_id AND m.snack_id = r.snack_id AND m.at = r.rated_at
+GROUP BY r.user_id, r.snack_id
+ORDER BY r.user_id;
 
 -- Popularity per snack, with C = mean of all latest ratings (3.0 if none).
 CREATE OR REPLACE TEMP TABLE chk_pop AS
@@ -41,13 +43,15 @@ LEFT JOIN (SELECT l.user_id, s.category, count(*) AS n, sum(l.rating) AS total
 
 -- Deliveries as seen on each date: the snapshot's, plus the run's boxes of
 -- earlier dates (a box on D itself is not a delivery for D).
+-- Sorted by user_id so the per-chunk user ranges prune by zone maps.
 -- src tells them apart: a snapshot delivery on D blocks D, a run box on D is
 -- the line itself.
 CREATE OR REPLACE TEMP TABLE chk_hist AS
 SELECT user_id, snack_id, shipped_on, 'snapshot' AS src FROM deliveries
 WHERE user_id IN (SELECT user_id FROM chk_ship)
 UNION ALL
-SELECT user_id, snack_id, ship_on, 'run' FROM chk_boxes;
+SELECT user_id, snack_id, ship_on, 'run' FROM chk_boxes
+ORDER BY user_id;
 
 -- Units taken per lot and date (run mode), and the usable units left per
 -- snack at the end of each date: a snack with units left at the end of a
@@ -56,9 +60,13 @@ CREATE OR REPLACE TEMP TABLE chk_lot_use AS
 SELECT ship_on, snack_id, lot_id, count(*) AS units FROM chk_boxes WHERE lot_id IS NOT NULL GROUP BY ALL;
 
 CREATE OR REPLACE TEMP TABLE chk_left AS
-WITH d AS (SELECT DISTINCT ship_on FROM chk_ship)
-SELECT d.ship_on, l.snack_id,
-       sum(l.quantity - coalesce((SELECT sum(units) FROM chk_lot_use u
-                                   WHERE u.snack_id = l.snack_id AND u.lot_id = l.lot_id AND u.ship_on <= d.ship_on), 0)) AS units_left
-FROM d JOIN stock l ON l.best_before >= d.ship_on + {{min_shelf}}::INTEGER
+WITH d AS (SELECT DISTINCT ship_on FROM chk_ship),
+used AS (
+    SELECT d.ship_on, u.snack_id, u.lot_id, sum(u.units) AS units
+    FROM d JOIN chk_lot_use u ON u.ship_on <= d.ship_on
+    GROUP BY ALL)
+SELECT d.ship_on, l.snack_id, sum(l.quantity - coalesce(used.units, 0)) AS units_left
+FROM d
+JOIN stock l ON l.best_before >= d.ship_on + {{min_shelf}}::INTEGER
+LEFT JOIN used ON used.ship_on = d.ship_on AND used.snack_id = l.snack_id AND used.lot_id = l.lot_id
 GROUP BY d.ship_on, l.snack_id;

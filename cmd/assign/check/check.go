@@ -120,7 +120,7 @@ func checkRun(ctx context.Context, o *Options) error {
 			return err
 		}
 	} else {
-		fmt.Fprintf(f.IO.Out, "Checked %s run %s on snapshot %s: %d boxes, %d lines in %.1fs.\n", rep.Mode, run.ID, snap, rep.Boxes, rep.Lines, rep.Seconds)
+		fmt.Fprintf(f.IO.Out, "Checked run %s (%s) against snapshot %s: %d boxes, %d lines in %.1fs.\n", run.ID, rep.Mode, snap, rep.Boxes, rep.Lines, rep.Seconds)
 		if rep.OK() {
 			fmt.Fprintln(f.IO.Out, "All rules hold.")
 		} else {
