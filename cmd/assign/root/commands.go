@@ -5,6 +5,7 @@ import (
 
 	"github.com/assign-dev/assign/cmd/assign/check"
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
+	"github.com/assign-dev/assign/cmd/assign/demo"
 	"github.com/assign-dev/assign/cmd/assign/explain"
 	"github.com/assign-dev/assign/cmd/assign/gen"
 	"github.com/assign-dev/assign/cmd/assign/load"
@@ -22,6 +23,7 @@ func subcommands(f *cmdutil.Factory) []*cobra.Command {
 		run.NewCmdRun(f, nil),
 		explain.NewCmdExplain(f, nil),
 		check.NewCmdCheck(f, nil),
+		demo.NewCmdDemo(f, nil),
 		load.NewCmdLoad(f, nil),
 		snapshots.NewCmdSnapshots(f, nil),
 		gen.NewCmdGen(f, nil),

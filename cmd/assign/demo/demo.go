@@ -1,0 +1,181 @@
+// Package demo is `assign demo`: the zero-configuration tour. It generates a
+// small synthetic extract into the home, loads it, and forecasts two weeks.
+package demo
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/assign-dev/assign/cmd/assign/cmdutil"
+	"github.com/assign-dev/assign/cmd/assign/plancmd"
+	"github.com/assign-dev/assign/duck"
+	"github.com/assign-dev/assign/engine"
+	"github.com/assign-dev/assign/loaders"
+	"github.com/assign-dev/assign/plan"
+	"github.com/assign-dev/assign/policy"
+	"github.com/assign-dev/assign/store"
+	"github.com/assign-dev/assign/synth"
+)
+
+// Options are the parsed flags of demo.
+type Options struct {
+	Factory *cmdutil.Factory
+	Scale   string
+	Seed    int64
+	Days    int
+	scale   synth.Scale
+}
+
+// NewCmdDemo builds `assign demo`.
+func NewCmdDemo(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Generate a small extract, load it and forecast two weeks (no setup needed)",
+		Long: `The zero-configuration tour of assign, in the data home (./assign-data
+unless --home or ASSIGN_HOME says otherwise):
+
+  1. generate a seeded synthetic extract (10,000 subscribers at --scale small)
+     into <home>/extracts/demo-<scale>-<seed>;
+  2. load it into a new snapshot and make it current;
+  3. forecast the boxes and stock of the 14 days from the first ship date
+     (preassign) and print the summary.
+
+Afterwards try the commands it prints: explain a box, assign under stock,
+query the results with SQL, or write the HTML report.`,
+		Example: `  assign demo
+  assign demo --scale medium --days 28
+  ASSIGN_HOME=/tmp/try assign demo`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sc, err := synth.LookupScale(opts.Scale)
+			if err != nil {
+				return cmdutil.FlagErrorf("--scale %q: %v", opts.Scale, err)
+			}
+			opts.scale = sc
+			if err := cmdutil.CheckIntRange("days", opts.Days, 1, 366); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return demoRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Scale, "scale", "small", "size of the generated extract: small, medium or large")
+	cmd.Flags().Int64Var(&opts.Seed, "seed", 42, "generator seed")
+	cmd.Flags().IntVar(&opts.Days, "days", 14, "days to forecast")
+	_ = cmd.RegisterFlagCompletionFunc("scale", cobra.FixedCompletions(synth.ScaleNames(), cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func demoRun(ctx context.Context, o *Options) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	f := o.Factory
+	w := f.IO.Out
+	home, err := f.Home()
+	if err != nil {
+		return err
+	}
+	prog := f.NewProgress()
+
+	dir := filepath.Join(home.Dir, "extracts", fmt.Sprintf("demo-%s-%d", o.scale.Name, o.Seed))
+	fmt.Fprintf(w, "1/3 Generating a %s synthetic extract (seed %d) into %s\n", o.scale.Name, o.Seed, dir)
+	prog.Stage("generating users", int64(o.scale.Users))
+	sum, err := synth.Generate(ctx, synth.Options{Scale: o.scale, Seed: o.Seed, Format: synth.FormatParquet, OutDir: dir, Force: true, Progress: prog.Set})
+	prog.Done()
+	if err != nil {
+		return fmt.Errorf("demo: generate: %w", err)
+	}
+	fmt.Fprintf(w, "    %d rows in %d tables, %s, in %.1fs\n\n", sum.Rows(), len(sum.Tables), cmdutil.HumanBytes(sum.Bytes()), sum.Elapsed.Seconds())
+
+	fmt.Fprintf(w, "2/3 Loading it into a new snapshot\n")
+	prog = f.NewProgress()
+	res, err := loaders.Load(ctx, loaders.Options{Dir: dir, Home: home, Now: f.Now, Version: cmdutil.BuildVersion(), Logger: f.Logger,
+		Progress: func(table string, done, total int) { prog.Stage("loading "+table, 0) }})
+	prog.Done()
+	if err != nil {
+		return fmt.Errorf("demo: load: %w", err)
+	}
+	var rows int64
+	for _, t := range res.Tables {
+		rows += t.Rows
+	}
+	fmt.Fprintf(w, "    snapshot %s is current: %d rows validated and loaded in %.1fs\n\n", res.Snapshot, rows, res.Elapsed.Seconds())
+
+	d0, err := firstShipDate(ctx, home, sum.AsOf)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "3/3 Forecasting %d days of boxes from the first ship date, %s\n\n", o.Days, d0)
+	prog = f.NewProgress()
+	out, err := plan.Execute(ctx, home, plan.Request{
+		Mode: engine.Preassign, D0: d0, Days: o.Days, Policy: policy.Default(), Now: f.Now, Version: cmdutil.BuildVersion(),
+		Flags: map[string]any{"demo": true, "days": o.Days}, Logger: f.Logger,
+		Stage: func(name string) { prog.Stage(name, 0) }, Progress: prog.Set,
+	})
+	prog.Done()
+	if err != nil {
+		return fmt.Errorf("demo: preassign: %w", err)
+	}
+	plancmd.PrintSummary(w, out, 5)
+
+	user := anyShippingUser(out.Result)
+	hints := [][2]string{
+		{fmt.Sprintf("assign explain --user %d --date %s", user, d0), "why this box?"},
+		{fmt.Sprintf("assign run --date %s --days %d", d0, o.Days), "assign under stock"},
+		{"assign check latest", "verify every rule on the latest run"},
+		{`assign query "SELECT * FROM latest.demand ORDER BY shortage DESC LIMIT 10"`, "SQL over snapshot and runs"},
+		{fmt.Sprintf("assign report --date %s --days %d --out ./reports", d0, o.Days), "HTML report"},
+	}
+	fmt.Fprintf(w, "\nNext, try:\n")
+	for _, h := range hints {
+		fmt.Fprintf(w, "  %-78s # %s\n", h[0], h[1])
+	}
+	return nil
+}
+
+// firstShipDate is the earliest date on or after the extract's as-of date
+// on which an active user ships (skips aside: the demo only needs a date).
+func firstShipDate(ctx context.Context, home *store.Home, asOf time.Time) (engine.Day, error) {
+	_, path, err := home.Resolve("")
+	if err != nil {
+		return 0, err
+	}
+	db, err := duck.OpenSnapshot(ctx, path, duck.Options{})
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var first sql.NullTime
+	err = db.QueryRow(ctx, `SELECT min(CASE WHEN next_ship_on >= $1::DATE THEN next_ship_on
+		ELSE next_ship_on + (((($1::DATE - next_ship_on) + cadence_days - 1) // cadence_days) * cadence_days)::INTEGER END)
+		FROM users WHERE status = 'active'`, asOf.Format(cmdutil.DateLayout)).Scan(&first)
+	if err != nil {
+		return 0, fmt.Errorf("demo: find the first ship date: %w", duck.Clean(err))
+	}
+	if !first.Valid {
+		return 0, fmt.Errorf("demo: the extract has no active user")
+	}
+	return engine.DayOf(first.Time), nil
+}
+
+func anyShippingUser(res *engine.Result) int64 {
+	for _, db := range res.Dates {
+		if len(db.Users) > 0 {
+			return res.Inputs.UserID[db.Users[0]]
+		}
+	}
+	return 0
+}
