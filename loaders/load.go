@@ -148,6 +148,9 @@ func Load(ctx context.Context, opts Options) (res *Result, err error) {
 	defer func() {
 		if !committed {
 			pending.Abort()
+			if ctx.Err() != nil {
+				err = errors.New("load interrupted before it finished: the home is unchanged")
+			}
 		}
 	}()
 	tmp := opts.Home.LoadTmpDir(os.Getpid())
@@ -187,9 +190,6 @@ func Load(ctx context.Context, opts Options) (res *Result, err error) {
 	for _, t := range Tables {
 		t0 := time.Now()
 		if err := l.loadTable(ctx, t); err != nil {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("load interrupted: %w", ctx.Err())
-			}
 			return nil, err
 		}
 		l.log.Debug("table loaded", "table", t.Name, "elapsed", time.Since(t0).Round(time.Millisecond))

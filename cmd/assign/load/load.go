@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -18,6 +19,9 @@ import (
 	"github.com/assign-dev/assign/loaders"
 	"github.com/assign-dev/assign/store"
 )
+
+// memoryLimitRE accepts the sizes DuckDB's memory_limit takes.
+var memoryLimitRE = regexp.MustCompile(`^(?i)[0-9]+(\.[0-9]+)? ?(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$`)
 
 // Options are the parsed arguments of load.
 type Options struct {
@@ -69,6 +73,9 @@ snapshot untouched.`,
 			}
 			if err := cmdutil.CheckIntRange("threads", opts.Threads, 0, 1024); err != nil {
 				return err
+			}
+			if !memoryLimitRE.MatchString(opts.MemoryLimit) {
+				return cmdutil.FlagErrorf("--memory-limit %q: want a size such as 4GB, 512MB or 2GiB", opts.MemoryLimit)
 			}
 			if runF != nil {
 				return runF(opts)

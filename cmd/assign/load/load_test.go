@@ -65,7 +65,7 @@ func TestFlags(t *testing.T) {
 		t.Errorf("options %+v", got)
 	}
 	home := t.TempDir()
-	for _, args := range [][]string{{"load"}, {"load", "a", "b"}, {"load", "x", "--name", "a/b"}, {"load", "x", "--name", ".hidden"}, {"load", "x", "--threads", "-1"}} {
+	for _, args := range [][]string{{"load"}, {"load", "a", "b"}, {"load", "x", "--name", "a/b"}, {"load", "x", "--name", ".hidden"}, {"load", "x", "--threads", "-1"}, {"load", "x", "--memory-limit", "lots"}} {
 		if r := assign(t, home, false, args...); r.code != cmdutil.ExitUsage {
 			t.Errorf("%v: exit %d, want %d (%s)", args, r.code, cmdutil.ExitUsage, r.errOut)
 		}
