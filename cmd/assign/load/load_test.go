@@ -154,40 +154,56 @@ func bigExtract(t *testing.T) string {
 	return dir
 }
 
+// proc is a child process running the test binary as assign.
+type proc struct {
+	cmd  *exec.Cmd
+	out  bytes.Buffer
+	done chan struct{} // closed when the process has ended
+	err  error         // of Wait, valid after done
+}
+
 // child starts the test binary as `assign --home home load dir`.
-func child(t *testing.T, home, dir string) *exec.Cmd {
+func child(t *testing.T, home, dir string) *proc {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "--home", home, "load", dir)
-	cmd.Env = append(os.Environ(), "ASSIGN_TEST_MAIN=1")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
+	p := &proc{cmd: exec.Command(os.Args[0], "--home", home, "load", dir), done: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), "ASSIGN_TEST_MAIN=1")
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
+	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
+		p.cmd.Process.Kill()
+		<-p.done
 	})
-	return cmd
+	return p
+}
+
+func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+// wait waits for the end of the process and reports whether it succeeded.
+func (p *proc) wait() bool {
+	<-p.done
+	return p.err == nil
 }
 
 // waitFor polls cond until it holds or the process ends; it reports
 // whether cond held while the process still ran.
-func waitFor(cmd *exec.Cmd, cond func() bool) bool {
+func waitFor(p *proc, cond func() bool) bool {
 	for {
 		if cond() {
-			return true
+			select {
+			case <-p.done:
+				return false
+			default:
+				return true
+			}
 		}
-		if err := syscall.Kill(cmd.Process.Pid, 0); err != nil {
+		select {
+		case <-p.done:
 			return false
+		case <-time.After(2 * time.Millisecond):
 		}
-		var ws syscall.WaitStatus
-		if pid, _ := syscall.Wait4(cmd.Process.Pid, &ws, syscall.WNOHANG, nil); pid == cmd.Process.Pid {
-			return false
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }
 
@@ -242,8 +258,8 @@ func TestKilledLoad(t *testing.T) {
 	// A full run, to know how long a load lasts here.
 	t0 := time.Now()
 	full := child(t, home, big)
-	if err := full.Wait(); err != nil {
-		t.Fatalf("full load: %v: %s", err, full.Stdout)
+	if !full.wait() {
+		t.Fatalf("full load: %v: %s", full.err, full.out.String())
 	}
 	dur := time.Since(t0)
 	if err := h.SetCurrent(first); err != nil {
@@ -253,38 +269,35 @@ func TestKilledLoad(t *testing.T) {
 		m, _ := filepath.Glob(filepath.Join(h.SnapshotsDir(), ".tmp-*.duckdb"))
 		return len(m) > 0
 	}
-	points := []struct {
+	type point struct {
 		name string
-		when func(cmd *exec.Cmd) func() bool
-	}{
-		{"lock taken", func(cmd *exec.Cmd) func() bool { return lockHeldBy(h, cmd.Process.Pid) }},
-		{"pending file created", func(*exec.Cmd) func() bool { return pendingExists }},
+		when func(p *proc) func() bool
+	}
+	points := []point{
+		{"lock taken", func(p *proc) func() bool { return lockHeldBy(h, p.pid()) }},
+		{"pending file created", func(*proc) func() bool { return pendingExists }},
 	}
 	for _, frac := range []float64{0.3, 0.5, 0.7, 0.85, 0.95} {
-		points = append(points, struct {
-			name string
-			when func(cmd *exec.Cmd) func() bool
-		}{fmt.Sprintf("at %.0f%% of a load", frac*100), func(*exec.Cmd) func() bool {
+		points = append(points, point{fmt.Sprintf("at %.0f%% of a load", frac*100), func(*proc) func() bool {
 			start := time.Now()
 			return func() bool { return time.Since(start) >= time.Duration(frac*float64(dur)) }
 		}})
 	}
 	killed := 0
-	for _, p := range points {
-		cmd := child(t, home, big)
-		if waitFor(cmd, p.when(cmd)) {
-			cmd.Process.Signal(syscall.SIGKILL)
+	for _, pt := range points {
+		p := child(t, home, big)
+		if waitFor(p, pt.when(p)) {
+			p.cmd.Process.Signal(syscall.SIGKILL)
 			killed++
 		}
-		cmd.Wait()
 		// A load that finished before the kill made its snapshot current.
-		if cmd.ProcessState.Success() {
+		if p.wait() {
 			cur, _ := h.Current()
 			checkHome(t, h, cur)
 			h.SetCurrent(first)
 		}
 		checkHome(t, h, first)
-		t.Logf("%s: killed=%v", p.name, !cmd.ProcessState.Success())
+		t.Logf("%s: killed=%v", pt.name, p.err != nil)
 	}
 	if killed < 3 {
 		t.Fatalf("only %d of %d loads were killed mid-way (a load took %s)", killed, len(points), dur)
@@ -314,12 +327,12 @@ func TestConcurrentLoads(t *testing.T) {
 	home := t.TempDir()
 	h, _ := store.Open(home)
 	big := bigExtract(t)
-	cmd := child(t, home, big)
-	if !waitFor(cmd, lockHeldBy(h, cmd.Process.Pid)) {
+	p := child(t, home, big)
+	if !waitFor(p, lockHeldBy(h, p.pid())) {
 		t.Fatal("the first load ended before taking the lock")
 	}
 	r := assign(t, home, false, "load", baseExtract)
-	want := fmt.Sprintf("assign: another 'assign load' is writing a snapshot in this home (pid %d); wait for it to finish and try again\n", cmd.Process.Pid)
+	want := fmt.Sprintf("assign: another 'assign load' is writing a snapshot in this home (pid %d); wait for it to finish and try again\n", p.pid())
 	if r.code != cmdutil.ExitFailure || r.errOut != want {
 		t.Errorf("second load: exit %d, stderr %q, want %q", r.code, r.errOut, want)
 	}
@@ -328,8 +341,8 @@ func TestConcurrentLoads(t *testing.T) {
 	if g.code != 0 || !strings.Contains(g.errOut, "a load is running") {
 		t.Errorf("gc during load: exit %d, %q", g.code, g.errOut)
 	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("first load failed: %v: %s", err, cmd.Stdout)
+	if !p.wait() {
+		t.Fatalf("first load failed: %v: %s", p.err, p.out.String())
 	}
 	snaps, _ := h.ListSnapshots()
 	cur, _ := h.Current()
