@@ -7,13 +7,14 @@
 // its output, written from the SPEC alone (it never reads package engine).
 //
 // Per run: prepare.sql builds the date-independent inputs once (latest
-// ratings, popularity term per snack, affinity per user and category, never-
-// again pairs, request state, lots). Per ship date D in order:
+// ratings, popularity term per snack, affinity per user and category,
+// never-again pairs, request state, lots). Per ship date D in order:
 // day_calendar.sql (who ships, live snacks, per-user category terms, pairs
 // blocked by NG tag, repeat window or rating), day_requests.sql (step 1),
-// day_candidates.sql (every eligible pair scored, top box_size per user and
-// category by one window), day_select.sql (steps 2 and 3, box lines appended
-// to boxes, which later dates read as deliveries), day_stock.sql (demand and
+// day_candidates.sql (every eligible pair scored; the box_size best per
+// user and category, found with a top-N aggregate then ranked by a window),
+// day_select.sql (steps 2 and 3 as window ranks, box lines appended to
+// boxes, which later dates read as deliveries), day_stock.sql (demand and
 // FEFO cover of D). summary.sql then builds snack_summary.
 //
 // Readings of the SPEC settled here, each the most literal one:
@@ -47,8 +48,8 @@
 //  9. A lot usable on D has best_before >= D + min_shelf_days; FEFO order is
 //     (best_before, lot_id as UTF-8 bytes); lots with no units left are
 //     passed over; each date takes only from lots usable on that date.
-//  10. snack_summary counts every snack of snacks; its sums are over the dates
-//     of the horizon; demand rows exist only for demand > 0.
+//  10. snack_summary counts every snack of snacks; its sums are over the
+//     dates of the horizon; demand rows exist only for demand > 0.
 //
 // Scores are ordered by their DOUBLE value, ties by snack_id, so the output
 // is the same at any thread count.

@@ -325,6 +325,23 @@ INSERT INTO requests VALUES (1,3,'2026-02-01 00:00:00'),(1,1,'2026-02-02 00:00:0
 			short:  []string{"2026-03-02 u1 4 2"},
 		},
 		{
+			// Cap 0: step 2 takes nothing, the fill pass everything.
+			name:    "cap 0 with fill",
+			inserts: fillInserts,
+			date:    "2026-03-02", days: 1,
+			policy: func(p *policy.Policy) { p.MaxPerCategory = 0 },
+			boxes:  []string{"2026-03-02 u1: 1 4 2 3"},
+			short:  []string{},
+		},
+		{
+			name:    "cap 0 without fill",
+			inserts: fillInserts + "INSERT INTO requests VALUES (1,3,'2026-02-01 00:00:00');",
+			date:    "2026-03-02", days: 1,
+			policy: func(p *policy.Policy) { p.MaxPerCategory = 0; p.FillIgnoringCaps = false },
+			boxes:  []string{"2026-03-02 u1: 3*"},
+			short:  []string{"2026-03-02 u1 4 1"},
+		},
+		{
 			// u1's NG tag blocks every snack: a short box with 0 filled and
 			// no box rows; u2 gets two of three; u3 a full box.
 			name: "short boxes",
