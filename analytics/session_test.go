@@ -171,6 +171,16 @@ func TestViewsAgreeWithTheRun(t *testing.T) {
 		 UNION SELECT user_id FROM latest.short_boxes WHERE ship_on = DATE '2026-03-02')) AS same`); got != "same\ntrue\n" {
 		t.Errorf("user_eligibility ships vs the run's users on D0: %q", got)
 	}
+	// With stock ignored and the fill pass on, a box on the first date
+	// holds min(box_size, eligible snacks): the engine's boxes and the
+	// view's counts must agree user by user.
+	if got := query(t, s, `WITH filled AS (
+		SELECT user_id, count(*) AS n FROM latest.boxes WHERE ship_on = DATE '2026-03-02' GROUP BY user_id)
+		SELECT count(*) AS mismatches
+		FROM user_eligibility e LEFT JOIN filled f USING (user_id)
+		WHERE e.ships AND coalesce(f.n, 0) <> least(e.box_size, e.eligible_snacks)`); got != "mismatches\n0\n" {
+		t.Errorf("user_eligibility vs the boxes of the first date: %q", got)
+	}
 	if got := query(t, s, `SELECT (SELECT sum(shortage) FROM shortage_by_category) = (SELECT shortage_units FROM runs WHERE run_id = (SELECT latest_run FROM query_params)) AS same`); got != "same\ntrue\n" {
 		t.Errorf("shortage_by_category vs the run's shortage: %q", got)
 	}

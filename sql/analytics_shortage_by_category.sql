@@ -14,7 +14,7 @@ WITH per_snack AS (
     GROUP BY d.snack_id, s.name, s.category
 )
 SELECT category,
-       count(*)::INTEGER AS snacks,
+       count(*)::INTEGER AS snacks_in_boxes,
        count(*) FILTER (WHERE shortage > 0)::INTEGER AS snacks_short,
        sum(demand)::BIGINT AS demand,
        sum(covered)::BIGINT AS covered,
