@@ -156,8 +156,8 @@ func newCatalog(seed int64, sc Scale, asOf int32) *catalog {
 	}
 	// A handful launched within the last 30 days (new on as-of) and a
 	// handful not launched yet, most of them inside a 28-day horizon.
-	nNew := max(3, n/50)
-	nSoon := max(2, n/100)
+	nNew := 3 + n/300
+	nSoon := 2 + n/600
 	perm := r.Perm(n)
 	for j, i := range perm[:nNew+nSoon] {
 		s := &c.snacks[i]
@@ -215,15 +215,36 @@ func newCatalog(seed int64, sc Scale, asOf int32) *catalog {
 	}
 	c.ngCum = cumulative(ngWeight)
 
+	// The engine's popularity shrinks a snack's mean rating towards the
+	// mean of all ratings by its rating count (prior weight 20), so the
+	// estimate needs the expected count: the snack's share of draws times
+	// how much of the delivery history it was on sale for (history thins
+	// out backwards like the tenure distribution).
+	avail := make([]float64, n)
+	total := 0.0
+	for i := range c.snacks {
+		s := &c.snacks[i]
+		// Ratings come about a week after the box (see rate).
+		from := float64(asOf-s.launched) - ratingLagDays
+		to := 0.0
+		if !s.active {
+			to = float64(asOf-s.retired) - ratingLagDays
+		}
+		if from > to {
+			avail[i] = s.weight * (math.Exp(-to/tenureMeanDays) - math.Exp(-from/tenureMeanDays))
+		}
+		total += avail[i]
+	}
 	c.base = make([]float64, n)
 	for i := range c.snacks {
 		s := &c.snacks[i]
-		popn := (expectedRating(s.quality) - 1) / 4
+		ns := float64(sc.Ratings) * avail[i] / total
+		pop := (ns*expectedRating(s.quality) + priorWeight*meanRating) / (ns + priorWeight)
 		nov := 0.0
-		if s.launched <= asOf && asOf-s.launched < 30 {
+		if s.launched < asOf+28 && asOf-s.launched < 30 { // new on some date of a 28-day horizon
 			nov = 1
 		}
-		c.base[i] = popn + 0.3*nov
+		c.base[i] = (pop-1)/4 + 0.3*nov
 	}
 	c.order = make([][]int32, nc)
 	for ci, list := range c.catSnacks {
@@ -256,6 +277,16 @@ func snackName(r *rand.Rand, used map[string]bool, category string) string {
 		}
 	}
 }
+
+// meanRating is about the mean of all generated ratings (the engine's C):
+// deliveries lean towards liked categories, so it lies above ratingMean.
+const meanRating = 3.6
+
+// priorWeight is the policy's popularity shrinkage m.
+const priorWeight = 20
+
+// ratingLagDays is the typical delay from a box to its ratings.
+const ratingLagDays = 7
 
 // expectedRating is the mean rating of a snack of this quality by a typical
 // rater (see rate), used only to rank snacks for the stock estimate.

@@ -479,10 +479,12 @@ func TestShape(t *testing.T) {
 		"SELECT avg((best_before < DATE '2026-03-02' + 21)::INT) FROM stock"), 0.04, 0.15)
 	within(t, "lots turning unusable within 28 days", float(t, db,
 		"SELECT avg((best_before >= DATE '2026-03-02' + 21 AND best_before < DATE '2026-03-02' + 21 + 28)::INT) FROM stock"), 0.15, 0.35)
-	// Stock usable on as-of against four weeks of boxes: most, not all.
+	// Stock usable on as-of against four weeks of box lines: more in total
+	// (the tail is overstocked) while popular snacks run short, which
+	// preassign shows (engine_test.go).
 	units := float(t, db, "SELECT sum(box_size * (28 // cadence_days)) FROM users WHERE status = 'active'")
 	usable := float(t, db, "SELECT sum(quantity) FROM stock WHERE best_before >= DATE '2026-03-02' + 21")
-	within(t, "usable stock / four weeks of box lines", usable/units, 0.7, 1.6)
+	within(t, "usable stock / four weeks of box lines", usable/units, 1.1, 2.5)
 }
 
 func TestRefusesNonEmptyOutDirUnlessForced(t *testing.T) {
