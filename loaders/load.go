@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/assign-dev/assign/duck"
+	"github.com/assign-dev/assign/engine"
 	queries "github.com/assign-dev/assign/sql"
 	"github.com/assign-dev/assign/store"
 )
@@ -61,7 +62,8 @@ type Options struct {
 	MemoryLimit string
 	// MaxShown bounds ValidationError.Shown; 0 means DefaultMaxShown.
 	MaxShown int
-	// Progress, when set, is told about each table: steps done out of total.
+	// Progress, when set, is told about each table: steps done out of total;
+	// a last step named "derived ratings" writes the rating statistics.
 	Progress func(table string, done, total int)
 	Logger   *slog.Logger
 }
@@ -203,6 +205,11 @@ func Load(ctx context.Context, opts Options) (res *Result, err error) {
 		return nil, err
 	}
 	t0 := time.Now()
+	if err := l.derive(ctx); err != nil {
+		return nil, fmt.Errorf("write snapshot %s: %w", pending.Name, err)
+	}
+	l.log.Debug("derived rating tables", "elapsed", time.Since(t0).Round(time.Millisecond))
+	t0 = time.Now()
 	if _, err := l.db.Exec(ctx, "CHECKPOINT snap"); err != nil {
 		return nil, fmt.Errorf("write snapshot %s: %w", pending.Name, duck.Clean(err))
 	}
@@ -226,6 +233,26 @@ func Load(ctx context.Context, opts Options) (res *Result, err error) {
 	committed = true
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// derive stores the rating statistics every planning job reads (latest
+// ratings, per user and category, per snack; see engine.DeriveTables) in the
+// snapshot, so they are computed once per extract instead of once per job.
+func (l *loader) derive(ctx context.Context) error {
+	if l.opts.Progress != nil {
+		l.opts.Progress("derived ratings", 0, 1)
+	}
+	if _, err := l.db.Exec(ctx, "USE snap"); err != nil {
+		return duck.Clean(err)
+	}
+	err := engine.DeriveTables(ctx, l.db)
+	if _, err2 := l.db.Exec(ctx, "USE memory"); err == nil && err2 != nil {
+		err = duck.Clean(err2)
+	}
+	if err == nil && l.opts.Progress != nil {
+		l.opts.Progress("derived ratings", 1, 1)
+	}
+	return err
 }
 
 // createSnapshot attaches the pending file and creates the schema in it.

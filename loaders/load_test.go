@@ -230,6 +230,11 @@ func TestProgress(t *testing.T) {
 			t.Errorf("%s: last progress %v", tb.Name, p)
 		}
 	}
+	// After the tables, the derived rating statistics are written.
+	names = append(names, "derived ratings")
+	if p := last["derived ratings"]; p != [2]int{1, 1} {
+		t.Errorf("derived ratings: last progress %v", p)
+	}
 	if fmt.Sprint(order) != fmt.Sprint(names) {
 		t.Errorf("order %v", order)
 	}
