@@ -31,7 +31,7 @@ type Scale struct {
 // Scales is the scale table of SPEC section 6, smallest first, plus the
 // hidden "tiny" scale the tests use.
 var Scales = []Scale{
-	{Name: "tiny", Users: 600, Snacks: 80, Categories: 10, Deliveries: 30_000, Ratings: 15_600, StockLots: 267, Hidden: true},
+	{Name: "tiny", Users: 600, Snacks: 80, Categories: 10, Deliveries: 26_000, Ratings: 12_500, StockLots: 270, Hidden: true},
 	{Name: "small", Users: 10_000, Snacks: 300, Categories: 12, Deliveries: 500_000, Ratings: 260_000, StockLots: 1_000},
 	{Name: "medium", Users: 300_000, Snacks: 1_500, Categories: 16, Deliveries: 15_000_000, Ratings: 7_800_000, StockLots: 5_000},
 	{Name: "large", Users: 3_000_000, Snacks: 3_000, Categories: 20, Deliveries: 150_000_000, Ratings: 78_000_000, StockLots: 10_000},
