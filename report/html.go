@@ -31,7 +31,12 @@ func renderHTML(sum *Summary, snacks []SnackRow) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func snackLabel(s SnackRow) string { return fmt.Sprintf("%s (%s)", s.Name, s.Category) }
+// snackLabel is "name (category)" cut to fit the label column: the name is
+// shortened first so the category always shows.
+func snackLabel(s SnackRow) string {
+	cat := " (" + truncate(s.Category, 14) + ")"
+	return truncate(s.Name, labelChars-len([]rune(cat))) + cat
+}
 
 func charts(sum *Summary) []chartSection {
 	var out []chartSection

@@ -20,7 +20,10 @@ const (
 	colMuted    = "#666"
 	colGrid     = "#e3e3e3"
 	chartWidth  = 1100
-	fontFamily  = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+	// labelChars is the most characters a row label may have: 12 px text
+	// averages under 7 px a character, and the label column is 320 px.
+	labelChars = 44
+	fontFamily = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 )
 
 // series is one set of bars of a chart.
@@ -105,7 +108,7 @@ func (c barChart) max() int64 {
 }
 
 func (c barChart) horizontal(b *strings.Builder) {
-	const labelW, left, top, axisH = 250, 262, 40, 34
+	const labelW, left, top, axisH = 320, 332, 40, 34
 	// Room right of the longest bar for its value, and for the notes column.
 	rightPad := 70
 	if len(c.Notes) > 0 {
@@ -131,8 +134,9 @@ func (c barChart) horizontal(b *strings.Builder) {
 	}
 	for i, label := range c.Labels {
 		y0 := top + i*groupH
-		fmt.Fprintf(b, `<text x="%d" y="%d" font-size="13" fill="%s" text-anchor="end">%s</text>`,
-			labelW, y0+groupH/2, colText, esc(truncate(label, 34)))
+		mid := y0 + barH*len(c.Series)/2 + 4 // text baseline level with the middle of the bars
+		fmt.Fprintf(b, `<text x="%d" y="%d" font-size="12" fill="%s" text-anchor="end">%s</text>`,
+			labelW, mid, colText, esc(truncate(label, labelChars)))
 		for k, s := range c.Series {
 			v := s.Values[i]
 			w := float64(v) * scale
@@ -143,7 +147,7 @@ func (c barChart) horizontal(b *strings.Builder) {
 		}
 		if i < len(c.Notes) && c.Notes[i] != "" {
 			fmt.Fprintf(b, `<text x="%d" y="%d" font-size="12" font-weight="600" fill="%s" text-anchor="end">%s</text>`,
-				chartWidth-6, y0+groupH/2, colText, esc(c.Notes[i]))
+				chartWidth-6, mid, colText, esc(c.Notes[i]))
 		}
 	}
 	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#999"/>`, left, top-6, left, plotBottom)
