@@ -67,7 +67,8 @@ What the SQL can read:
   ratings_named                        latest rating per (user, snack) with names
   shortage_by_category                 latest.demand's shortage per category
   query_params                         the date, days and policy the views use
-Parquet files under the home's runs folder can also be read by path.
+Parquet files under the home's runs folder can also be read by path, e.g.
+read_parquet('<home>/runs/[0-9]*/demand.parquet', filename = true) for all runs.
 
 The session is read-only: every statement is checked before any runs, and
 only queries (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE,
@@ -81,7 +82,7 @@ count and time on stderr), CSV when standard output is not a terminal, or
 atomically and picks the format from its extension; parquet needs --out.
 Results stream: any size can go to csv, jsonl or parquet.`,
 		Example: `  # Which snacks will we be short of next week, and by how much, by category?
-  assign query "` + strings.ReplaceAll(ShortageExample, "\n", "\n    ") + `"
+  assign query "` + ShortageExample + `"
 
   # The same per category, from the convenience view
   assign query "FROM shortage_by_category"

@@ -222,7 +222,14 @@ func TestShortageExample(t *testing.T) {
 		t.Errorf("shortage example output:\n%s", r.out)
 	}
 	help := run(t, "", "--help")
-	if !strings.Contains(help.out, strings.ReplaceAll(query.ShortageExample, "\n", "\n    ")) {
+	if !strings.Contains(help.out, `assign query "`+query.ShortageExample+`"`) {
 		t.Error("the shortage example is not in --help")
+	}
+	doc, err := os.ReadFile("../../../docs/ANALYSTS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), `assign query "`+query.ShortageExample+`"`) {
+		t.Error("the shortage example is not in docs/ANALYSTS.md")
 	}
 }
