@@ -378,15 +378,39 @@ func (s *Session) explainError(err error) error {
 	return s.hint(err)
 }
 
+// hint replaces DuckDB's "does not exist" for the run views by what is
+// missing and how to get it; other errors pass unchanged.
 func (s *Session) hint(err error) error {
 	msg := err.Error()
+	if !strings.Contains(msg, "Catalog Error") {
+		return err
+	}
 	for _, alias := range []string{AliasPreassign, AliasRun, AliasLatest} {
-		if s.Runs[alias] == nil && strings.Contains(msg, alias) {
-			return fmt.Errorf("%w\n(%s.* exists only when the home holds such a run: run 'assign preassign --date D' or 'assign run --date D' first)", err, alias)
+		if s.Runs[alias] == nil && strings.Contains(msg, alias+".") {
+			return &noRunError{what: alias + ".*", err: err, mode: alias}
 		}
 	}
 	if s.Runs[AliasLatest] == nil && strings.Contains(msg, "shortage_by_category") {
-		return fmt.Errorf("%w\n(shortage_by_category reads latest.demand: run 'assign preassign --date D' first)", err)
+		return &noRunError{what: "shortage_by_category", err: err, mode: AliasLatest}
 	}
 	return err
 }
+
+// noRunError says a run view was used in a home without such a run.
+type noRunError struct {
+	what, mode string
+	err        error
+}
+
+func (e *noRunError) Error() string {
+	how := "run 'assign preassign --date D' (or 'assign run --date D') first"
+	switch e.mode {
+	case AliasPreassign:
+		how = "run 'assign preassign --date D' first"
+	case AliasRun:
+		how = "run 'assign run --date D' first"
+	}
+	return fmt.Sprintf("%s needs a run, and the home has none of that kind yet: %s", e.what, how)
+}
+
+func (e *noRunError) Unwrap() error { return e.err }

@@ -156,9 +156,9 @@ func reportRun(ctx context.Context, o *Options) error {
 			how = "reused run"
 		}
 		fmt.Fprintf(w, "Report %s to %s (%d days) on snapshot %s, %s %s\n", s.Dates.From, s.Dates.To, s.Dates.Days, s.Snapshot, how, s.RunID)
-		fmt.Fprintf(w, "  %s boxes, %s units of demand, %s short (%.1f%%) across %d snacks, %s short boxes, fill %.1f%%\n",
-			thousands(s.Totals.Users), thousands(s.Totals.Demand), thousands(s.Totals.Shortage), s.Totals.ShortagePct, s.Totals.SnacksShort,
-			thousands(s.Totals.ShortBoxes), s.Totals.FillPct)
+		fmt.Fprintf(w, "  %s boxes, %s units of demand, %s short (%.1f%%) across %s, %s short boxes, fill %.1f%%\n",
+			thousands(s.Totals.Users), thousands(s.Totals.Demand), thousands(s.Totals.Shortage), s.Totals.ShortagePct,
+			plural(s.Totals.SnacksShort, "snack"), thousands(s.Totals.ShortBoxes), s.Totals.FillPct)
 		if ws := s.WorstSnack; ws != nil {
 			fmt.Fprintf(w, "  most short: snack %d %q (%s), %s of %s units\n", ws.SnackID, ws.Name, ws.Category, thousands(ws.Shortage), thousands(ws.Demand))
 		}
@@ -170,6 +170,13 @@ func reportRun(ctx context.Context, o *Options) error {
 			ws.SnackID, ws.Name, ws.Category, ws.Shortage, s.Dates.From, s.Dates.To, o.FailOnShortage)}
 	}
 	return nil
+}
+
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return thousands(n) + " " + noun + "s"
 }
 
 func thousands(v int64) string {
