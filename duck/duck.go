@@ -145,55 +145,20 @@ func (d *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 // QueryArrow runs query and calls fn with each record batch in order. The
 // batch is only valid during the call; Retain it to keep it.
 func (d *DB) QueryArrow(ctx context.Context, query string, fn func(rec arrow.RecordBatch) error, args ...any) error {
-	return d.conn.Raw(func(dc any) error {
-		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
-		if err != nil {
-			return err
-		}
-		rr, err := ar.QueryContext(ctx, query, args...)
-		if err != nil {
-			return Clean(err)
-		}
-		defer rr.Release()
-		for rr.Next() {
-			if err := fn(rr.RecordBatch()); err != nil {
-				return err
-			}
-		}
-		return Clean(rr.Err())
-	})
+	return d.QueryArrowSchema(ctx, query, func(*arrow.Schema) error { return nil }, fn, args...)
 }
 
-// CreateTableFromArrow copies the batches of rr into a new table. The reader
-// is exposed as a temporary view only for the copy: a view over a record
-// reader can be read once, and releasing it before DuckDB read it crashes, so
-// the copy happens inside the registration.
+// CreateTableFromArrow copies the batches of rr into a new table. selectSQL
+// may read the input as {{input}}; empty copies it as is. The copy happens
+// while the reader is registered (see WithArrowView).
 func (d *DB) CreateTableFromArrow(ctx context.Context, table string, rr array.RecordReader, selectSQL string) error {
 	view := "__arrow_in_" + strings.NewReplacer(".", "_", `"`, "_").Replace(table)
-	return d.conn.Raw(func(dc any) error {
-		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
-		if err != nil {
-			return err
-		}
-		ex := dc.(driver.ExecerContext)
-		return d.inScratch(ctx, ex, func() error {
-			release, err := ar.RegisterView(rr, view)
-			if err != nil {
-				return err
-			}
-			defer release()
-			if selectSQL == "" {
-				selectSQL = "SELECT * FROM " + view
-			} else {
-				selectSQL = strings.ReplaceAll(selectSQL, "{{input}}", view)
-			}
-			if _, err := ex.ExecContext(ctx, fmt.Sprintf("CREATE OR REPLACE TABLE %s AS %s", table, selectSQL), nil); err != nil {
-				return Clean(err)
-			}
-			_, err = ex.ExecContext(ctx, "DROP VIEW IF EXISTS "+view, nil)
-			return Clean(err)
-		})
-	})
+	if selectSQL == "" {
+		selectSQL = "SELECT * FROM " + view
+	} else {
+		selectSQL = strings.ReplaceAll(selectSQL, "{{input}}", view)
+	}
+	return d.ExecWithArrow(ctx, view, rr, fmt.Sprintf("CREATE OR REPLACE TABLE %s AS %s", table, selectSQL))
 }
 
 // inScratch runs fn with the in-memory catalog as the default: Arrow views
@@ -203,7 +168,11 @@ func (d *DB) inScratch(ctx context.Context, ex driver.ExecerContext, fn func() e
 	if d.path == "" {
 		return fn()
 	}
+	// Views go to memory; the snapshot's tables stay reachable unqualified.
 	if _, err := ex.ExecContext(ctx, "USE memory", nil); err != nil {
+		return Clean(err)
+	}
+	if _, err := ex.ExecContext(ctx, "SET search_path = 'memory.main,snap.main'", nil); err != nil {
 		return Clean(err)
 	}
 	err := fn()
@@ -253,25 +222,12 @@ func (e *cleanErr) Unwrap() error { return e.err }
 // in order on the same connection), e.g. a COPY of the view to a file. The
 // view can be read once.
 func (d *DB) ExecWithArrow(ctx context.Context, name string, rr array.RecordReader, stmts ...string) error {
-	return d.conn.Raw(func(dc any) error {
-		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
-		if err != nil {
-			return err
-		}
-		ex := dc.(driver.ExecerContext)
-		return d.inScratch(ctx, ex, func() error {
-			release, err := ar.RegisterView(rr, name)
-			if err != nil {
+	return d.WithArrowView(ctx, rr, name, func(ex driver.ExecerContext, _ driver.QueryerContext) error {
+		for _, s := range stmts {
+			if _, err := ex.ExecContext(ctx, s, nil); err != nil {
 				return err
 			}
-			defer release()
-			for _, s := range stmts {
-				if _, err := ex.ExecContext(ctx, s, nil); err != nil {
-					return Clean(err)
-				}
-			}
-			_, err = ex.ExecContext(ctx, "DROP VIEW IF EXISTS "+Ident(name), nil)
-			return Clean(err)
-		})
+		}
+		return nil
 	})
 }

@@ -89,6 +89,17 @@ func emit(schema *arrow.Schema, fill func(b *array.RecordBuilder) (more bool)) f
 	}
 }
 
+// oneBatch is emit for the small tables built in one go: fill appends every
+// row once (emit still splits nothing; DuckDB reads one batch).
+func oneBatch(schema *arrow.Schema, fill func(b *array.RecordBuilder)) func() array.RecordReader {
+	return func() array.RecordReader {
+		return emit(schema, func(b *array.RecordBuilder) bool {
+			fill(b)
+			return false
+		})()
+	}
+}
+
 type fillReader struct {
 	schema *arrow.Schema
 	fill   func(b *array.RecordBuilder) bool
@@ -189,29 +200,21 @@ func demand(res *engine.Result) *Table {
 			}
 		}
 	}
-	t.reader = func() array.RecordReader {
-		done := false
-		return emit(demandSchema, func(b *array.RecordBuilder) bool {
-			if done {
-				return false
-			}
-			done = true
-			for di, dem := range res.Demand {
-				for s, n := range dem {
-					if n == 0 {
-						continue
-					}
-					cov := res.Covered[di][s]
-					b.Field(0).(*array.Date32Builder).Append(arrow.Date32(res.Dates[di].Day))
-					b.Field(1).(*array.Int64Builder).Append(in.SnackID[s])
-					b.Field(2).(*array.Int32Builder).Append(n)
-					b.Field(3).(*array.Int32Builder).Append(cov)
-					b.Field(4).(*array.Int32Builder).Append(n - cov)
+	t.reader = oneBatch(demandSchema, func(b *array.RecordBuilder) {
+		for di, dem := range res.Demand {
+			for s, n := range dem {
+				if n == 0 {
+					continue
 				}
+				cov := res.Covered[di][s]
+				b.Field(0).(*array.Date32Builder).Append(arrow.Date32(res.Dates[di].Day))
+				b.Field(1).(*array.Int64Builder).Append(in.SnackID[s])
+				b.Field(2).(*array.Int32Builder).Append(n)
+				b.Field(3).(*array.Int32Builder).Append(cov)
+				b.Field(4).(*array.Int32Builder).Append(n - cov)
 			}
-			return false
-		})()
-	}
+		}
+	})
 	return t
 }
 
@@ -242,23 +245,15 @@ func summary(res *engine.Result) *Table {
 	in := res.Inputs
 	t := &Table{Name: "snack_summary", Schema: summarySchema, SQLType: []string{"BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"},
 		Rows: int64(in.NumSnacks())}
-	t.reader = func() array.RecordReader {
-		done := false
-		return emit(summarySchema, func(b *array.RecordBuilder) bool {
-			if done {
-				return false
-			}
-			done = true
-			for s, tot := range Totals(res) {
-				b.Field(0).(*array.Int64Builder).Append(in.SnackID[s])
-				b.Field(1).(*array.Int64Builder).Append(tot.Demand)
-				b.Field(2).(*array.Int64Builder).Append(tot.StockUsable)
-				b.Field(3).(*array.Int64Builder).Append(tot.Covered)
-				b.Field(4).(*array.Int64Builder).Append(tot.Shortage)
-			}
-			return false
-		})()
-	}
+	t.reader = oneBatch(summarySchema, func(b *array.RecordBuilder) {
+		for s, tot := range Totals(res) {
+			b.Field(0).(*array.Int64Builder).Append(in.SnackID[s])
+			b.Field(1).(*array.Int64Builder).Append(tot.Demand)
+			b.Field(2).(*array.Int64Builder).Append(tot.StockUsable)
+			b.Field(3).(*array.Int64Builder).Append(tot.Covered)
+			b.Field(4).(*array.Int64Builder).Append(tot.Shortage)
+		}
+	})
 	return t
 }
 
@@ -272,26 +267,18 @@ func shortBoxes(res *engine.Result) *Table {
 			}
 		}
 	}
-	t.reader = func() array.RecordReader {
-		done := false
-		return emit(shortSchema, func(b *array.RecordBuilder) bool {
-			if done {
-				return false
-			}
-			done = true
-			for _, db := range res.Dates {
-				for i, u := range db.Users {
-					if db.Filled[i] < in.BoxSize[u] {
-						b.Field(0).(*array.Date32Builder).Append(arrow.Date32(db.Day))
-						b.Field(1).(*array.Int64Builder).Append(in.UserID[u])
-						b.Field(2).(*array.Int32Builder).Append(in.BoxSize[u])
-						b.Field(3).(*array.Int32Builder).Append(db.Filled[i])
-					}
+	t.reader = oneBatch(shortSchema, func(b *array.RecordBuilder) {
+		for _, db := range res.Dates {
+			for i, u := range db.Users {
+				if db.Filled[i] < in.BoxSize[u] {
+					b.Field(0).(*array.Date32Builder).Append(arrow.Date32(db.Day))
+					b.Field(1).(*array.Int64Builder).Append(in.UserID[u])
+					b.Field(2).(*array.Int32Builder).Append(in.BoxSize[u])
+					b.Field(3).(*array.Int32Builder).Append(db.Filled[i])
 				}
 			}
-			return false
-		})()
-	}
+		}
+	})
 	return t
 }
 
@@ -307,27 +294,19 @@ func picks(res *engine.Result) *Table {
 			}
 		}
 	}
-	t.reader = func() array.RecordReader {
-		done := false
-		return emit(picksSchema, func(b *array.RecordBuilder) bool {
-			if done {
-				return false
-			}
-			done = true
-			for di, taken := range res.LotTaken {
-				for l, n := range taken { // lots are in (snack, best_before, lot_id) order
-					if n == 0 {
-						continue
-					}
-					b.Field(0).(*array.Date32Builder).Append(arrow.Date32(res.Dates[di].Day))
-					b.Field(1).(*array.Int64Builder).Append(in.SnackID[in.LotSnack[l]])
-					b.Field(2).(*array.StringBuilder).Append(in.LotID[l])
-					b.Field(3).(*array.Date32Builder).Append(arrow.Date32(in.LotBefore[l]))
-					b.Field(4).(*array.Int32Builder).Append(n)
+	t.reader = oneBatch(picksSchema, func(b *array.RecordBuilder) {
+		for di, taken := range res.LotTaken {
+			for l, n := range taken { // lots are in (snack, best_before, lot_id) order
+				if n == 0 {
+					continue
 				}
+				b.Field(0).(*array.Date32Builder).Append(arrow.Date32(res.Dates[di].Day))
+				b.Field(1).(*array.Int64Builder).Append(in.SnackID[in.LotSnack[l]])
+				b.Field(2).(*array.StringBuilder).Append(in.LotID[l])
+				b.Field(3).(*array.Date32Builder).Append(arrow.Date32(in.LotBefore[l]))
+				b.Field(4).(*array.Int32Builder).Append(n)
 			}
-			return false
-		})()
-	}
+		}
+	})
 	return t
 }
