@@ -207,7 +207,7 @@ var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
   <div class="kpi"><div class="v">{{n .S.Totals.StockUsable}}</div><div class="l">units usable on {{.S.Dates.From}}</div></div>
   <div class="kpi"><div class="v">{{n .S.Totals.Shortage}}</div><div class="l">units short ({{pct .S.Totals.ShortagePct}})</div></div>
   <div class="kpi"><div class="v">{{n .S.Totals.ShortBoxes}}</div><div class="l">short boxes</div></div>
-  <div class="kpi"><div class="v">{{pct .S.Totals.FillPct}}</div><div class="l">box fill</div></div>
+  <div class="kpi"><div class="v">{{if .S.Totals.Users}}{{pct .S.Totals.FillPct}}{{else}}n/a{{end}}</div><div class="l">box fill</div></div>
 </div>
 {{range .Charts}}
 <section id="{{.ID}}">

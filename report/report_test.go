@@ -177,3 +177,23 @@ func readCSV(t *testing.T, p string) [][]string {
 	}
 	return rows
 }
+
+// A horizon where nobody ships still gives a complete report: every chart
+// says it has nothing to draw instead of drawing nothing.
+func TestEmptyHorizon(t *testing.T) {
+	h := newHome(t)
+	out := filepath.Join(t.TempDir(), "reports")
+	res, err := Generate(context.Background(), h, opts(out, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Summary.Totals.Users != 0 || res.Summary.WorstSnack != nil {
+		t.Fatalf("totals %+v", res.Summary.Totals)
+	}
+	html, _ := os.ReadFile(filepath.Join(res.Dir, HTMLFile))
+	for _, id := range ChartIDs {
+		if !strings.Contains(string(html), `data-chart="`+id+`" data-empty="true"`) {
+			t.Errorf("chart %s is not marked empty", id)
+		}
+	}
+}

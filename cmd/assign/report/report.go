@@ -156,9 +156,13 @@ func reportRun(ctx context.Context, o *Options) error {
 			how = "reused run"
 		}
 		fmt.Fprintf(w, "Report %s to %s (%d days) on snapshot %s, %s %s\n", s.Dates.From, s.Dates.To, s.Dates.Days, s.Snapshot, how, s.RunID)
-		fmt.Fprintf(w, "  %s boxes, %s units of demand, %s short (%.1f%%) across %s, %s short boxes, fill %.1f%%\n",
-			thousands(s.Totals.Users), thousands(s.Totals.Demand), thousands(s.Totals.Shortage), s.Totals.ShortagePct,
-			plural(s.Totals.SnacksShort, "snack"), thousands(s.Totals.ShortBoxes), s.Totals.FillPct)
+		if s.Totals.Users == 0 {
+			fmt.Fprintf(w, "  no user ships in this horizon\n")
+		} else {
+			fmt.Fprintf(w, "  %s boxes, %s units of demand, %s short (%.1f%%) across %s, %s short boxes, fill %.1f%%\n",
+				thousands(s.Totals.Users), thousands(s.Totals.Demand), thousands(s.Totals.Shortage), s.Totals.ShortagePct,
+				plural(s.Totals.SnacksShort, "snack"), thousands(s.Totals.ShortBoxes), s.Totals.FillPct)
+		}
 		if ws := s.WorstSnack; ws != nil {
 			fmt.Fprintf(w, "  most short: snack %d %q (%s), %s of %s units\n", ws.SnackID, ws.Name, ws.Category, thousands(ws.Shortage), thousands(ws.Demand))
 		}
