@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -85,7 +86,9 @@ func openArrowFile(path string) (*arrowFileReader, func(), error) {
 func safely(fn func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("corrupt data: %v", p)
+			// The decoder indexed outside its buffers: say what that means
+			// for the file, keeping the detail for a bug report.
+			err = fmt.Errorf("corrupt data (%s)", strings.TrimPrefix(fmt.Sprint(p), "runtime error: "))
 		}
 	}()
 	return fn()

@@ -85,6 +85,7 @@ func Discover(dir string) (*Extract, error) {
 		return nil, fmt.Errorf("read extract folder %s: %w", dir, err)
 	}
 	ex := &Extract{Dir: dir, Sources: map[string]*Source{}}
+	bare := map[string]string{} // table -> a file named like it without extension
 	for _, e := range entries {
 		name := e.Name()
 		p := filepath.Join(dir, name)
@@ -119,6 +120,13 @@ func Discover(dir string) (*Extract, error) {
 		} else {
 			f, known := formatByExt[ext]
 			t, isTable := TableByName(base)
+			if ext == "" && isTable {
+				// Settled after the loop: an error if the table has no
+				// other source, which would otherwise be reported only as
+				// missing and hide the file the operator sees.
+				bare[t.Name] = name
+				continue
+			}
 			if !known || !isTable {
 				ex.Notes = append(ex.Notes, fmt.Sprintf("ignored %s: not <table>.csv, .parquet, .jsonl or .arrow for a table of the extract", name))
 				continue
@@ -133,6 +141,16 @@ func Discover(dir string) (*Extract, error) {
 			return nil, &FileError{Table: src.Table.Name, Msg: fmt.Sprintf("table %s has two sources, %s and %s: keep one of them", src.Table.Name, prev.Name, src.Name)}
 		}
 		ex.Sources[src.Table.Name] = src
+	}
+	for _, t := range Tables {
+		name, ok := bare[t.Name]
+		if !ok {
+			continue
+		}
+		if ex.Sources[t.Name] == nil {
+			return nil, &FileError{Table: t.Name, File: name, Msg: fmt.Sprintf("is a file without an extension: name it %s.csv (or .parquet, .jsonl, .arrow), or make %s/ a folder of such files", name, name)}
+		}
+		ex.Notes = append(ex.Notes, fmt.Sprintf("ignored %s: a file without an extension (table %s is read from %s)", name, t.Name, ex.Sources[t.Name].Name))
 	}
 	var missing []string
 	for _, t := range Tables {

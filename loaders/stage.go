@@ -470,8 +470,10 @@ func stageArrow(ctx context.Context, db *duck.DB, t Table, sf *stagedFile) error
 	if stageErr != nil {
 		return stageErr
 	}
-	if err == nil {
-		err = rr.Err()
+	// The reader's own error is the cause; DuckDB only wraps it in
+	// "arrow_scan: get_next failed()".
+	if rerr := rr.Err(); rerr != nil {
+		err = rerr
 	}
 	if err != nil {
 		return readErr(ctx, t, sf.SourceFile, err, "is not a readable Arrow IPC file")
