@@ -33,6 +33,10 @@ type Options struct {
 	Top      int
 	// Allocator is the run-mode allocator (empty in preassign).
 	Allocator string
+	// CPUProfile and MemProfile, when set, receive pprof profiles of the
+	// job (CPU over the whole job; heap at its end) for performance work.
+	CPUProfile string
+	MemProfile string
 
 	Request plan.Request // filled by validation
 }
@@ -48,6 +52,8 @@ func AddFlags(cmd *cobra.Command, opts *Options) {
 	fs.StringVar(&opts.Format, "format", results.FormatParquet, "format of the tables written to --out: parquet or csv")
 	fs.BoolVar(&opts.JSON, "json", false, "print the manifest as JSON instead of the summary")
 	fs.IntVar(&opts.Top, "top", 10, "snacks listed in the summary's shortage table")
+	fs.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a pprof CPU profile of the job to this file (go tool pprof)")
+	fs.StringVar(&opts.MemProfile, "memprofile", "", "write a pprof heap profile taken at the end of the job to this file")
 	_ = cmd.MarkFlagRequired("date")
 	opts.Policy = cmdutil.AddPolicyFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"parquet", "csv"}, cobra.ShellCompDirectiveNoFileComp))
@@ -114,8 +120,16 @@ func Run(ctx context.Context, o *Options) error {
 	req.Stage = func(name string) { prog.Stage(name, 0) }
 	req.Progress = prog.Set
 	f.Logger.Info("planning", "mode", o.Mode.String(), "date", o.Date, "days", o.Days)
+	stopProfile, err := startProfiles(o.CPUProfile, o.MemProfile)
+	if err != nil {
+		prog.Done()
+		return err
+	}
 	out, err := plan.Execute(ctx, home, req)
 	prog.Done()
+	if perr := stopProfile(); err == nil && perr != nil {
+		return perr
+	}
 	if err != nil {
 		return err
 	}
