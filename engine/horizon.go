@@ -56,12 +56,13 @@ type engine struct {
 	mode    Mode
 	threads int
 
-	popn    []float64 // per snack
-	popTerm []float64 // float64(w_popularity * popn)
-	newTerm float64   // float64(w_novelty * 1)
-	oldTerm float64   // float64(w_novelty * 0)
-	tagMask []bitset  // per tag: snacks carrying it
-	base    []bitset  // per date index: active and launched on that date
+	popn    []float64    // per snack
+	popTerm []float64    // float64(w_popularity * popn)
+	newTerm float64      // float64(w_novelty * 1)
+	oldTerm float64      // float64(w_novelty * 0)
+	tagMask []bitset     // per tag: snacks carrying it
+	base    []bitset     // per date index: active and launched on that date
+	order   [][]catOrder // per date index, per category: see catOrder
 	nCats   int
 
 	hdel      [][]hdelEntry // per user: boxes chosen earlier in the horizon
@@ -116,6 +117,7 @@ func newEngine(in *Inputs, opt Options) (*engine, error) {
 		}
 		e.base[di] = b
 	}
+	e.buildOrders()
 	for u := range e.lastShip {
 		if n := in.ShipStart[u+1]; n > in.ShipStart[u] {
 			e.lastShip[u] = in.ShipDay[n-1]
