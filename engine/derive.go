@@ -39,11 +39,10 @@ func createDerived(ctx context.Context, db DB, kind, latest, userCat, snackRat s
 	return nil
 }
 
-// derivedSources returns the relations holding the derived statistics: the
-// snapshot's own tables when all exist, else temp tables computed now.
-func derivedSources(ctx context.Context, db DB) (latest, userCat, snackRat string, err error) {
+// snapshotHasDerived reports whether the snapshot stores all derived tables.
+func snapshotHasDerived(ctx context.Context, db DB) (bool, error) {
 	have := map[string]bool{}
-	err = db.QueryArrow(ctx, `SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = current_schema()`,
+	err := db.QueryArrow(ctx, `SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = current_schema()`,
 		func(rec arrow.RecordBatch) error {
 			names, err := appendString(nil, "table_name", rec.Column(0))
 			for _, n := range names {
@@ -52,11 +51,13 @@ func derivedSources(ctx context.Context, db DB) (latest, userCat, snackRat strin
 			return err
 		})
 	if err != nil {
-		return "", "", "", fmt.Errorf("inspect snapshot tables: %w", err)
+		return false, fmt.Errorf("inspect snapshot tables: %w", err)
 	}
-	if have[LatestRatingsTable] && have[UserCategoryRatingsTable] && have[SnackRatingsTable] {
-		return LatestRatingsTable, UserCategoryRatingsTable, SnackRatingsTable, nil
-	}
+	return have[LatestRatingsTable] && have[UserCategoryRatingsTable] && have[SnackRatingsTable], nil
+}
+
+// createDerivedTemp computes the derived statistics now, as temp tables.
+func createDerivedTemp(ctx context.Context, db DB) (latest, userCat, snackRat string, err error) {
 	latest, userCat, snackRat = "eng_latest", "eng_user_category_ratings", "eng_snack_ratings"
 	if err := createDerived(ctx, db, "TEMP TABLE", latest, userCat, snackRat); err != nil {
 		return "", "", "", err

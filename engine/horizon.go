@@ -138,6 +138,7 @@ type worker struct {
 	tops     [][]cand
 	cands    []cand
 	merged   []cand
+	best     []cand
 	box      box
 }
 

@@ -120,12 +120,6 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 		return nil, fmt.Errorf("prepare engine inputs: %w", err)
 	}
 	logger.Debug("engine input", "query", "inputs_prepare", "seconds", time.Since(t0).Seconds())
-	t0 = time.Now()
-	latest, userCat, snackRat, err := derivedSources(ctx, db)
-	if err != nil {
-		return nil, err
-	}
-	logger.Debug("engine input", "query", "derived sources", "seconds", time.Since(t0).Seconds(), "latest", latest)
 	in := &Inputs{D0: opt.D0, Days: opt.Days}
 	q := func(name string, params map[string]string, sinks ...sink) error {
 		text := queries.Render(name, params)
@@ -148,15 +142,70 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 		return nil
 	}
 
-	var sidx []int32
 	if err := q("inputs_categories", nil, skip, strs(&in.Categories)); err != nil {
 		return nil, err
 	}
 	if err := q("inputs_tags", nil, skip, strs(&in.Tags)); err != nil {
 		return nil, err
 	}
-	if err := q("inputs_snacks", map[string]string{"snack_ratings": snackRat}, i32(&sidx), i64(&in.SnackID), i32(&in.SnackCat), days(&in.Launched),
-		bools(&in.Active), i64(&in.PopN), i64(&in.PopSum)); err != nil {
+	if err := q("inputs_snacks", nil, skip, i64(&in.SnackID), i32(&in.SnackCat), days(&in.Launched), bools(&in.Active)); err != nil {
+		return nil, err
+	}
+	nS := len(in.SnackID)
+
+	var tagSnack, tagTag chunked[int32]
+	if err := q("inputs_snack_tags", nil, int32Parts(&tagSnack), int32Parts(&tagTag)); err != nil {
+		return nil, err
+	}
+	start, pos, err := csrPositions(nS, &tagSnack)
+	if err != nil {
+		return nil, err
+	}
+	in.TagStart, in.SnackTag = start, scatter(&tagTag, pos)
+
+	if err := q("inputs_users", nil, skip, i64(&in.UserID), i32(&in.BoxSize)); err != nil {
+		return nil, err
+	}
+	nU := len(in.UserID)
+
+	// grouped runs a query whose first column is uidx and groups the other
+	// columns by it (CSR); each fill receives the positions of the rows.
+	grouped := func(name string, params map[string]string, sinks []sink, fill func(pos []int32)) (start []int32, err error) {
+		var keys chunked[int32]
+		if err := q(name, params, append([]sink{int32Parts(&keys)}, sinks...)...); err != nil {
+			return nil, err
+		}
+		start, pos, err := csrPositions(nU, &keys)
+		if err != nil {
+			return nil, fmt.Errorf("engine input %s: %w", name, err)
+		}
+		fill(pos)
+		return start, nil
+	}
+
+	var shipDay chunked[Day]
+	if in.ShipStart, err = grouped("inputs_ship", nil, []sink{dayParts(&shipDay)}, func(pos []int32) {
+		in.ShipDay = scatter(&shipDay, pos)
+	}); err != nil {
+		return nil, err
+	}
+	sortEach(in.ShipStart, func(a, b int) bool { return in.ShipDay[a] < in.ShipDay[b] }, in.ShipDay)
+
+	var ngTag chunked[int32]
+	if in.NGStart, err = grouped("inputs_user_ng", nil, []sink{int32Parts(&ngTag)}, func(pos []int32) {
+		in.NGTag = scatter(&ngTag, pos)
+	}); err != nil {
+		return nil, err
+	}
+
+	var prefCat, prefW chunked[int32]
+	if in.PrefStart, err = grouped("inputs_prefs", nil, []sink{int32Parts(&prefCat), int32Parts(&prefW)}, func(pos []int32) {
+		in.PrefCat, in.PrefW = scatter(&prefCat, pos), scatter(&prefW, pos)
+	}); err != nil {
+		return nil, err
+	}
+
+	if err := loadRatingInputs(ctx, db, in, opt, q, grouped, logger); err != nil {
 		return nil, err
 	}
 	for _, n := range in.PopN {
@@ -165,84 +214,25 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 	for _, s := range in.PopSum {
 		in.RatingSum += s
 	}
-	nS := len(in.SnackID)
 
-	var tagSnack, tagTag []int32
-	if err := q("inputs_snack_tags", nil, i32(&tagSnack), i32(&tagTag)); err != nil {
+	var delSnack chunked[int32]
+	var delDay chunked[Day]
+	if in.DelStart, err = grouped("inputs_deliveries", map[string]string{"d0": opt.D0.String(), "dend": dend.String(), "window": strconv.Itoa(opt.Policy.RepeatWindowDays)},
+		[]sink{int32Parts(&delSnack), dayParts(&delDay)}, func(pos []int32) {
+			in.DelSnack, in.DelDay = scatter(&delSnack, pos), scatter(&delDay, pos)
+		}); err != nil {
 		return nil, err
 	}
-	var perm []int32
-	in.TagStart, perm = groupCSR(nS, tagSnack)
-	in.SnackTag = permute(tagTag, perm)
 
-	var uidx []int32
-	if err := q("inputs_users", nil, i32(&uidx), i64(&in.UserID), i32(&in.BoxSize)); err != nil {
+	var reqSnack chunked[int32]
+	var reqAt chunked[int64]
+	var reqDay chunked[Day]
+	if in.ReqStart, err = grouped("inputs_requests", map[string]string{"dend": dend.String()},
+		[]sink{int32Parts(&reqSnack), int64Parts(&reqAt), dayParts(&reqDay)}, func(pos []int32) {
+			in.ReqSnack, in.ReqAt, in.ReqDay = scatter(&reqSnack, pos), scatter(&reqAt, pos), scatter(&reqDay, pos)
+		}); err != nil {
 		return nil, err
 	}
-	nU := len(in.UserID)
-
-	var keys []int32
-	var shipDay []Day
-	if err := q("inputs_ship", nil, i32(&keys), days(&shipDay)); err != nil {
-		return nil, err
-	}
-	in.ShipStart, perm = groupCSR(nU, keys)
-	in.ShipDay = permute(shipDay, perm)
-	sortEach(in.ShipStart, func(a, b int) bool { return in.ShipDay[a] < in.ShipDay[b] }, in.ShipDay)
-
-	keys = keys[:0]
-	var ngTag []int32
-	if err := q("inputs_user_ng", nil, i32(&keys), i32(&ngTag)); err != nil {
-		return nil, err
-	}
-	in.NGStart, perm = groupCSR(nU, keys)
-	in.NGTag = permute(ngTag, perm)
-
-	keys = keys[:0]
-	var prefCat, prefW []int32
-	if err := q("inputs_prefs", nil, i32(&keys), i32(&prefCat), i32(&prefW)); err != nil {
-		return nil, err
-	}
-	in.PrefStart, perm = groupCSR(nU, keys)
-	in.PrefCat, in.PrefW = permute(prefCat, perm), permute(prefW, perm)
-
-	keys = keys[:0]
-	var affCat, affN []int32
-	var affSum []int64
-	if err := q("inputs_affinity", map[string]string{"user_category_ratings": userCat}, i32(&keys), i32(&affCat), i32(&affN), i64(&affSum)); err != nil {
-		return nil, err
-	}
-	in.AffStart, perm = groupCSR(nU, keys)
-	in.AffCat, in.AffN, in.AffSum = permute(affCat, perm), permute(affN, perm), permute(affSum, perm)
-
-	keys = keys[:0]
-	var badSnack, badRating []int32
-	if err := q("inputs_bad_ratings", map[string]string{"never_again": strconv.Itoa(opt.Policy.NeverAgainRating), "latest": latest},
-		i32(&keys), i32(&badSnack), i32(&badRating)); err != nil {
-		return nil, err
-	}
-	in.BadStart, perm = groupCSR(nU, keys)
-	in.BadSnack, in.BadRating = permute(badSnack, perm), permute(badRating, perm)
-
-	keys = keys[:0]
-	var delSnack []int32
-	var delDay []Day
-	if err := q("inputs_deliveries", map[string]string{"d0": opt.D0.String(), "dend": dend.String(), "window": strconv.Itoa(opt.Policy.RepeatWindowDays)},
-		i32(&keys), i32(&delSnack), days(&delDay)); err != nil {
-		return nil, err
-	}
-	in.DelStart, perm = groupCSR(nU, keys)
-	in.DelSnack, in.DelDay = permute(delSnack, perm), permute(delDay, perm)
-
-	keys = keys[:0]
-	var reqSnack []int32
-	var reqAt []int64
-	var reqDay []Day
-	if err := q("inputs_requests", map[string]string{"dend": dend.String()}, i32(&keys), i32(&reqSnack), i64(&reqAt), days(&reqDay)); err != nil {
-		return nil, err
-	}
-	in.ReqStart, perm = groupCSR(nU, keys)
-	in.ReqSnack, in.ReqAt, in.ReqDay = permute(reqSnack, perm), permute(reqAt, perm), permute(reqDay, perm)
 	sortEach(in.ReqStart, func(a, b int) bool {
 		if in.ReqAt[a] != in.ReqAt[b] {
 			return in.ReqAt[a] < in.ReqAt[b]
@@ -255,6 +245,65 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 	}
 	sortLots(in)
 	return in, nil
+}
+
+// queryFunc runs one input query into sinks; groupedFunc runs one whose
+// first column is uidx and groups the rest by it.
+type (
+	queryFunc   func(name string, params map[string]string, sinks ...sink) error
+	groupedFunc func(name string, params map[string]string, sinks []sink, fill func(pos []int32)) ([]int32, error)
+)
+
+// loadRatingInputs fills PopN, PopSum, the affinity CSR and the never-again
+// CSR: from the snapshot's derived tables when it has them, else by folding
+// the ratings in Go (see ratings.go), else from derived temp tables.
+func loadRatingInputs(ctx context.Context, db DB, in *Inputs, opt LoadOptions, q queryFunc, grouped groupedFunc, logger *slog.Logger) error {
+	t0 := time.Now()
+	have, err := snapshotHasDerived(ctx, db)
+	if err != nil {
+		return err
+	}
+	latest, userCat, snackRat := LatestRatingsTable, UserCategoryRatingsTable, SnackRatingsTable
+	if !have {
+		if foldRatingsEnabled {
+			if err := foldRatings(ctx, db, in, opt.Policy.NeverAgainRating, q); err != nil {
+				return err
+			}
+			logger.Debug("engine input", "query", "ratings folded in Go", "seconds", time.Since(t0).Seconds())
+			return nil
+		}
+		if latest, userCat, snackRat, err = createDerivedTemp(ctx, db); err != nil {
+			return err
+		}
+		logger.Debug("engine input", "query", "derived temp tables", "seconds", time.Since(t0).Seconds())
+	}
+	nS := in.NumSnacks()
+	in.PopN, in.PopSum = make([]int64, nS), make([]int64, nS)
+	var sidx []int32
+	var n, total []int64
+	if err := q("inputs_popularity", map[string]string{"snack_ratings": snackRat}, i32(&sidx), i64(&n), i64(&total)); err != nil {
+		return err
+	}
+	for i, s := range sidx {
+		in.PopN[s], in.PopSum[s] = n[i], total[i]
+	}
+
+	var affCat, affN chunked[int32]
+	var affSum chunked[int64]
+	if in.AffStart, err = grouped("inputs_affinity", map[string]string{"user_category_ratings": userCat},
+		[]sink{int32Parts(&affCat), int32Parts(&affN), int64Parts(&affSum)}, func(pos []int32) {
+			in.AffCat, in.AffN, in.AffSum = scatter(&affCat, pos), scatter(&affN, pos), scatter(&affSum, pos)
+		}); err != nil {
+		return err
+	}
+	var badSnack, badRating chunked[int32]
+	if in.BadStart, err = grouped("inputs_bad_ratings", map[string]string{"never_again": strconv.Itoa(opt.Policy.NeverAgainRating), "latest": latest},
+		[]sink{int32Parts(&badSnack), int32Parts(&badRating)}, func(pos []int32) {
+			in.BadSnack, in.BadRating = scatter(&badSnack, pos), scatter(&badRating, pos)
+		}); err != nil {
+		return err
+	}
+	return nil
 }
 
 // sink consumes one column of every batch of a query.
@@ -286,34 +335,6 @@ func bools(dst *[]bool) sink {
 
 func strs(dst *[]string) sink {
 	return func(name string, a arrow.Array) (err error) { *dst, err = appendString(*dst, name, a); return }
-}
-
-// groupCSR counting-sorts entries by key (0 <= key < n). It returns CSR
-// offsets (len n+1) and the permutation taking entry order to grouped order,
-// stable within a key so that the grouping itself is deterministic.
-func groupCSR(n int, keys []int32) (start []int32, perm []int32) {
-	start = make([]int32, n+1)
-	for _, k := range keys {
-		start[k+1]++
-	}
-	for i := 0; i < n; i++ {
-		start[i+1] += start[i]
-	}
-	next := slices.Clone(start[:n])
-	perm = make([]int32, len(keys))
-	for i, k := range keys {
-		perm[next[k]] = int32(i)
-		next[k]++
-	}
-	return start, perm
-}
-
-func permute[T any](src []T, perm []int32) []T {
-	out := make([]T, len(perm))
-	for i, p := range perm {
-		out[i] = src[p]
-	}
-	return out
 }
 
 // sortEach sorts every CSR group by less (indexes into the arrays), moving

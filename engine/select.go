@@ -138,11 +138,13 @@ func (w *worker) choose(u int32, d Day, elig bitset, out *box) {
 			w.merged = append(w.merged, t...)
 		}
 	}
-	slices.SortFunc(w.merged, compareCand)
+	// Only the best (k - filled) of the union go in, in ranking order.
+	need := k - out.len()
+	w.best = w.best[:0]
 	for _, c := range w.merged {
-		if out.len() == k {
-			return
-		}
+		w.best = insertTop(w.best, c, need)
+	}
+	for _, c := range w.best {
 		out.add(c.s, c.score, false)
 		elig.clear(c.s)
 	}
@@ -150,11 +152,11 @@ func (w *worker) choose(u int32, d Day, elig bitset, out *box) {
 	if out.len() < k && e.p.FillIgnoringCaps {
 		need := k - out.len()
 		w.scoreAll(d, elig) // elig no longer holds the snacks already boxed
-		w.merged = w.merged[:0]
+		w.best = w.best[:0]
 		for _, c := range w.cands {
-			w.merged = insertTop(w.merged, c, need)
+			w.best = insertTop(w.best, c, need)
 		}
-		for _, c := range w.merged {
+		for _, c := range w.best {
 			out.add(c.s, c.score, false)
 			elig.clear(c.s)
 		}

@@ -1,9 +1,6 @@
 -- inputs_snacks: one row per snack in sidx order with its category index,
--- launch date, active flag and popularity counts over latest ratings
--- (n = count, total = sum; zero when unrated).
--- Parameters: :snack_ratings, the relation of derived_snack_ratings.
-SELECT s.sidx, s.snack_id, s.cidx, s.launched_on, s.active,
-       coalesce(p.n, 0)::BIGINT AS n, coalesce(p.total, 0)::BIGINT AS total
+-- launch date and active flag. Popularity counts come from the ratings
+-- (inputs_popularity or the engine's fold). No parameters.
+SELECT s.sidx, s.snack_id, s.cidx, s.launched_on, s.active
 FROM eng_snacks s
-LEFT JOIN {{snack_ratings}} p USING (snack_id)
 ORDER BY s.sidx
