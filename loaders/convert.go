@@ -112,19 +112,23 @@ func utcTimestamp(src string, fam family) string {
 // (leading zeros, a time without seconds, invalid text) pay for the regular
 // expression, which halves the cost of checking a large CSV.
 func convertText(c Column) conversion {
-	strict := func(pattern string) conversion {
+	strict := func(canonical, pattern string) conversion {
 		return conversion{
 			Pre:  fmt.Sprintf("TRY_CAST({s} AS %s)", c.Type.SQL()),
-			Post: fmt.Sprintf("CASE WHEN CAST({p} AS VARCHAR) = {s} OR regexp_full_match({s}, '%s') THEN {p} END", pattern),
+			Post: fmt.Sprintf("CASE WHEN (CAST({p} AS VARCHAR) = {s}%s) OR regexp_full_match({s}, '%s') THEN {p} END", canonical, pattern),
 		}
 	}
+	// DuckDB prints years past 9999 with more digits, so its canonical form
+	// of a date is YYYY-MM-DD only when the fifth character is the dash
+	// (found by FuzzTextValue: "10000-01-01" was accepted).
+	const fourDigitYear = " AND substr({s}, 5, 1) = '-'"
 	switch c.Type {
 	case Bigint, Integer:
-		return strict(intPattern)
+		return strict("", intPattern)
 	case Date:
-		return strict(datePattern)
+		return strict(fourDigitYear, datePattern)
 	case Timestamp:
-		return strict(timestampPattern)
+		return strict(fourDigitYear, timestampPattern)
 	case Boolean:
 		return conversion{Pre: fmt.Sprintf("CASE WHEN lower({s}) IN (%s) THEN true WHEN lower({s}) IN (%s) THEN false END", sqlList(trueWords), sqlList(falseWords)), Post: "{p}"}
 	}
