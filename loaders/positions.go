@@ -42,9 +42,9 @@ func resolveRows(ctx context.Context, db *duck.DB, sf *stagedFile, ords []int64)
 	}
 	switch sf.Format {
 	case CSV:
-		return resolveCSV(sf, ords)
+		return resolveCSV(ctx, db, sf, ords)
 	case JSONL:
-		return resolveJSONL(sf, ords)
+		return resolveJSONL(ctx, db, sf, ords)
 	case Parquet:
 		return resolveParquet(ctx, db, sf, ords)
 	case Arrow:
@@ -53,39 +53,107 @@ func resolveRows(ctx context.Context, db *duck.DB, sf *stagedFile, ords []int64)
 	return nil, fmt.Errorf("unknown format %s", sf.Format)
 }
 
-// resolveCSV re-reads the file with Go's CSV reader, whose FieldPos gives the
-// physical line of a record even after quoted newlines.
-func resolveCSV(sf *stagedFile, ords []int64) (map[int64]rawRow, error) {
-	fh, err := os.Open(sf.Path)
+// resolveCSV returns the rows of a CSV file as DuckDB read them (the values
+// that were validated), each with its physical line from Go's CSV reader,
+// whose FieldPos counts lines even after quoted newlines. The two readers
+// split some odd files differently (DuckDB reads a quoted field after one
+// space, or a file whose lines end in a bare CR); a line is given only when
+// Go finds as many records as DuckDB and that record holds the same values,
+// else the violation says "row N", never a wrong line.
+func resolveCSV(ctx context.Context, db *duck.DB, sf *stagedFile, ords []int64) (map[int64]rawRow, error) {
+	out, err := csvRowsFromDuckDB(ctx, db, sf, ords)
 	if err != nil {
 		return nil, err
+	}
+	lines, total, err := csvLinesFromGo(sf, ords, len(sf.cols))
+	if err != nil || total != sf.rows {
+		return out, nil
+	}
+	for k, rr := range out {
+		g, ok := lines[k]
+		if ok && slices.Equal(g.fields, rr.fields) {
+			rr.line = g.line
+			out[k] = rr
+		}
+	}
+	return out, nil
+}
+
+// csvRowsFromDuckDB reads the given rows again with the reader that staged
+// them, numbering rows in scan order as staging did (insertion order).
+func csvRowsFromDuckDB(ctx context.Context, db *duck.DB, sf *stagedFile, ords []int64) (map[int64]rawRow, error) {
+	want := sf.tmp + "_want"
+	if err := wantTable(ctx, db, want, ords); err != nil {
+		return nil, err
+	}
+	defer db.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+want)
+	n := len(sf.cols)
+	var sel []string
+	for i := 0; i < n; i++ {
+		sel = append(sel, fmt.Sprintf("c%d", i))
+	}
+	q := fmt.Sprintf("SELECT * FROM (SELECT row_number() OVER () - 1 AS __o, %s FROM %s) WHERE __o IN (SELECT r FROM %s) ORDER BY 1",
+		strings.Join(sel, ", "), csvScan(sf.Path, n), want)
+	out := make(map[int64]rawRow, len(ords))
+	err := db.QueryArrow(ctx, q, func(rec arrow.RecordBatch) error {
+		rn := rec.Column(0).(*array.Int64)
+		for i := 0; i < int(rec.NumRows()); i++ {
+			rr := rawRow{fields: make([]string, n), nulls: make([]bool, n)}
+			for c := 0; c < n; c++ {
+				col := rec.Column(c + 1)
+				if !col.IsNull(i) {
+					rr.fields[c] = strings.Clone(col.ValueStr(i)) // the batch memory is reused
+				}
+			}
+			rr.raw = rowJSON(sf.cols, rr.fields, nil)
+			out[rn.Value(i)] = rr
+		}
+		return nil
+	})
+	return out, err
+}
+
+// goRecord is one record as Go's CSV reader splits it.
+type goRecord struct {
+	line   int64
+	fields []string
+}
+
+// csvLinesFromGo reads the whole file with Go's CSV reader and returns the
+// wanted records (those with ncols fields) and the number of records after
+// the header.
+func csvLinesFromGo(sf *stagedFile, ords []int64, ncols int) (map[int64]goRecord, int64, error) {
+	fh, err := os.Open(sf.Path)
+	if err != nil {
+		return nil, 0, err
 	}
 	defer fh.Close()
 	br := bufio.NewReaderSize(fh, 1<<20)
 	skipBOM(br)
 	cr := csvReader(br)
 	if _, err := cr.Read(); err != nil { // header
-		return nil, err
+		return nil, 0, err
 	}
-	out := make(map[int64]rawRow, len(ords))
+	out := make(map[int64]goRecord, len(ords))
 	next := 0
-	for k := int64(0); next < len(ords); k++ {
+	var k int64
+	for ; ; k++ {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		if k != ords[next] {
-			continue
+		if next < len(ords) && k == ords[next] {
+			next++
+			if len(rec) == ncols {
+				line, _ := cr.FieldPos(0)
+				out[k] = goRecord{line: int64(line), fields: slices.Clone(rec)}
+			}
 		}
-		line, _ := cr.FieldPos(0)
-		fields := slices.Clone(rec)
-		out[k] = rawRow{line: int64(line), fields: fields, nulls: make([]bool, len(fields)), raw: rowJSON(sf.cols, fields, nil)}
-		next++
 	}
-	return out, nil
+	return out, k, nil
 }
 
 // blankLine reports a line that JSON-lines readers skip.
@@ -128,44 +196,88 @@ func readLines(path string, fn func(n int64, line []byte) bool) error {
 	}
 }
 
-func resolveJSONL(sf *stagedFile, ords []int64) (map[int64]rawRow, error) {
+// resolveJSONL returns the rows of a JSON-lines file as DuckDB read them
+// (each column through the expression staging used), each with its line:
+// the k-th non-blank line, given only when the file has as many non-blank
+// lines as DuckDB read objects and that line holds the object's text.
+// DuckDB's JSON reader is more lenient than Go's (trailing commas, NaN), so
+// the values are never taken from a Go parse.
+func resolveJSONL(ctx context.Context, db *duck.DB, sf *stagedFile, ords []int64) (map[int64]rawRow, error) {
+	want := sf.tmp + "_want"
+	if err := wantTable(ctx, db, want, ords); err != nil {
+		return nil, err
+	}
+	defer db.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+want)
+	n := len(sf.cols)
+	sel := []string{"CAST(src.json AS VARCHAR)"}
+	for _, c := range sf.cols {
+		sel = append(sel, "CAST("+c.Expr+" AS VARCHAR)")
+	}
+	q := fmt.Sprintf("SELECT * FROM (SELECT row_number() OVER () - 1 AS __o, %s FROM read_json_objects(%s, format='newline_delimited') AS src) WHERE __o IN (SELECT r FROM %s) ORDER BY 1",
+		strings.Join(sel, ", "), duck.Quote(sf.Path), want)
 	out := make(map[int64]rawRow, len(ords))
+	texts := make(map[int64]string, len(ords))
+	err := db.QueryArrow(ctx, q, func(rec arrow.RecordBatch) error {
+		rn := rec.Column(0).(*array.Int64)
+		for i := 0; i < int(rec.NumRows()); i++ {
+			k := rn.Value(i)
+			rr := rawRow{fields: make([]string, n), nulls: make([]bool, n)}
+			if col := rec.Column(1); !col.IsNull(i) {
+				texts[k] = strings.Clone(col.ValueStr(i))
+				rr.raw = texts[k]
+			}
+			for c := 0; c < n; c++ {
+				col := rec.Column(c + 2)
+				if col.IsNull(i) {
+					rr.nulls[c] = true
+				} else {
+					rr.fields[c] = strings.Clone(col.ValueStr(i)) // the batch memory is reused
+				}
+			}
+			out[k] = rr
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	lines, total, err := jsonlLines(sf.Path, ords)
+	if err != nil || total != sf.rows {
+		return out, nil
+	}
+	for k, rr := range out {
+		if l, ok := lines[k]; ok && string(bytes.TrimSpace(l.text)) == texts[k] {
+			rr.line = l.line
+			out[k] = rr
+		}
+	}
+	return out, nil
+}
+
+// jsonlLine is a non-blank line of a JSON-lines file.
+type jsonlLine struct {
+	line int64
+	text []byte
+}
+
+// jsonlLines returns the wanted non-blank lines (by ordinal among them)
+// and how many non-blank lines the file has.
+func jsonlLines(path string, ords []int64) (map[int64]jsonlLine, int64, error) {
+	out := make(map[int64]jsonlLine, len(ords))
 	next := 0
-	k := int64(-1)
-	err := readLines(sf.Path, func(n int64, line []byte) bool {
+	var k int64
+	err := readLines(path, func(n int64, line []byte) bool {
 		if blankLine(line) {
 			return true
 		}
+		if next < len(ords) && k == ords[next] {
+			out[k] = jsonlLine{line: n, text: bytes.Clone(line)}
+			next++
+		}
 		k++
-		if k != ords[next] {
-			return true
-		}
-		var obj map[string]json.RawMessage
-		_ = json.Unmarshal(line, &obj)
-		// Keys match case-insensitively, as when staging.
-		byLower := make(map[string]json.RawMessage, len(obj))
-		for k, v := range obj {
-			byLower[strings.ToLower(strings.TrimSpace(k))] = v
-		}
-		rr := rawRow{line: n, fields: make([]string, len(sf.cols)), nulls: make([]bool, len(sf.cols)), raw: string(line)}
-		for i, c := range sf.cols {
-			v, ok := byLower[strings.ToLower(strings.TrimSpace(c.Name))]
-			switch {
-			case !ok || string(v) == "null":
-				rr.nulls[i] = true
-			case len(v) > 0 && v[0] == '"':
-				var s string
-				_ = json.Unmarshal(v, &s)
-				rr.fields[i] = s
-			default:
-				rr.fields[i] = string(v)
-			}
-		}
-		out[k] = rr
-		next++
-		return next < len(ords)
+		return true
 	})
-	return out, err
+	return out, k, err
 }
 
 // wantTable copies the ordinals into a temporary table through Arrow, so
