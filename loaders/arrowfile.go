@@ -32,6 +32,13 @@ func openArrowFile(path string) (*arrowFileReader, func(), error) {
 	if err != nil {
 		return nil, nil, unwrapPath(err)
 	}
+	if err := verifyArrowIPC(fh); err != nil {
+		fh.Close()
+		if errors.Is(err, errTruncatedArrow) {
+			return nil, nil, err
+		}
+		return nil, nil, fmt.Errorf("corrupt metadata (%v)", err)
+	}
 	r := &arrowFileReader{}
 	r.refs.Store(1)
 	var fr *ipc.FileReader
@@ -125,6 +132,9 @@ func (r *arrowFileReader) Next() bool {
 			for i, col := range rec.Columns() {
 				if col.Len() != int(rec.NumRows()) {
 					return fmt.Errorf("column %d has %d values in a batch of %d rows", i, col.Len(), rec.NumRows())
+				}
+				if err := checkArray(col.Data()); err != nil {
+					return fmt.Errorf("column %s: %w", rec.ColumnName(i), err)
 				}
 			}
 		}
