@@ -84,6 +84,17 @@ func binaryFixtures(t *testing.T) map[string][]byte {
 		garbled[i] = 0xff
 	}
 	out["arrow_corrupt/users.arrow"] = garbled
+	// Metadata intact, data not: the status offsets of the first batch
+	// ("active", "paused": 0, 6, 12) become 0, 2147483647, 12, so the
+	// first value would run far past the string bytes (arrow-go checks only
+	// the last offset; DuckDB would read wherever the first points).
+	badOffsets := bytes.Clone(validUsers)
+	at := bytes.Index(badOffsets, []byte{0, 0, 0, 0, 6, 0, 0, 0, 12, 0, 0, 0})
+	if at < 0 {
+		t.Fatal("status offsets not found in the Arrow file")
+	}
+	copy(badOffsets[at+4:], []byte{0xff, 0xff, 0xff, 0x7f})
+	out["arrow_bad_offsets/users.arrow"] = badOffsets
 	return out
 }
 
