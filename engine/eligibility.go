@@ -17,9 +17,12 @@ func (w *worker) eligible(u int32, di int, d Day, dst bitset) {
 		dst.clear(in.BadSnack[j])
 	}
 	lo := d - Day(e.p.RepeatWindowDays) // blocks iff lo < shipped_on <= d
-	for j := in.DelStart[u]; j < in.DelStart[u+1]; j++ {
-		if sd := in.DelDay[j]; sd > lo && sd <= d {
-			dst.clear(in.DelSnack[j])
+	for r := range in.DelRuns {
+		from, to := in.DelRuns[r].rows(u)
+		for j := from; j < to; j++ {
+			if sd := in.DelDay[j]; sd > lo && sd <= d {
+				dst.clear(in.DelSnack[j])
+			}
 		}
 	}
 	for _, h := range e.hdel[u] {

@@ -157,8 +157,11 @@ func Explain(ctx context.Context, db DB, opt ExplainOptions) (*Explanation, erro
 			}
 		}
 	}
-	for j := in.DelStart[u]; j < in.DelStart[u+1]; j++ {
-		note(in.DelSnack[j], in.DelDay[j])
+	for r := range in.DelRuns {
+		from, to := in.DelRuns[r].rows(u)
+		for j := from; j < to; j++ {
+			note(in.DelSnack[j], in.DelDay[j])
+		}
 	}
 	for _, h := range tr.hdel {
 		note(h.snack, h.day)

@@ -62,7 +62,7 @@ type Inputs struct {
 	BadStart  []int32 // CSR over BadSnack/BadRating
 	BadSnack  []int32
 	BadRating []int32
-	DelStart  []int32 // CSR over DelSnack/DelDay
+	DelRuns   []DeliveryRun // CSR runs over DelSnack/DelDay (see deliveries.go)
 	DelSnack  []int32
 	DelDay    []Day
 	ReqStart  []int32 // CSR over requests, ordered (ReqAt, snack_id) per user
@@ -215,14 +215,11 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 		in.RatingSum += s
 	}
 
-	var delSnack chunked[int32]
-	var delDay chunked[Day]
-	if in.DelStart, err = grouped("inputs_deliveries", map[string]string{"d0": opt.D0.String(), "dend": dend.String(), "window": strconv.Itoa(opt.Policy.RepeatWindowDays)},
-		[]sink{int32Parts(&delSnack), dayParts(&delDay)}, func(pos []int32) {
-			in.DelSnack, in.DelDay = scatter(&delSnack, pos), scatter(&delDay, pos)
-		}); err != nil {
+	t1 := time.Now()
+	if err := loadDeliveries(ctx, db, in, map[string]string{"d0": opt.D0.String(), "dend": dend.String(), "window": strconv.Itoa(opt.Policy.RepeatWindowDays)}); err != nil {
 		return nil, err
 	}
+	logger.Debug("engine input", "query", "inputs_deliveries", "seconds", time.Since(t1).Seconds(), "runs", len(in.DelRuns))
 
 	var reqSnack chunked[int32]
 	var reqAt chunked[int64]

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	queries "github.com/assign-dev/assign/sql"
 )
 
@@ -15,10 +17,10 @@ import (
 // computing the latest ratings in SQL is a hash aggregate with one group
 // per pair (8 million at the medium scale, 3 to 5 s of CPU on two cores,
 // plus the tables built from it). The engine instead reads every rating
-// once as (user index, snack index and rating, latest key), groups the rows
-// by user with a counting sort, and keeps each user's latest rating per
-// snack with a per-snack stamp: linear work, whatever order the table holds
-// its rows in.
+// once as (user index, snack index and rating, latest key), placing each
+// row in its user's slot (rows counted per user beforehand), and keeps each
+// user's latest rating per snack with a per-snack stamp: linear work,
+// whatever order the table holds its rows in.
 
 // foldRatingsEnabled lets tests force the SQL path.
 var foldRatingsEnabled = true
@@ -47,14 +49,11 @@ func foldRatings(ctx context.Context, db DB, in *Inputs, neverAgain int, q query
 	}
 	// Rating users are numbered in user_id order, and so are the shipping
 	// users: shipOf maps the one to the other.
-	var nR []int64
-	if err := q("inputs_rating_users_count", nil, i64(&nR)); err != nil {
+	var counts []int32
+	if err := q("inputs_rating_users_counts", nil, i32(&counts)); err != nil {
 		return err
 	}
-	if len(nR) != 1 {
-		return fmt.Errorf("engine input inputs_rating_users_count: %d rows, want 1", len(nR))
-	}
-	shipOf := make([]int32, nR[0])
+	shipOf := make([]int32, len(counts))
 	for i := range shipOf {
 		shipOf[i] = -1
 	}
@@ -63,20 +62,19 @@ func foldRatings(ctx context.Context, db DB, in *Inputs, neverAgain int, q query
 		return err
 	}
 	for i, r := range rix {
+		if r < 0 || int(r) >= len(shipOf) {
+			return fmt.Errorf("engine input inputs_rating_users_shipping: index %d outside 0..%d", r, len(shipOf)-1)
+		}
 		shipOf[r] = uidx[i]
 	}
 
-	var users, snackRating chunked[int32]
-	var keys chunked[int64]
-	if err := q("inputs_ratings_scan", nil, int32Parts(&users), int32Parts(&snackRating), int64Parts(&keys)); err != nil {
-		return err
-	}
-	start, pos, err := csrPositions(len(shipOf), &users)
-	if err != nil {
+	// Every rating goes straight to its user's slot (counted above), so
+	// the scan is held once, at 12 bytes a rating.
+	start := countsToStart(counts)
+	sr, key := make([]int32, start[len(counts)]), make([]int64, start[len(counts)])
+	if err := placeRatings(ctx, db, start, sr, key); err != nil {
 		return fmt.Errorf("engine input inputs_ratings_scan: %w", err)
 	}
-	sr, key := scatter(&snackRating, pos), scatter(&keys, pos)
-	pos = nil
 
 	nS, nC := in.NumSnacks(), len(in.Categories)
 	f := &ratingFold{
@@ -127,6 +125,9 @@ func (f *ratingFold) user(sr []int32, key []int64, u int32) {
 	f.cur++
 	f.rated = f.rated[:0]
 	for i, v := range sr {
+		if v < 0 {
+			continue // a snack missing from snacks: no category, no popularity row
+		}
 		s, r := v>>3, v&7
 		if f.stamp[s] != f.cur {
 			f.stamp[s], f.key[s], f.rating[s] = f.cur, key[i], r
@@ -169,4 +170,49 @@ func (f *ratingFold) user(sr []int32, key []int64, u int32) {
 func (f *ratingFold) closeUser() {
 	f.in.AffStart = append(f.in.AffStart, int32(len(f.in.AffCat)))
 	f.in.BadStart = append(f.in.BadStart, int32(len(f.in.BadSnack)))
+}
+
+// placeRatings reads inputs_ratings_scan into sr and key, each row at its
+// rating user's next slot.
+func placeRatings(ctx context.Context, db DB, start []int32, sr []int32, key []int64) error {
+	n := len(start) - 1
+	next := slices.Clone(start[:n])
+	var rix, v []int32
+	var k []int64
+	err := db.QueryArrow(ctx, queries.Get("inputs_ratings_scan"), func(rec arrow.RecordBatch) error {
+		if rec.NumCols() != 3 {
+			return fmt.Errorf("%d columns, want 3", rec.NumCols())
+		}
+		var err error
+		if rix, err = appendInt32(rix[:0], rec.ColumnName(0), rec.Column(0)); err != nil {
+			return err
+		}
+		if v, err = appendInt32(v[:0], rec.ColumnName(1), rec.Column(1)); err != nil {
+			return err
+		}
+		if k, err = appendInt64(k[:0], rec.ColumnName(2), rec.Column(2)); err != nil {
+			return err
+		}
+		for i, r := range rix {
+			if r < 0 || int(r) >= n {
+				return fmt.Errorf("index %d outside 0..%d", r, n-1)
+			}
+			p := next[r]
+			if p >= start[r+1] {
+				return fmt.Errorf("more ratings of rating user %d than counted", r)
+			}
+			sr[p], key[p] = v[i], k[i]
+			next[r]++
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for r := range next {
+		if next[r] != start[r+1] {
+			return fmt.Errorf("fewer ratings of rating user %d than counted", r)
+		}
+	}
+	return nil
 }

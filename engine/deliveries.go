@@ -1,0 +1,167 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	queries "github.com/assign-dev/assign/sql"
+)
+
+// Deliveries are the largest engine input: about 100 million rows at the
+// large scale, transferred once as (uidx, sidx, shipped_on). Grouping them
+// by user the usual way (collect, count, scatter) holds every row two or
+// three times; counting them per user first costs a second pass of the join
+// (9 s at large). But a snapshot stores deliveries in roughly the order its
+// extract listed them, usually by user, so the rows arrive as a few long
+// runs in which uidx never decreases. Each run is kept as it came, in one
+// shared pair of arrays, with CSR offsets over the users it covers; a user's
+// deliveries are the union over runs. Tables in no useful order (more than
+// maxDeliveryRuns runs) are grouped by a counting sort into one run instead.
+
+// DeliveryRun is one stretch of Inputs.DelSnack/DelDay in which rows are
+// grouped by uidx: the rows of user u (Lo <= u < Lo+len(Start)-1) are
+// [Start[u-Lo], Start[u-Lo+1]).
+type DeliveryRun struct {
+	Lo    int32
+	Start []int32
+}
+
+// rows returns the range of user u's rows in the run (empty if none).
+func (r *DeliveryRun) rows(u int32) (lo, hi int32) {
+	i := u - r.Lo
+	if i < 0 || int(i) >= len(r.Start)-1 {
+		return 0, 0
+	}
+	return r.Start[i], r.Start[i+1]
+}
+
+// maxDeliveryRuns bounds the runs kept; beyond it the rows are regrouped.
+const maxDeliveryRuns = 64
+
+// deliveryRuns builds Inputs.DelRuns, DelSnack and DelDay from a stream.
+type deliveryRuns struct {
+	nU    int
+	runs  []DeliveryRun
+	cur   *DeliveryRun
+	prev  int32
+	snack []int32
+	day   []Day
+	// keys holds the uidx of every row once the runs are too many; rows
+	// before that point have theirs in the runs.
+	keys      []int32
+	unordered bool
+}
+
+func (b *deliveryRuns) add(k, s int32, d Day) error {
+	if k < 0 || int(k) >= b.nU {
+		return fmt.Errorf("index %d outside 0..%d", k, b.nU-1)
+	}
+	if !b.unordered && (b.cur == nil || k < b.prev) {
+		b.closeRun()
+		if len(b.runs) == maxDeliveryRuns {
+			b.unordered = true
+		} else {
+			b.cur = &DeliveryRun{Lo: k}
+		}
+	}
+	if b.unordered {
+		b.keys = append(b.keys, k)
+	} else {
+		for int32(len(b.cur.Start)) <= k-b.cur.Lo {
+			b.cur.Start = append(b.cur.Start, int32(len(b.snack)))
+		}
+		b.prev = k
+	}
+	b.snack = append(b.snack, s)
+	b.day = append(b.day, d)
+	return nil
+}
+
+func (b *deliveryRuns) closeRun() {
+	if b.cur != nil {
+		b.cur.Start = append(b.cur.Start, int32(len(b.snack)))
+		b.runs = append(b.runs, *b.cur)
+		b.cur = nil
+	}
+}
+
+// finish stores the runs in in; unordered rows are regrouped into one run.
+func (b *deliveryRuns) finish(in *Inputs) {
+	b.closeRun()
+	if !b.unordered {
+		in.DelRuns, in.DelSnack, in.DelDay = b.runs, b.snack, b.day
+		return
+	}
+	keys := make([]int32, 0, len(b.snack))
+	for _, r := range b.runs {
+		for i := 0; i+1 < len(r.Start); i++ {
+			for j := r.Start[i]; j < r.Start[i+1]; j++ {
+				keys = append(keys, r.Lo+int32(i))
+			}
+		}
+	}
+	keys = append(keys, b.keys...)
+	b.keys = nil
+	start := make([]int32, b.nU+1)
+	for _, k := range keys {
+		start[k+1]++
+	}
+	for u := 0; u < b.nU; u++ {
+		start[u+1] += start[u]
+	}
+	next := make([]int32, b.nU)
+	copy(next, start)
+	snack, day := make([]int32, len(keys)), make([]Day, len(keys))
+	for j, k := range keys {
+		p := next[k]
+		snack[p], day[p] = b.snack[j], b.day[j]
+		next[k]++
+	}
+	in.DelRuns = []DeliveryRun{{Lo: 0, Start: start}}
+	in.DelSnack, in.DelDay = snack, day
+}
+
+// loadDeliveries reads inputs_deliveries into in's delivery runs. The row
+// count of the date filter alone (cheap: no join) sizes the arrays once.
+func loadDeliveries(ctx context.Context, db DB, in *Inputs, params map[string]string) error {
+	var hint int64
+	if err := db.QueryArrow(ctx, queries.Render("inputs_deliveries_bound", params), func(rec arrow.RecordBatch) error {
+		v, err := appendInt64(nil, "n", rec.Column(0))
+		if len(v) > 0 {
+			hint = v[0]
+		}
+		return err
+	}); err != nil {
+		return fmt.Errorf("engine input inputs_deliveries_bound: %w", err)
+	}
+	b := &deliveryRuns{nU: in.NumUsers(), snack: make([]int32, 0, hint), day: make([]Day, 0, hint)}
+	var keys, snacks, days []int32
+	err := db.QueryArrow(ctx, queries.Render("inputs_deliveries", params), func(rec arrow.RecordBatch) error {
+		if rec.NumCols() != 3 {
+			return fmt.Errorf("%d columns, want 3", rec.NumCols())
+		}
+		var err error
+		if keys, err = appendInt32(keys[:0], rec.ColumnName(0), rec.Column(0)); err != nil {
+			return err
+		}
+		if snacks, err = appendInt32(snacks[:0], rec.ColumnName(1), rec.Column(1)); err != nil {
+			return err
+		}
+		if days, err = appendInt32(days[:0], rec.ColumnName(2), rec.Column(2)); err != nil {
+			return err
+		}
+		for i, k := range keys {
+			if err := b.add(k, snacks[i], Day(days[i])); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("engine input inputs_deliveries: %w", err)
+	}
+	b.finish(in)
+	return nil
+}

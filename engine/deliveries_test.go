@@ -1,0 +1,84 @@
+package engine
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestDeliveryRunsGroupEveryOrder feeds the same rows in user order, as a
+// few sorted runs (the order a snapshot usually holds), and shuffled (more
+// runs than kept, so they are regrouped), and checks that every user gets
+// exactly its rows each time.
+func TestDeliveryRunsGroupEveryOrder(t *testing.T) {
+	const nU = 500
+	rng := rand.New(rand.NewPCG(3, 4))
+	type row struct {
+		k, s int32
+		d    Day
+	}
+	var rows []row
+	for k := int32(0); k < nU; k++ {
+		if k%7 == 3 {
+			continue // users without deliveries
+		}
+		for range rng.IntN(12) {
+			rows = append(rows, row{k, int32(rng.IntN(90)), Day(20000 + rng.IntN(200))})
+		}
+	}
+	want := map[int32][]string{}
+	for _, r := range rows {
+		want[r.k] = append(want[r.k], fmt.Sprint(r.s, r.d))
+	}
+
+	sorted := slices.Clone(rows)
+	// Two runs: the middle third of the table moved to the end.
+	third := len(rows) / 3
+	runs := append(append(slices.Clone(rows[:third]), rows[2*third:]...), rows[third:2*third]...)
+	shuffled := slices.Clone(rows)
+	rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+
+	for name, c := range map[string]struct {
+		rows     []row
+		wantRuns int
+	}{"user order": {sorted, 1}, "two runs": {runs, 2}, "shuffled": {shuffled, 1}} {
+		t.Run(name, func(t *testing.T) {
+			b := &deliveryRuns{nU: nU}
+			for _, r := range c.rows {
+				if err := b.add(r.k, r.s, r.d); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var in Inputs
+			b.finish(&in)
+			if len(in.DelRuns) != c.wantRuns {
+				t.Errorf("%d runs, want %d", len(in.DelRuns), c.wantRuns)
+			}
+			total := 0
+			for u := int32(0); u < nU; u++ {
+				var got []string
+				for r := range in.DelRuns {
+					from, to := in.DelRuns[r].rows(u)
+					for j := from; j < to; j++ {
+						got = append(got, fmt.Sprint(in.DelSnack[j], in.DelDay[j]))
+					}
+				}
+				total += len(got)
+				w := slices.Clone(want[u])
+				slices.Sort(got)
+				slices.Sort(w)
+				if !slices.Equal(got, w) {
+					t.Fatalf("user %d: rows %v, want %v", u, got, w)
+				}
+			}
+			if total != len(rows) {
+				t.Errorf("%d rows in all, want %d", total, len(rows))
+			}
+		})
+	}
+	b := &deliveryRuns{nU: nU}
+	if err := b.add(nU, 1, 1); err == nil {
+		t.Error("an index past the users was accepted")
+	}
+}

@@ -1,0 +1,8 @@
+-- inputs_deliveries_bound: an upper bound of the rows of inputs_deliveries
+-- (the same date filter without the joins, so no more than a scan of one
+-- column), to size the engine's arrays once. Parameters: :d0, :dend (DATE
+-- literals), :window (days).
+SELECT count(*)::BIGINT AS n
+FROM deliveries d
+WHERE d.shipped_on > DATE '{{d0}}' - {{window}}::INTEGER
+  AND d.shipped_on <= DATE '{{dend}}'
