@@ -64,12 +64,26 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("max_per_category = 2\n"))
 	f.Add([]byte("w_novelty = 1e308\nprior_weight = -0\n"))
 	f.Add([]byte("[x]\ny = 1"))
+	f.Add([]byte("max_per_category = 99999999999999999999\n"))
+	f.Add([]byte("w_affinity = nan\nw_novelty = inf\n"))
+	f.Add([]byte("fill_ignoring_caps = true\nfill_ignoring_caps = false\n"))
+	f.Add([]byte("\xef\xbb\xbfnew_snack_days = 7 # comment\r\n"))
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		p, err := Parse("fuzz", doc, Default())
-		if err == nil {
-			if verr := p.Validate(); verr != nil {
-				t.Fatalf("Parse accepted an invalid policy: %v", verr)
+		if err != nil {
+			// One sentence naming the file, never a raw decoder dump.
+			if msg := err.Error(); !strings.HasPrefix(msg, "policy file fuzz") || strings.Contains(msg, "\n") {
+				t.Fatalf("error %q does not name the file in one line", msg)
 			}
+			return
+		}
+		if verr := p.Validate(); verr != nil {
+			t.Fatalf("Parse accepted an invalid policy: %v", verr)
+		}
+		// What is accepted can be written back and read as the same policy.
+		again, err := Parse("round trip", []byte(p.TOML()), Default())
+		if err != nil || again != p {
+			t.Fatalf("accepted %+v, but its TOML reads back as %+v (%v)", p, again, err)
 		}
 	})
 }
