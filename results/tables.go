@@ -149,6 +149,10 @@ func boxes(res *engine.Result) *Table {
 			t.Rows += int64(f)
 		}
 	}
+	maxBox := 0
+	for _, k := range in.BoxSize {
+		maxBox = max(maxBox, int(k))
+	}
 	t.reader = func() array.RecordReader {
 		di, ui := 0, 0
 		return emit(boxesSchema, func(b *array.RecordBuilder) bool {
@@ -159,6 +163,11 @@ func boxes(res *engine.Result) *Table {
 			lot := b.Field(4).(*array.StringBuilder)
 			score := b.Field(5).(*array.Float64Builder)
 			req := b.Field(6).(*array.BooleanBuilder)
+			// Sized once per batch (a batch ends at most one box past
+			// batchRows), so the appends below cannot outgrow it: growing
+			// the builders value by value copied every column again and
+			// again (30 million lines at the large scale).
+			b.Reserve(batchRows + maxBox)
 			n := 0
 			for ; di < len(res.Dates); di, ui = di+1, 0 {
 				db := &res.Dates[di]
@@ -166,22 +175,23 @@ func boxes(res *engine.Result) *Table {
 					if n >= batchRows {
 						return true
 					}
-					off := db.Slot[ui]
-					for j := int32(0); j < db.Filled[ui]; j++ {
+					off, f := db.Slot[ui], db.Filled[ui]
+					uid := in.UserID[db.Users[ui]]
+					for j := int32(0); j < f; j++ {
 						k := off + j
-						shipOn.Append(arrow.Date32(db.Day))
-						user.Append(in.UserID[db.Users[ui]])
-						pos.Append(j + 1)
-						snack.Append(in.SnackID[db.Snack[k]])
+						shipOn.UnsafeAppend(arrow.Date32(db.Day))
+						user.UnsafeAppend(uid)
+						pos.UnsafeAppend(j + 1)
+						snack.UnsafeAppend(in.SnackID[db.Snack[k]])
 						if l := db.Lot[k]; l >= 0 {
 							lot.Append(in.LotID[l])
 						} else {
 							lot.AppendNull()
 						}
-						score.Append(db.Score[k])
-						req.Append(db.Requested[k])
-						n++
 					}
+					score.AppendValues(db.Score[off:off+f], nil)
+					req.AppendValues(db.Requested[off:off+f], nil)
+					n += int(f)
 				}
 			}
 			return false
