@@ -3,6 +3,10 @@ package cmdutil
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"regexp"
+	"strings"
+	"syscall"
 )
 
 // Exit codes. Scripts rely on them; keep them stable.
@@ -43,3 +47,30 @@ func (e *ExitError) Unwrap() error { return e.Err }
 
 // ErrSilent fails the command without printing anything more.
 var ErrSilent = errors.New("silent error")
+
+// quotedPath finds the file a DuckDB I/O message names ("... file \"/x/y\": ...").
+var quotedPath = regexp.MustCompile(`"(/[^"]+)"`)
+
+// DiskFull reports whether err comes from a full disk (or an exhausted
+// quota), from Go's file functions or DuckDB's, and the file being written
+// when the error names one. The command boundary turns it into one plain
+// sentence: the driver's wording ("IO Error: Could not write file ...") says
+// the same thing less clearly and twice.
+func DiskFull(err error) (path string, ok bool) {
+	if err == nil {
+		return "", false
+	}
+	msg := strings.ToLower(err.Error())
+	if !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) &&
+		!strings.Contains(msg, "no space left on device") && !strings.Contains(msg, "disk quota exceeded") {
+		return "", false
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Path, true
+	}
+	if m := quotedPath.FindStringSubmatch(err.Error()); m != nil {
+		return m[1], true
+	}
+	return "", true
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 
@@ -60,6 +61,19 @@ func reportError(f *cmdutil.Factory, cmd *cobra.Command, err error) int {
 			fmt.Fprintf(f.IO.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		}
 		return cmdutil.ExitUsage
+	}
+	if path, full := cmdutil.DiskFull(err); full {
+		// Name the folder the user knows, not the temporary one inside it.
+		dir := filepath.Dir(path)
+		for strings.HasPrefix(filepath.Base(dir), ".tmp-") {
+			dir = filepath.Dir(dir)
+		}
+		if path == "" {
+			fmt.Fprintf(f.IO.ErrOut, "assign: no space left on device: the disk is full; free space and run the command again\n")
+		} else {
+			fmt.Fprintf(f.IO.ErrOut, "assign: no space left on device: the file system holding %s is full; free space there (df -h %s) and run the command again\n", dir, dir)
+		}
+		return cmdutil.ExitFailure
 	}
 	fmt.Fprintf(f.IO.ErrOut, "assign: %s\n", err)
 	return cmdutil.ExitFailure
