@@ -28,13 +28,22 @@ type Scale struct {
 	Hidden bool
 }
 
-// Scales is the scale table of SPEC section 6, smallest first, plus the
-// hidden "tiny" scale the tests use.
+// Scales is the scale table of SPEC section 6, smallest first, plus hidden
+// scales: "tiny" for the tests, and after large the sizes of the
+// benchmark's scaling study.
 var Scales = []Scale{
 	{Name: "tiny", Users: 600, Snacks: 80, Categories: 10, Deliveries: 26_000, Ratings: 12_500, StockLots: 270, Hidden: true},
 	{Name: "small", Users: 10_000, Snacks: 300, Categories: 12, Deliveries: 500_000, Ratings: 260_000, StockLots: 1_000},
 	{Name: "medium", Users: 300_000, Snacks: 1_500, Categories: 16, Deliveries: 15_000_000, Ratings: 7_800_000, StockLots: 5_000},
 	{Name: "large", Users: 3_000_000, Snacks: 3_000, Categories: 20, Deliveries: 150_000_000, Ratings: 78_000_000, StockLots: 10_000},
+	// Hidden scales for the benchmark's scaling study (benchmarks/RESULTS.md):
+	// users from 30k to 1M at medium's catalogue, and snacks from 500 to
+	// 3,000 at 100k users, so cost can be read against one size at a time.
+	{Name: "u30k", Users: 30_000, Snacks: 1_500, Categories: 16, Deliveries: 1_500_000, Ratings: 780_000, StockLots: 5_000, Hidden: true},
+	{Name: "u100k", Users: 100_000, Snacks: 1_500, Categories: 16, Deliveries: 5_000_000, Ratings: 2_600_000, StockLots: 5_000, Hidden: true},
+	{Name: "u1m", Users: 1_000_000, Snacks: 1_500, Categories: 16, Deliveries: 50_000_000, Ratings: 26_000_000, StockLots: 5_000, Hidden: true},
+	{Name: "u100k-s500", Users: 100_000, Snacks: 500, Categories: 16, Deliveries: 5_000_000, Ratings: 2_600_000, StockLots: 1_700, Hidden: true},
+	{Name: "u100k-s3000", Users: 100_000, Snacks: 3_000, Categories: 16, Deliveries: 5_000_000, Ratings: 2_600_000, StockLots: 10_000, Hidden: true},
 }
 
 // LookupScale returns the scale named name (case-insensitive).
