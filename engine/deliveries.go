@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 
 	queries "github.com/assign-dev/assign/sql"
 )
@@ -79,6 +80,22 @@ func (b *deliveryRuns) add(k, s int32, d Day) error {
 	return nil
 }
 
+// addBatch adds rows; it is add with the common case (the next row of the
+// same run) kept short.
+func (b *deliveryRuns) addBatch(keys, snacks []int32, days []arrow.Date32) error {
+	for i, k := range keys {
+		if !b.unordered && b.cur != nil && k >= b.prev && k-b.cur.Lo < int32(len(b.cur.Start)) {
+			b.snack = append(b.snack, snacks[i])
+			b.day = append(b.day, Day(days[i]))
+			continue
+		}
+		if err := b.add(k, snacks[i], Day(days[i])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (b *deliveryRuns) closeRun() {
 	if b.cur != nil {
 		b.cur.Start = append(b.cur.Start, int32(len(b.snack)))
@@ -137,27 +154,24 @@ func loadDeliveries(ctx context.Context, db DB, in *Inputs, params map[string]st
 		return fmt.Errorf("engine input inputs_deliveries_bound: %w", err)
 	}
 	b := &deliveryRuns{nU: in.NumUsers(), snack: make([]int32, 0, hint), day: make([]Day, 0, hint)}
-	var keys, snacks, days []int32
 	err := db.QueryArrow(ctx, queries.Render("inputs_deliveries", params), func(rec arrow.RecordBatch) error {
 		if rec.NumCols() != 3 {
 			return fmt.Errorf("%d columns, want 3", rec.NumCols())
 		}
-		var err error
-		if keys, err = appendInt32(keys[:0], rec.ColumnName(0), rec.Column(0)); err != nil {
-			return err
-		}
-		if snacks, err = appendInt32(snacks[:0], rec.ColumnName(1), rec.Column(1)); err != nil {
-			return err
-		}
-		if days, err = appendInt32(days[:0], rec.ColumnName(2), rec.Column(2)); err != nil {
-			return err
-		}
-		for i, k := range keys {
-			if err := b.add(k, snacks[i], Day(days[i])); err != nil {
+		for i := 0; i < 3; i++ {
+			if err := checkNoNulls(rec.ColumnName(i), rec.Column(i)); err != nil {
 				return err
 			}
 		}
-		return nil
+		// The columns are read in place (the query casts them to these
+		// types): 100 million rows at the large scale.
+		keys, ok1 := rec.Column(0).(*array.Int32)
+		snacks, ok2 := rec.Column(1).(*array.Int32)
+		days, ok3 := rec.Column(2).(*array.Date32)
+		if !ok1 || !ok2 || !ok3 {
+			return fmt.Errorf("unexpected column types %s, %s, %s", rec.Column(0).DataType(), rec.Column(1).DataType(), rec.Column(2).DataType())
+		}
+		return b.addBatch(keys.Int32Values(), snacks.Int32Values(), days.Date32Values())
 	})
 	if err != nil {
 		return fmt.Errorf("engine input inputs_deliveries: %w", err)
