@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/assign-dev/assign/benchmarks/compare"
@@ -74,6 +75,9 @@ type Options struct {
 	Threads []int
 	// Ops are the operations to time (see Ops).
 	Ops []string
+	// PolicyFlags are policy flags (e.g. --repeat-window-days 90) passed
+	// to assign preassign and run and to both baselines, which share them.
+	PolicyFlags []string
 	// Baselines turns the baselines and the output check on.
 	Baselines bool
 	// SQLOnlyScales are the scales where baseline (a) is timed.
@@ -153,8 +157,10 @@ type ReportOptions struct {
 	Runs    int      `json:"runs"`
 	Threads []int    `json:"threads"`
 	Ops     []string `json:"ops"`
-	Assign  string   `json:"assign_binary"`
-	Version string   `json:"assign_version"`
+	// PolicyFlags are the policy flags given to every planning command.
+	PolicyFlags []string `json:"policy_flags,omitempty"`
+	Assign      string   `json:"assign_binary"`
+	Version     string   `json:"assign_version"`
 }
 
 // ScaleReport is the part of a report about one scale.
@@ -264,7 +270,7 @@ func Run(ctx context.Context, opt Options, command string) (*Report, error) {
 	h := &harness{opt: opt}
 	rep := &Report{Command: command, Started: time.Now().UTC(), Machine: DescribeMachine(),
 		Options: ReportOptions{Seed: opt.Seed, Date: opt.Date.Format(time.DateOnly), Days: opt.Days, Runs: opt.Runs,
-			Threads: opt.Threads, Ops: opt.Ops, Assign: opt.Assign, Version: assignVersion(ctx, opt.Assign)}}
+			Threads: opt.Threads, Ops: opt.Ops, PolicyFlags: opt.PolicyFlags, Assign: opt.Assign, Version: assignVersion(ctx, opt.Assign)}}
 	rep.LoadBefore, _ = LoadAverage()
 	if opt.Baselines && slices.Contains(opt.Ops, OpPreassign) {
 		var err error
@@ -370,7 +376,7 @@ func (h *harness) scale(ctx context.Context, sc synth.Scale) (*ScaleReport, erro
 				c := &timedCase{res: &Result{Op: op, Impl: ImplAssign, Threads: threads, Days: h.opt.Days}}
 				c.argv = func() ([]string, error) {
 					before = runFolders(home.Dir)
-					return tflag([]string{h.opt.Assign, "--home", home.Dir, op, "--date", date, "--days", days}), nil
+					return h.policy(tflag([]string{h.opt.Assign, "--home", home.Dir, op, "--date", date, "--days", days})), nil
 				}
 				c.cleanup = func() error { return removeNewRuns(home.Dir, before) }
 				cases = append(cases, c)
@@ -433,6 +439,11 @@ func (h *harness) scale(ctx context.Context, sc synth.Scale) (*ScaleReport, erro
 	}
 	sr.Results = append(sr.Results, estimates(sr.Results, shipCounts(sr.ShipUsers), h.opt.Days)...)
 	return sr, nil
+}
+
+// policy appends the policy flags to a planning command.
+func (h *harness) policy(argv []string) []string {
+	return append(argv, h.opt.PolicyFlags...)
 }
 
 func threadsLabel(t int) string {
@@ -516,8 +527,8 @@ func (h *harness) checkOutputs(ctx context.Context, sc synth.Scale, home *Home, 
 		}
 		before := runFolders(home.Dir)
 		h.logf("%s: output check: assign preassign --days %d", sc.Name, days)
-		_, err = Measure(ctx, Command{Argv: tflag([]string{h.opt.Assign, "--home", home.Dir, "preassign", "--date", date,
-			"--days", strconv.Itoa(days), "--out", dir, "--format", "csv"})})
+		_, err = Measure(ctx, Command{Argv: h.policy(tflag([]string{h.opt.Assign, "--home", home.Dir, "preassign", "--date", date,
+			"--days", strconv.Itoa(days), "--out", dir, "--format", "csv"}))})
 		if rerr := removeNewRuns(home.Dir, before); err == nil {
 			err = rerr
 		}
@@ -532,7 +543,8 @@ func (h *harness) checkOutputs(ctx context.Context, sc synth.Scale, home *Home, 
 		if err != nil {
 			return fmt.Errorf("compare %s with assign: %w", impl, err)
 		}
-		eq := Equality{Impl: impl, Against: fmt.Sprintf("preassign --date %s --days %d", date, days), Equal: len(diffs) == 0, Diffs: len(diffs)}
+		against := strings.TrimSpace(fmt.Sprintf("preassign --date %s --days %d %s", date, days, strings.Join(h.opt.PolicyFlags, " ")))
+		eq := Equality{Impl: impl, Against: against, Equal: len(diffs) == 0, Diffs: len(diffs)}
 		if len(diffs) > 0 {
 			eq.Report = compare.Report(diffs, 10)
 			h.logf("%s: %s output DIFFERS from assign's (%d differences); its ratios will not be reported:\n%s", sc.Name, impl, len(diffs), eq.Report)
@@ -564,8 +576,8 @@ func (h *harness) checkOutputs(ctx context.Context, sc synth.Scale, home *Home, 
 			return nil, err
 		}
 		h.logf("%s: output check: sqlonly --days %d", sc.Name, h.opt.Days)
-		if _, err := Measure(ctx, Command{Argv: tflag([]string{h.sqlonly, "--snapshot", home.Snapshot, "--date", date,
-			"--days", strconv.Itoa(h.opt.Days), "--out", dir})}); err != nil {
+		if _, err := Measure(ctx, Command{Argv: h.policy(tflag([]string{h.sqlonly, "--snapshot", home.Snapshot, "--date", date,
+			"--days", strconv.Itoa(h.opt.Days), "--out", dir}))}); err != nil {
 			return nil, err
 		}
 		if err := compareWith(ImplSQLOnly, dir, full, h.opt.Days); err != nil {
@@ -594,8 +606,8 @@ func (h *harness) checkOutputs(ctx context.Context, sc synth.Scale, home *Home, 
 				return nil, err
 			}
 			h.logf("%s: output check: naive --days %d", sc.Name, days)
-			if _, err := Measure(ctx, Command{Argv: tflag([]string{h.naive, "--snapshot", home.Snapshot, "--date", date,
-				"--days", strconv.Itoa(days), "--mode", "preassign", "--out", dir})}); err != nil {
+			if _, err := Measure(ctx, Command{Argv: h.policy(tflag([]string{h.naive, "--snapshot", home.Snapshot, "--date", date,
+				"--days", strconv.Itoa(days), "--mode", "preassign", "--out", dir}))}); err != nil {
 				return nil, err
 			}
 			if err := compareWith(ImplNaive, dir, got, days); err != nil {
@@ -662,7 +674,7 @@ func (h *harness) baselineCases(sc synth.Scale, home *Home, sr *ScaleReport, shi
 	}
 	if h.sqlonly != "" && slices.Contains(h.opt.SQLOnlyScales, sc.Name) {
 		res := &Result{Op: OpPreassign, Impl: ImplSQLOnly, Threads: threads, Days: h.opt.Days}
-		cases = append(cases, withOut(res, tflag([]string{h.sqlonly, "--snapshot", home.Snapshot, "--date", date, "--days", strconv.Itoa(h.opt.Days)})))
+		cases = append(cases, withOut(res, h.policy(tflag([]string{h.sqlonly, "--snapshot", home.Snapshot, "--date", date, "--days", strconv.Itoa(h.opt.Days)}))))
 	} else {
 		skip(ImplSQLOnly, fmt.Sprintf("not timed at %s (pass --sqlonly-scales to include it)", sc.Name))
 	}
@@ -671,7 +683,7 @@ func (h *harness) baselineCases(sc synth.Scale, home *Home, sr *ScaleReport, shi
 	}
 	naive := func(days int, subset bool) *timedCase {
 		res := &Result{Op: OpPreassign, Impl: ImplNaive, Threads: threads, Days: days, Subset: subset}
-		return withOut(res, tflag([]string{h.naive, "--snapshot", home.Snapshot, "--date", date, "--days", strconv.Itoa(days), "--mode", "preassign"}))
+		return withOut(res, h.policy(tflag([]string{h.naive, "--snapshot", home.Snapshot, "--date", date, "--days", strconv.Itoa(days), "--mode", "preassign"})))
 	}
 	full := slices.Contains(h.opt.NaiveFullScales, sc.Name)
 	subset := slices.Contains(h.opt.NaiveSubsetScales, sc.Name)

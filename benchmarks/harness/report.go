@@ -263,6 +263,9 @@ func Markdown(rep *Report, jsonPath string) string {
 	fmt.Fprintf(&b, "- assign: `%s` (%s); D0 %s, horizon %d days, seed %d, %d runs per command (median reported), %s\n",
 		rep.Options.Assign, orUnknown(rep.Options.Version), rep.Options.Date, rep.Options.Days, rep.Options.Seed, rep.Options.Runs,
 		rep.Finished.Sub(rep.Started).Round(time.Second))
+	if len(rep.Options.PolicyFlags) > 0 {
+		fmt.Fprintf(&b, "- Policy flags of every planning command: `%s`\n", strings.Join(rep.Options.PolicyFlags, " "))
+	}
 	if jsonPath != "" {
 		fmt.Fprintf(&b, "- Every run: `%s`\n", jsonPath)
 	}

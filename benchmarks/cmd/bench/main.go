@@ -75,6 +75,7 @@ type options struct {
 	naiveSubset []string
 	quietIdle   float64
 	quietWait   time.Duration
+	policyFlags string
 }
 
 func newCmd(stdout, stderr io.Writer, args []string) *cobra.Command {
@@ -166,6 +167,7 @@ of CPU time is idle (up to --quiet-wait) and the report says how idle it was.`,
 	fs.StringSliceVar(&o.sqlonly, "sqlonly-scales", []string{"small", "medium"}, "scales where baseline (a) is timed")
 	fs.StringSliceVar(&o.naiveFull, "naive-full-scales", []string{"small"}, "scales where baseline (b) runs the whole horizon")
 	fs.StringSliceVar(&o.naiveSubset, "naive-subset-scales", []string{"medium"}, "scales where baseline (b) runs the first ship dates and is extrapolated")
+	fs.StringVar(&o.policyFlags, "policy-flags", "", "policy flags for every planning command, assign's and the baselines', e.g. '--repeat-window-days 90'")
 	fs.Float64Var(&o.quietIdle, "quiet-idle", 0, "before each run wait until this share of CPU time is idle, e.g. 0.9 (0: do not wait)")
 	fs.DurationVar(&o.quietWait, "quiet-wait", time.Hour, "longest wait for a quiet machine before each run; then it runs and is flagged busy")
 	return cmd
@@ -202,6 +204,11 @@ func (o *options) resolve() (harness.Options, error) {
 			return opt, err
 		}
 	}
+	for _, f := range strings.Fields(o.policyFlags) {
+		if strings.HasPrefix(f, "-") && !strings.HasPrefix(f, "--") {
+			return opt, cmdutil.FlagErrorf("--policy-flags: %q: write policy flags in long form, e.g. --repeat-window-days 90", f)
+		}
+	}
 	if o.quietIdle < 0 || o.quietIdle > 1 {
 		return opt, cmdutil.FlagErrorf("--quiet-idle %v is out of range: use a share between 0 and 1, e.g. 0.9", o.quietIdle)
 	}
@@ -229,7 +236,7 @@ func (o *options) resolve() (harness.Options, error) {
 		RepoRoot: root, Assign: assign, Go: o.goCmd, CacheDir: abs(o.cache),
 		Scales: scales, Seed: o.seed, Date: d, Days: o.days, Runs: o.runs, Threads: o.threads, Ops: o.ops,
 		Baselines: !o.noBaselines, SQLOnlyScales: o.sqlonly, NaiveFullScales: o.naiveFull, NaiveSubsetScales: o.naiveSubset,
-		QuietIdle: o.quietIdle, QuietWait: o.quietWait,
+		QuietIdle: o.quietIdle, QuietWait: o.quietWait, PolicyFlags: strings.Fields(o.policyFlags),
 	}, nil
 }
 
