@@ -173,10 +173,9 @@ func TestKillLoad(t *testing.T) {
 	cur := stateOf(t, home).current
 	want[cur] = checkQueryable(t, home)
 	killSeries(t, "load", home, func(int) []string { return []string{"load", extract} }, func(i int, killed bool) {
+		// A load killed after its switch (while exiting) has a new
+		// current snapshot: allowed, as long as it is whole.
 		st := stateOf(t, home)
-		if killed && st.current != cur {
-			t.Fatalf("point %d: a killed load switched CURRENT from %s to %s", i, cur, st.current)
-		}
 		if _, listed := st.files[st.current]; !listed {
 			t.Fatalf("point %d: CURRENT names %s, which is not a listed snapshot", i, st.current)
 		}
@@ -185,11 +184,13 @@ func TestKillLoad(t *testing.T) {
 		if w, ok := want[st.current]; ok && w != users {
 			t.Fatalf("point %d: snapshot %s has %s users, had %s", i, st.current, users, w)
 		}
-		if !killed {
+		if st.current != cur {
 			want[st.current] = users
-			if i >= 0 && users != "600" {
-				t.Fatalf("point %d: the new snapshot has %s users, want 600", i, users)
+			if users != "600" {
+				t.Fatalf("point %d: the new snapshot has %s users, want 600 (killed=%v)", i, users, killed)
 			}
+		} else if !killed && i >= 0 {
+			t.Fatalf("point %d: a load that finished did not switch CURRENT", i)
 		}
 		cur = st.current
 	})
@@ -217,9 +218,11 @@ func TestKillPreassign(t *testing.T) {
 	args := []string{"preassign", "--date", "2026-03-02", "--days", "28"}
 	runs := checkRuns(t, home)
 	killSeries(t, "preassign", home, func(int) []string { return args }, func(i int, killed bool) {
+		// A preassign killed after publishing its run (while exiting)
+		// leaves it listed: allowed, checkRuns has found it complete.
 		got := checkRuns(t, home)
 		switch {
-		case killed && len(got) != len(runs):
+		case killed && len(got) != len(runs) && len(got) != len(runs)+1:
 			t.Fatalf("point %d: a killed preassign changed the runs from %v to %v", i, runs, got)
 		case !killed && len(got) != len(runs)+1:
 			t.Fatalf("point %d: a finished preassign left %d runs, had %d", i, len(got), len(runs))
