@@ -5,7 +5,7 @@ BIN     := bin/assign
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -ldflags "-X github.com/assign-dev/assign/cmd/assign/cmdutil.Version=$(VERSION)"
 
-.PHONY: build demo test test-short bench bench-large lint vet fmt clean
+.PHONY: build demo test test-short fuzz bench bench-large lint vet fmt clean
 
 build:
 	$(GO) build $(TAGS) $(LDFLAGS) -o $(BIN) ./cmd/assign
@@ -18,6 +18,18 @@ demo: build
 test: build
 	$(GO) vet $(TAGS) ./...
 	$(GO) test $(TAGS) -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory fuzz
+
+## fuzz: run every fuzz target for FUZZTIME (10s; e.g. make fuzz FUZZTIME=10m for a long run)
+FUZZTIME ?= 10s
+FUZZ_TARGETS := loaders:FuzzCSVRecords loaders:FuzzJSONLines loaders:FuzzTextValue loaders:FuzzArrowFile policy:FuzzParse
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t#*:}; \
+		echo "fuzz $$fn ($$pkg, $(FUZZTIME))"; \
+		out=$$($(GO) test $(TAGS) -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg 2>&1) || { echo "$$out"; exit 1; }; \
+		echo "$$out" | grep 'execs:' | tail -n 1; \
+	done
 
 test-short:
 	$(GO) test $(TAGS) -short ./...
