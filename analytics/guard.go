@@ -190,8 +190,39 @@ func classifyPrepareError(n int, text string, err error) error {
 	if strings.HasPrefix(msg, "could not prepare query") {
 		msg = strings.TrimSpace(strings.TrimPrefix(msg, "could not prepare query"))
 	}
-	return fmt.Errorf("statement %d: %s", n, strings.TrimSpace(msg))
+	return fmt.Errorf("statement %d: %s", n, sqlMessage(msg))
 }
+
+// sqlMessage puts DuckDB's multi-line error (the message, a "Did you mean"
+// hint, the SQL line at fault with a caret under it) on one line, as every
+// assign error is: the hint and the line are kept in parentheses.
+func sqlMessage(msg string) string {
+	lines := strings.Split(strings.TrimSpace(msg), "\n")
+	out := strings.TrimSpace(lines[0])
+	var extra []string
+	for _, l := range lines[1:] {
+		l = strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(l, "Did you mean"):
+			extra = append(extra, "did you mean"+strings.TrimPrefix(l, "Did you mean"))
+		case strings.HasPrefix(l, "LINE "):
+			extra = append(extra, "at line"+strings.TrimPrefix(l, "LINE"))
+		}
+	}
+	if len(extra) > 0 {
+		out += " (" + strings.Join(extra, "; ") + ")"
+	}
+	return out
+}
+
+// oneLineError is an error whose message sqlMessage has flattened.
+type oneLineError struct {
+	msg string
+	err error
+}
+
+func (e *oneLineError) Error() string { return e.msg }
+func (e *oneLineError) Unwrap() error { return e.err }
 
 // firstKeyword is the statement's first word, upper-cased, after comments.
 func firstKeyword(text string) string {

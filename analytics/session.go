@@ -375,6 +375,9 @@ func (s *Session) CopyParquet(ctx context.Context, st Statement, path string) (i
 // explainError adds a hint to errors about missing run views.
 func (s *Session) explainError(err error) error {
 	err = duck.Clean(err)
+	if msg := err.Error(); strings.Contains(msg, "\n") {
+		err = &oneLineError{msg: sqlMessage(msg), err: err}
+	}
 	return s.hint(err)
 }
 
