@@ -142,11 +142,23 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 	return out, nil
 }
 
-// CheckOutDir refuses an --out folder that is a file.
+// CheckOutDir refuses an --out folder that is a file or lies under one
+// (the folder is created later, and mkdir would only say "not a
+// directory").
 func CheckOutDir(dir string) error {
-	fi, err := os.Stat(dir)
-	if err == nil && !fi.IsDir() {
-		return fmt.Errorf("--out %s is a file, not a folder", dir)
+	for p := filepath.Clean(dir); ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err == nil {
+			if fi.IsDir() {
+				return nil
+			}
+			if p == filepath.Clean(dir) {
+				return fmt.Errorf("--out %s is a file, not a folder", dir)
+			}
+			return fmt.Errorf("--out %s: %s is a file, not a folder", dir, p)
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
 	}
-	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
+	"github.com/assign-dev/assign/plan"
 	"github.com/assign-dev/assign/synth"
 )
 
@@ -134,6 +135,9 @@ func (o *Options) Validate() error {
 	}
 	if strings.TrimSpace(o.OutDir) == "" {
 		return cmdutil.FlagErrorf("--out: give the folder to write the extract into")
+	}
+	if err := plan.CheckOutDir(o.OutDir); err != nil {
+		return cmdutil.FlagErrorf("%v", err)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
+	"github.com/assign-dev/assign/plan"
 	"github.com/assign-dev/assign/policy"
 	"github.com/assign-dev/assign/report"
 )
@@ -112,6 +113,9 @@ func (o *Options) validate(cmd *cobra.Command) error {
 	}
 	if err := cmdutil.CheckIntRange("top", o.Top, 1, 200); err != nil {
 		return err
+	}
+	if err := plan.CheckOutDir(o.OutDir); err != nil {
+		return cmdutil.FlagErrorf("%v", err)
 	}
 	if o.alert = cmd.Flags().Changed("fail-on-shortage"); o.alert {
 		if err := cmdutil.CheckIntRange("fail-on-shortage", o.FailOnShortage, 0, 1<<31-1); err != nil {
