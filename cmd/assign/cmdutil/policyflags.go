@@ -1,7 +1,9 @@
 package cmdutil
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/spf13/cobra"
 
@@ -40,9 +42,15 @@ func AddPolicyFlags(cmd *cobra.Command) *PolicyFlags {
 func (pf *PolicyFlags) Resolve() (policy.Policy, error) {
 	p := policy.Default()
 	if pf.File != "" {
+		// A policy that cannot be used is a mistake in the invocation, like
+		// a flag out of range: exit status 2, nothing has run.
 		var err error
 		if p, err = policy.LoadFile(pf.File); err != nil {
-			return p, err
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				return p, FlagErrorf("--policy %s: cannot read the file (%v)", pf.File, pe.Err)
+			}
+			return p, &FlagError{Err: err}
 		}
 	}
 	set := func(flag string, apply func()) {
