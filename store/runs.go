@@ -117,5 +117,5 @@ func (h *Home) FindRun(id string) (RunInfo, error) {
 		abs, _ := filepath.Abs(id)
 		return RunInfo{ID: filepath.Base(abs), Dir: abs}, nil
 	}
-	return RunInfo{}, fmt.Errorf("run %q not found in %s: see 'assign runs' or give a run folder path", id, h.RunsDir())
+	return RunInfo{}, fmt.Errorf("run %q not found in %s: list the runs with assign query \"SELECT run_id FROM runs\", or give a run folder path", id, h.RunsDir())
 }
