@@ -173,6 +173,10 @@ func (o *Options) validate(cmd *cobra.Command) error {
 	if err := cmdutil.CheckIntRange("threads", o.Threads, 0, 1024); err != nil {
 		return err
 	}
+	// A folder first: its name has no extension to pick a format from.
+	if fi, err := os.Stat(o.Out); o.Out != "" && err == nil && fi.IsDir() {
+		return cmdutil.FlagErrorf("--out %s is a folder; give a file name", o.Out)
+	}
 	if o.Format == "" {
 		switch {
 		case o.Out != "":
@@ -193,9 +197,6 @@ func (o *Options) validate(cmd *cobra.Command) error {
 		return cmdutil.FlagErrorf("--format parquet needs --out FILE (Parquet is not for a terminal)")
 	}
 	if o.Out != "" {
-		if fi, err := os.Stat(o.Out); err == nil && fi.IsDir() {
-			return cmdutil.FlagErrorf("--out %s is a folder; give a file name", o.Out)
-		}
 		if fi, err := os.Stat(filepath.Dir(o.Out)); err != nil || !fi.IsDir() {
 			return cmdutil.FlagErrorf("--out %s: folder %s does not exist", o.Out, filepath.Dir(o.Out))
 		}

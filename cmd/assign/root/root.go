@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"strings"
 
@@ -79,6 +80,24 @@ func reportError(f *cmdutil.Factory, cmd *cobra.Command, err error) int {
 	return cmdutil.ExitFailure
 }
 
+// parseErrorRE matches pflag's message for a value of the wrong kind, which
+// ends in Go's strconv wording.
+var parseErrorRE = regexp.MustCompile(`^(invalid argument ".*" for ".*" flag): strconv\.Parse(Int|Uint|Float|Bool): parsing ".*": (invalid syntax|value out of range)$`)
+
+// plainParseError says what a flag wants instead of strconv's wording:
+// 'invalid argument "x" for "--seed" flag: want an integer'.
+func plainParseError(err error) error {
+	m := parseErrorRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	want := map[string]string{"Int": "want an integer", "Uint": "want a whole number, 0 or more", "Float": "want a number", "Bool": "want true or false"}[m[2]]
+	if m[3] == "value out of range" {
+		want = "the number is out of range"
+	}
+	return fmt.Errorf("%s: %s", m[1], want)
+}
+
 // isCobraUsageError recognises cobra's own argument and flag errors, which
 // are plain errors.
 func isCobraUsageError(err error) bool {
@@ -132,7 +151,7 @@ analysts query snapshots and run results with SQL.`,
 	cmd.PersistentFlags().StringVar(&homeFlag, "home", "", "data home folder (default $"+store.EnvHome+" or "+store.DefaultHome+")")
 	cmd.PersistentFlags().StringVar(&logLevel, "log-level", "warn", "log detail on stderr: debug, info, warn or error")
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &cmdutil.FlagError{Err: err}
+		return &cmdutil.FlagError{Err: plainParseError(err)}
 	})
 
 	for _, sub := range subcommands(f) {
