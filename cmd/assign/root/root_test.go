@@ -1,6 +1,8 @@
 package root
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +31,7 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"preassign", "--date", "2026-03-02", "--threads", "-1"}, cmdutil.ExitUsage, "--threads -1: must be between 0 and 1024"},
 		{[]string{"preassign", "--date", "2026-03-02", "--max-per-category", "30"}, cmdutil.ExitUsage, "max_per_category = 30 is out of range: allowed 0..20"},
 		{[]string{"preassign", "--date", "2026-03-02", "--prior-weight", "0"}, cmdutil.ExitUsage, "prior_weight = 0 is out of range"},
-		{[]string{"preassign", "--date", "2026-03-02", "--policy", "/nonexistent/p.toml"}, cmdutil.ExitFailure, "read policy file"},
+		{[]string{"preassign", "--date", "2026-03-02", "--policy", "/nonexistent/p.toml"}, cmdutil.ExitUsage, "--policy /nonexistent/p.toml: cannot read the file (no such file or directory)"},
 		{[]string{"preassign", "--date", "2026-03-02"}, cmdutil.ExitFailure, "no snapshot loaded yet: run 'assign load DIR' (or 'assign demo') first"},
 		{[]string{"preassign", "--date", "2026-03-02", "--snapshot", "nope"}, cmdutil.ExitFailure, `snapshot "nope" not found`},
 		{[]string{"preassign", "--date", "2026-03-02", "--snapshot", "../etc"}, cmdutil.ExitFailure, `invalid name "../etc"`},
@@ -67,6 +69,149 @@ func TestBadInvocations(t *testing.T) {
 			}
 			_ = out
 		})
+	}
+}
+
+// TestBadValuesEverywhere extends TestBadInvocations to every command that
+// takes values (gen, load, snapshots, query, report, explain, preassign),
+// in a home with a loaded snapshot so that values are checked against data
+// (unknown snapshot, run or user), with policy files holding bad keys and
+// paths that are missing or of the wrong kind. $D is a scratch folder.
+func TestBadValuesEverywhere(t *testing.T) {
+	home := t.TempDir()
+	d := t.TempDir()
+	for name, data := range map[string]string{
+		"unknown.toml": "max_per_categry = 3\n",
+		"range.toml":   "max_per_category = 99\n",
+		"syntax.toml":  "max_per_category = = 2\n",
+		"type.toml":    "fill_ignoring_caps = \"yes\"\n",
+		"afile":        "x",
+		"full/x":       "x",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(d, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(args ...string) (int, string) {
+		ios, _, _, errOut := cmdutil.Test()
+		f := cmdutil.New(ios)
+		f.HomeDir = func() string { return home }
+		return MainWith(f, args), errOut.String()
+	}
+	if code, errOut := run("load", "../../../loaders/testdata/extracts/base"); code != 0 {
+		t.Fatalf("load: %s", errOut)
+	}
+	const dates = "2026-03-02"
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		// gen
+		{[]string{"gen"}, cmdutil.ExitUsage, `required flag(s) "out" not set`},
+		{[]string{"gen", "--out", "$D/g", "--scale", "huge"}, cmdutil.ExitUsage, `--scale "huge": must be one of small, medium, large`},
+		{[]string{"gen", "--out", "$D/g", "--format", "xml"}, cmdutil.ExitUsage, `--format "xml": must be one of [parquet csv jsonl arrow]`},
+		{[]string{"gen", "--out", "$D/g", "--as-of", "2026-02-30"}, cmdutil.ExitUsage, `--as-of "2026-02-30": want a date as YYYY-MM-DD`},
+		{[]string{"gen", "--out", "$D/g", "--as-of", "1900-01-01"}, cmdutil.ExitUsage, "--as-of 1900-01-01: must lie between 1975 and 2200"},
+		{[]string{"gen", "--out", "$D/g", "--split", "-1"}, cmdutil.ExitUsage, "--split -1: must be between 0 and 1024"},
+		{[]string{"gen", "--out", "$D/g", "--seed", "x"}, cmdutil.ExitUsage, `invalid argument "x" for "--seed" flag: want an integer`},
+		{[]string{"gen", "--out", "$D/full"}, cmdutil.ExitUsage, "--out $D/full: output folder is not empty"},
+		{[]string{"gen", "--out", "$D/afile"}, cmdutil.ExitUsage, "--out $D/afile is a file, not a folder"},
+		{[]string{"gen", "--out", "$D/afile/sub"}, cmdutil.ExitUsage, "--out $D/afile/sub: $D/afile is a file, not a folder"},
+		// load
+		{[]string{"load"}, cmdutil.ExitUsage, "accepts 1 arg(s), received 0"},
+		{[]string{"load", "$D/missing"}, cmdutil.ExitFailure, "extract folder $D/missing does not exist"},
+		{[]string{"load", "$D/afile"}, cmdutil.ExitFailure, "extract $D/afile is not a folder"},
+		{[]string{"load", "$D/full"}, cmdutil.ExitFailure, "lacks the required tables snacks, users, stock"},
+		{[]string{"load", "x", "--name", "a/b"}, cmdutil.ExitUsage, `--name: invalid name "a/b"`},
+		{[]string{"load", "x", "--memory-limit", "lots"}, cmdutil.ExitUsage, `--memory-limit "lots": want a size such as 4GB`},
+		{[]string{"load", "x", "--threads", "x"}, cmdutil.ExitUsage, `invalid argument "x" for "--threads" flag: want an integer`},
+		{[]string{"load", "../../../loaders/testdata/extracts/base", "--reject-file", "$D/full"}, cmdutil.ExitFailure, "reject file $D/full is a folder: give a file path"},
+		{[]string{"load", "../../../loaders/testdata/extracts/base", "--reject-file", "$D/missing/r.csv"}, cmdutil.ExitFailure, "create reject file $D/missing/r.csv: no such file or directory"},
+		// snapshots
+		{[]string{"snapshots", "--format", "xml"}, cmdutil.ExitUsage, `--format "xml": must be one of [table csv json]`},
+		{[]string{"snapshots", "frob"}, cmdutil.ExitUsage, `unknown command "frob" for "assign snapshots"`},
+		{[]string{"snapshots", "use"}, cmdutil.ExitUsage, "accepts 1 arg(s), received 0"},
+		{[]string{"snapshots", "use", "nope"}, cmdutil.ExitFailure, `snapshot "nope" not found in`},
+		{[]string{"snapshots", "use", "../x"}, cmdutil.ExitFailure, `invalid name "../x": names are plain file names, not paths`},
+		{[]string{"snapshots", "gc"}, cmdutil.ExitUsage, `required flag(s) "keep" not set`},
+		{[]string{"snapshots", "gc", "--keep", "-1"}, cmdutil.ExitUsage, "--keep -1: must be between 0 and 1000000"},
+		// query
+		{[]string{"query"}, cmdutil.ExitUsage, "no SQL given: pass it as an argument, with -f FILE, or on standard input"},
+		{[]string{"query", "-f", "$D/missing.sql"}, cmdutil.ExitUsage, "-f $D/missing.sql: no such file or directory"},
+		{[]string{"query", "SELECT 1", "-f", "$D/afile"}, cmdutil.ExitUsage, "give the SQL either as an argument or with -f, not both"},
+		{[]string{"query", "SELECT 1", "--format", "xml"}, cmdutil.ExitUsage, `--format "xml": must be one of [table csv json jsonl parquet markdown]`},
+		{[]string{"query", "SELECT 1", "--format", "parquet"}, cmdutil.ExitUsage, "--format parquet needs --out FILE"},
+		{[]string{"query", "SELECT 1", "--out", "$D/x.xml"}, cmdutil.ExitUsage, "--out $D/x.xml: cannot tell the format from the extension; add --format"},
+		{[]string{"query", "SELECT 1", "--out", "$D/missing/x.csv"}, cmdutil.ExitUsage, "--out $D/missing/x.csv: folder $D/missing does not exist"},
+		{[]string{"query", "SELECT 1", "--out", "$D/full"}, cmdutil.ExitUsage, "--out $D/full is a folder; give a file name"},
+		{[]string{"query", "SELECT 1", "--date", "2026-02-30"}, cmdutil.ExitUsage, `--date "2026-02-30": want a date as YYYY-MM-DD`},
+		{[]string{"query", "SELECT 1", "--days", "10000"}, cmdutil.ExitUsage, "--days 10000: must be between 0 and 366"},
+		{[]string{"query", "SELECT 1", "--snapshot", "nope"}, cmdutil.ExitFailure, `snapshot "nope" not found in`},
+		{[]string{"query", "SELECT 1", "--run", "nope"}, cmdutil.ExitFailure, `run "nope" not found in`},
+		{[]string{"query", "DROP TABLE users"}, cmdutil.ExitFailure, "refused DROP (a write) in statement 1: assign query is read-only"},
+		{[]string{"query", "SELECT * FROM nosuchtable"}, cmdutil.ExitFailure, "statement 1: Catalog Error: Table with name nosuchtable does not exist!"},
+		{[]string{"query", "SELEC 1"}, cmdutil.ExitFailure, `statement 1: Parser Error: syntax error at or near "SELEC" (at line 1: SELEC 1)`},
+		{[]string{"query", "SELECT CAST('x' AS INTEGER)"}, cmdutil.ExitFailure, "Conversion Error: Could not convert string 'x' to INT32"},
+		// report
+		{[]string{"report", "--date", dates}, cmdutil.ExitUsage, `required flag(s) "out" not set`},
+		{[]string{"report", "--date", "03/02/2026", "--out", "$D/r"}, cmdutil.ExitUsage, `--date "03/02/2026": want a date as YYYY-MM-DD`},
+		{[]string{"report", "--date", dates, "--out", "$D/r", "--days", "0"}, cmdutil.ExitUsage, "--days 0: must be between 1 and 366"},
+		{[]string{"report", "--date", dates, "--out", "$D/r", "--days", "10000"}, cmdutil.ExitUsage, "--days 10000: must be between 1 and 366"},
+		{[]string{"report", "--date", dates, "--out", "$D/r", "--top", "0"}, cmdutil.ExitUsage, "--top 0: must be between 1 and 200"},
+		{[]string{"report", "--date", dates, "--out", "$D/r", "--fail-on-shortage", "-1"}, cmdutil.ExitUsage, "--fail-on-shortage -1: must be between 0 and 2147483647"},
+		{[]string{"report", "--date", dates, "--out", "$D/afile"}, cmdutil.ExitUsage, "--out $D/afile is a file, not a folder"},
+		{[]string{"report", "--date", dates, "--out", "$D/r", "--snapshot", "nope"}, cmdutil.ExitFailure, `snapshot "nope" not found in`},
+		{[]string{"report", "--date", dates, "--out", "$D/r", "--max-per-category", "99"}, cmdutil.ExitUsage, "max_per_category = 99 is out of range: allowed 0..20 (check the flag or the policy file)"},
+		{[]string{"report", "--date", dates, "--out", "$D/r", "--policy", "$D/unknown.toml"}, cmdutil.ExitUsage, `policy file $D/unknown.toml: unknown key "max_per_categry"; known keys: max_per_category, `},
+		{[]string{"report", "--date", dates, "--out", "$D/r", "--policy", "$D/range.toml"}, cmdutil.ExitUsage, "policy file $D/range.toml: policy key max_per_category = 99 is out of range: allowed 0..20"},
+		{[]string{"report", "--date", dates, "--out", "$D/r", "--policy", "$D/syntax.toml"}, cmdutil.ExitUsage, "policy file $D/syntax.toml line 1: expected value but found '=' instead"},
+		{[]string{"report", "--date", dates, "--out", "$D/r", "--policy", "$D/type.toml"}, cmdutil.ExitUsage, "policy file $D/type.toml"},
+		{[]string{"report", "--date", dates, "--out", "$D/r", "--policy", "$D/missing.toml"}, cmdutil.ExitUsage, "--policy $D/missing.toml: cannot read the file (no such file or directory)"},
+		// explain, preassign, run, check
+		{[]string{"explain", "--user", "999999", "--date", dates}, cmdutil.ExitFailure, "user 999999 not found in the snapshot"},
+		{[]string{"explain", "--user", "10", "--date", dates, "--format", "xml"}, cmdutil.ExitUsage, `--format "xml": must be one of [table json]`},
+		{[]string{"preassign", "--date", dates, "--policy", "$D/unknown.toml"}, cmdutil.ExitUsage, `unknown key "max_per_categry"`},
+		{[]string{"preassign", "--date", dates, "--out", "$D/afile"}, cmdutil.ExitUsage, "--out $D/afile is a file, not a folder"},
+		{[]string{"preassign", "--date", dates, "--out", "$D/afile/sub"}, cmdutil.ExitUsage, "--out $D/afile/sub: $D/afile is a file, not a folder"},
+		{[]string{"preassign", "--date", dates, "--w-novelty", "abc"}, cmdutil.ExitUsage, `invalid argument "abc" for "--w-novelty" flag: want a number`},
+		{[]string{"preassign", "--date", dates, "--fill-ignoring-caps=maybe"}, cmdutil.ExitUsage, `invalid argument "maybe" for "--fill-ignoring-caps" flag: want true or false`},
+		{[]string{"run", "--date", dates, "--days", "99999999999999999999"}, cmdutil.ExitUsage, `invalid argument "99999999999999999999" for "--days" flag: the number is out of range`},
+		{[]string{"check", "$D/afile"}, cmdutil.ExitFailure, `run "$D/afile" not found in`},
+	}
+	for _, tt := range tests {
+		args := make([]string, len(tt.args))
+		for i, a := range tt.args {
+			args[i] = strings.ReplaceAll(a, "$D", d)
+		}
+		want := strings.ReplaceAll(tt.want, "$D", d)
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, errOut := run(args...)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d; stderr: %s", code, tt.code, errOut)
+			}
+			if !strings.Contains(errOut, want) {
+				t.Errorf("stderr %q does not contain %q", errOut, want)
+			}
+			for _, bad := range []string{"goroutine ", "panic", "internal error"} {
+				if strings.Contains(errOut, bad) {
+					t.Errorf("stderr shows %q: %s", bad, errOut)
+				}
+			}
+			lines := strings.Split(strings.TrimSpace(errOut), "\n")
+			if len(lines) > 2 || (len(lines) == 2 && !strings.HasPrefix(lines[1], "Run 'assign ")) {
+				t.Errorf("the error takes %d lines, want one sentence (plus a usage hint):\n%s", len(lines), errOut)
+			}
+			if (code == cmdutil.ExitUsage) != (len(lines) == 2) {
+				t.Errorf("a usage error (and only one) ends with the usage hint:\n%s", errOut)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(d, "r")); err == nil {
+		t.Errorf("a refused report created its folder")
 	}
 }
 
