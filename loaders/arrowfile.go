@@ -32,22 +32,29 @@ func openArrowFile(path string) (*arrowFileReader, func(), error) {
 	if err != nil {
 		return nil, nil, unwrapPath(err)
 	}
-	if err := verifyArrowIPC(fh); err != nil {
+	fileFormat, err := verifyArrowIPC(fh)
+	if err != nil {
 		fh.Close()
-		if errors.Is(err, errTruncatedArrow) {
+		if errors.Is(err, errTruncatedArrow) || errors.Is(err, errNotArrow) {
 			return nil, nil, err
 		}
 		return nil, nil, fmt.Errorf("corrupt metadata (%v)", err)
 	}
 	r := &arrowFileReader{}
 	r.refs.Store(1)
-	var fr *ipc.FileReader
-	err = safely(func() error {
-		var e error
-		fr, e = ipc.NewFileReader(fh)
-		return e
-	})
-	if err == nil {
+	if fileFormat {
+		var fr *ipc.FileReader
+		err = safely(func() error {
+			var e error
+			fr, e = ipc.NewFileReader(fh)
+			return e
+		})
+		if err != nil {
+			// No fallback to the stream reader: it would take the magic
+			// for a message length and allocate a gigabyte for it.
+			fh.Close()
+			return nil, nil, err
+		}
 		r.schema = fr.Schema()
 		i := 0
 		r.next = func() (arrow.RecordBatch, error) {
@@ -60,19 +67,16 @@ func openArrowFile(path string) (*arrowFileReader, func(), error) {
 		}
 		return r, func() { r.release(); fr.Close(); fh.Close() }, nil
 	}
-	// Not the file format: try the stream format before giving up.
-	if _, serr := fh.Seek(0, io.SeekStart); serr != nil {
-		fh.Close()
-		return nil, nil, err
-	}
+	// The stream format (saved under .arrow as a courtesy), its messages
+	// checked above.
 	var sr *ipc.Reader
-	if serr := safely(func() error {
+	if err := safely(func() error {
 		var e error
 		sr, e = ipc.NewReader(fh)
 		return e
-	}); serr != nil {
+	}); err != nil {
 		fh.Close()
-		return nil, nil, err // the file-format error is the useful one
+		return nil, nil, err
 	}
 	r.schema = sr.Schema()
 	r.next = func() (arrow.RecordBatch, error) {

@@ -14,11 +14,12 @@ import (
 // against the file, and a corrupt length makes Go abort with "out of
 // memory", which no recover catches (found by FuzzArrowFile). Every length
 // here is bounded by the bytes that hold it; the decoder's own checks (run
-// under recover) see to the rest.
-func verifyArrowIPC(f *os.File) error {
+// under recover) see to the rest. It reports whether the file is in the
+// file format (it starts with the magic ARROW1), else the stream format.
+func verifyArrowIPC(f *os.File) (fileFormat bool, err error) {
 	st, err := f.Stat()
 	if err != nil {
-		return err
+		return false, err
 	}
 	size := st.Size()
 	read := func(off, n int64) ([]byte, error) {
@@ -35,43 +36,43 @@ func verifyArrowIPC(f *os.File) error {
 	head, _ := read(0, 6)
 	tail, _ := read(size-6, 6)
 	if string(head) == magic && string(tail) != magic {
-		return errTruncatedArrow
+		return true, errTruncatedArrow
 	}
 	if string(head) != magic {
-		return verifyStream(read, 0, size)
+		return false, verifyStream(read, 0, size)
 	}
 	lenBytes, err := read(size-10, 4)
 	if err != nil {
-		return err
+		return true, err
 	}
 	footerLen := int64(int32(binary.LittleEndian.Uint32(lenBytes)))
 	footerEnd := size - 10
 	if footerLen <= 0 || footerLen > footerEnd-8 {
-		return fmt.Errorf("footer length %d does not fit the file", footerLen)
+		return true, fmt.Errorf("footer length %d does not fit the file", footerLen)
 	}
 	footer, err := read(footerEnd-footerLen, footerLen)
 	if err != nil {
-		return err
+		return true, err
 	}
 	root, err := fbRoot(footer)
 	if err != nil {
-		return fmt.Errorf("footer: %w", err)
+		return true, fmt.Errorf("footer: %w", err)
 	}
 	if sch, ok, err := root.table(1); err != nil {
-		return fmt.Errorf("footer: %w", err)
+		return true, fmt.Errorf("footer: %w", err)
 	} else if ok {
 		if err := verifySchema(sch); err != nil {
-			return fmt.Errorf("schema: %w", err)
+			return true, fmt.Errorf("schema: %w", err)
 		}
 	}
 	if err := verifyKeyValues(root, 4); err != nil {
-		return fmt.Errorf("footer: %w", err)
+		return true, fmt.Errorf("footer: %w", err)
 	}
 	dataEnd := footerEnd - footerLen
 	for _, field := range []int{2, 3} { // dictionaries, record batches
 		start, n, ok, err := root.vector(field, 24)
 		if err != nil {
-			return fmt.Errorf("footer: %w", err)
+			return true, fmt.Errorf("footer: %w", err)
 		}
 		for i := 0; ok && i < n; i++ {
 			blk := footer[start+24*i:]
@@ -79,18 +80,18 @@ func verifyArrowIPC(f *os.File) error {
 			meta := int64(int32(binary.LittleEndian.Uint32(blk[8:])))
 			body := int64(binary.LittleEndian.Uint64(blk[16:]))
 			if off < 8 || meta <= 0 || body < 0 || off > dataEnd || meta > dataEnd-off || body > dataEnd-off-meta {
-				return fmt.Errorf("block %d points outside the file", i)
+				return true, fmt.Errorf("block %d points outside the file", i)
 			}
 			msg, err := read(off, meta)
 			if err != nil {
-				return err
+				return true, err
 			}
 			if _, err := verifyFramedMessage(msg, body); err != nil {
-				return fmt.Errorf("block %d: %w", i, err)
+				return true, fmt.Errorf("block %d: %w", i, err)
 			}
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // verifyStream checks the messages of the stream format from pos.
@@ -116,6 +117,9 @@ func verifyStream(read func(off, n int64) ([]byte, error), pos, size int64) erro
 			}
 		}
 		if msgLen < 0 || msgLen > size-pos-hdr {
+			if pos == 0 {
+				return errNotArrow
+			}
 			return fmt.Errorf("message at byte %d: length %d does not fit the file", pos, msgLen)
 		}
 		meta, err := read(pos+hdr, msgLen)
@@ -282,6 +286,9 @@ type fbTable struct {
 }
 
 var errFlatbuffer = errors.New("metadata points outside itself")
+
+// errNotArrow is a file in neither format.
+var errNotArrow = errors.New("not an Arrow IPC file: it starts neither with ARROW1 (the file format) nor with a stream message")
 
 // errTruncatedArrow is a file that starts as the file format and lacks the
 // end of it.
