@@ -113,9 +113,9 @@ func Parse(name string, data []byte, base Policy) (Policy, error) {
 	if err != nil {
 		var perr toml.ParseError
 		if errors.As(err, &perr) {
-			return base, fmt.Errorf("policy file %s line %d: %s", name, perr.Position.Line, strings.TrimSpace(perr.Message))
+			return base, fmt.Errorf("policy file %s line %d: %s", name, perr.Position.Line, oneLine(strings.TrimSpace(perr.Message)))
 		}
-		return base, fmt.Errorf("policy file %s: %s", name, cleanTOMLError(err))
+		return base, fmt.Errorf("policy file %s: %s", name, oneLine(cleanTOMLError(err)))
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		keys := make([]string, len(und))
@@ -129,6 +129,13 @@ func Parse(name string, data []byte, base Policy) (Policy, error) {
 		return base, fmt.Errorf("policy file %s: %w", name, err)
 	}
 	return p, nil
+}
+
+// oneLine escapes the line breaks the TOML decoder quotes from the file
+// (found by FuzzParse: "not an octal number: '0o<newline>'"), so the error
+// stays one line.
+func oneLine(s string) string {
+	return strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(s)
 }
 
 func cleanTOMLError(err error) string {
