@@ -536,6 +536,14 @@ func FuzzArrowFile(f *testing.F) {
 		n++
 		sf := SourceFile{Path: path, Rel: "users.arrow", Format: Arrow, Size: int64(len(data))}
 		tmp := fmt.Sprintf("fz_arrow_%d", n)
+		// A file of a few kilobytes that takes seconds hides an allocation
+		// or a scan sized by a corrupt length.
+		t0 := time.Now()
+		defer func() {
+			if d := time.Since(t0); d > 5*time.Second {
+				t.Errorf("a %d-byte file took %s", len(data), d)
+			}
+		}()
 		staged, err := stageFile(context.Background(), db, users, sf, 0, tmp)
 		defer db.Exec(context.Background(), "DROP TABLE IF EXISTS "+tmp)
 		if err != nil {
