@@ -114,9 +114,6 @@ func (s *Session) Close() error { return s.db.Close() }
 // queries, such as the report.
 func (s *Session) DB() *duck.DB { return s.db }
 
-// Home is the data home the session reads.
-func (s *Session) Home() *store.Home { return s.home }
-
 func (s *Session) setup(ctx context.Context, opt Options) error {
 	runs, err := s.home.ListRuns()
 	if err != nil {

@@ -108,12 +108,3 @@ func scatter[T any](src *chunked[T], pos []int32) []T {
 	src.parts = nil
 	return out
 }
-
-// countsToStart turns per-group row counts into CSR offsets.
-func countsToStart(counts []int32) []int32 {
-	start := make([]int32, len(counts)+1)
-	for i, n := range counts {
-		start[i+1] = start[i] + n
-	}
-	return start
-}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/assign-dev/assign/duck"
 	"github.com/assign-dev/assign/policy"
-	queries "github.com/assign-dev/assign/sql"
 )
 
 // syntheticInputs loads the engine inputs of a random SQL-made extract.
@@ -30,7 +29,6 @@ func syntheticInputs(t testing.TB, users, snacks, seed int, d0 Day, days int, p 
 	if _, err := db.Exec(ctx, q); err != nil {
 		t.Fatal(err)
 	}
-	_ = queries.Names
 	in, err := LoadInputs(ctx, db, LoadOptions{D0: d0, Days: days, Policy: p})
 	if err != nil {
 		t.Fatal(err)

@@ -252,8 +252,8 @@ type (
 )
 
 // loadRatingInputs fills PopN, PopSum, the affinity CSR and the never-again
-// CSR: from the snapshot's derived tables when it has them, else by folding
-// the ratings in Go (see ratings.go), else from derived temp tables.
+// CSR from the snapshot's derived tables (see derive.go), or from temp
+// tables derived now when the snapshot predates them.
 func loadRatingInputs(ctx context.Context, db DB, in *Inputs, opt LoadOptions, q queryFunc, grouped groupedFunc, logger *slog.Logger) error {
 	t0 := time.Now()
 	have, err := snapshotHasDerived(ctx, db)
@@ -262,13 +262,6 @@ func loadRatingInputs(ctx context.Context, db DB, in *Inputs, opt LoadOptions, q
 	}
 	latest, userCat, snackRat := LatestRatingsTable, UserCategoryRatingsTable, SnackRatingsTable
 	if !have {
-		if foldRatingsEnabled {
-			if err := foldRatings(ctx, db, in, opt.Policy.NeverAgainRating, q); err != nil {
-				return err
-			}
-			logger.Debug("engine input", "query", "ratings folded in Go", "seconds", time.Since(t0).Seconds())
-			return nil
-		}
 		if latest, userCat, snackRat, err = createDerivedTemp(ctx, db); err != nil {
 			return err
 		}

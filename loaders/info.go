@@ -16,16 +16,6 @@ type SnapshotMeta struct {
 	CreatedAt time.Time     // zero when not recorded
 }
 
-// Rows returns the loaded row count of table, or -1 when unknown.
-func (m *SnapshotMeta) Rows(table string) int64 {
-	for _, t := range m.Tables {
-		if t.Table == table {
-			return t.Rows
-		}
-	}
-	return -1
-}
-
 // ReadMeta opens the snapshot file read-only and reads its metadata tables.
 func ReadMeta(ctx context.Context, path string) (*SnapshotMeta, error) {
 	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: 1})

@@ -437,10 +437,3 @@ func (l *loader) writeMeta(ctx context.Context, name string, res *Result) error 
 	}
 	return nil
 }
-
-// IsFileError reports whether err is a problem with a source file (as
-// opposed to invalid rows).
-func IsFileError(err error) bool {
-	var fe *FileError
-	return errors.As(err, &fe)
-}

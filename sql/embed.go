@@ -46,13 +46,3 @@ func Render(name string, params map[string]string) string {
 	}
 	return s
 }
-
-// Names lists the embedded files without extension.
-func Names() []string {
-	entries, _ := files.ReadDir(".")
-	var out []string
-	for _, e := range entries {
-		out = append(out, strings.TrimSuffix(e.Name(), ".sql"))
-	}
-	return out
-}
