@@ -72,6 +72,7 @@ type proc struct {
 	start time.Time
 	done  chan struct{} // closed when the process has ended
 	err   error         // of Wait, valid after done
+	end   time.Time     // when Wait returned, valid after done
 }
 
 // startAssign starts `assign --home home args...` as a child process.
@@ -89,7 +90,7 @@ func startProc(t *testing.T, cmd *exec.Cmd) *proc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	go func() { p.err = p.cmd.Wait(); p.end = time.Now(); close(p.done) }()
 	t.Cleanup(func() {
 		_ = p.cmd.Process.Kill()
 		<-p.done
