@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+
+	"github.com/assign-dev/assign/cmd/assign/cmdutil"
 )
 
 // Machine describes where a benchmark ran.
@@ -82,16 +84,5 @@ func LoadAverage() (float64, error) {
 	return strconv.ParseFloat(f[0], 64)
 }
 
-// HumanBytes formats n bytes with a binary unit (1.5 GiB).
-func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// HumanBytes formats n bytes with a binary unit (1.5 GiB), as assign does.
+func HumanBytes(n int64) string { return cmdutil.HumanBytes(n) }
