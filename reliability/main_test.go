@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -65,10 +66,29 @@ func mustAssign(t *testing.T, home string, args ...string) result {
 	return r
 }
 
+// lockedBuffer is a bytes.Buffer a test may read while the child process
+// writes into it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // proc is a child process running the test binary as assign.
 type proc struct {
 	cmd   *exec.Cmd
-	out   bytes.Buffer
+	out   lockedBuffer
 	start time.Time
 	done  chan struct{} // closed when the process has ended
 	err   error         // of Wait, valid after done

@@ -71,6 +71,19 @@ type Outcome struct {
 	Reused bool
 }
 
+// RunSavedError is a report that failed (or was interrupted) after the
+// preassign run it started was saved: the run is complete and stays, the
+// report folder was not written.
+type RunSavedError struct {
+	RunID string
+	Err   error
+}
+
+func (e *RunSavedError) Error() string {
+	return fmt.Sprintf("%v (preassign run %s was saved)", e.Err, e.RunID)
+}
+func (e *RunSavedError) Unwrap() error { return e.Err }
+
 // FolderName is the report folder of a first ship date: one folder per
 // date, so a daily schedule keeps one report per day and a rerun for the
 // same date replaces it.
@@ -108,6 +121,7 @@ func Generate(ctx context.Context, home *store.Home, opt Options) (*Outcome, err
 		}
 	}
 	out := &Outcome{Reused: run != nil}
+	saved := "" // the run this report wrote, when it failed after that
 	if run == nil {
 		res, err := plan.Execute(ctx, home, plan.Request{
 			Mode: engine.Preassign, Snapshot: snapName, D0: engine.DayOf(opt.Date), Days: opt.Days, Policy: opt.Policy,
@@ -118,29 +132,36 @@ func Generate(ctx context.Context, home *store.Home, opt Options) (*Outcome, err
 			return nil, err
 		}
 		run = &store.RunInfo{ID: res.Manifest.RunID, Dir: res.RunDir, Mode: "preassign"}
+		saved = run.ID
+	}
+	fail := func(err error) (*Outcome, error) {
+		if saved != "" {
+			return nil, &RunSavedError{RunID: saved, Err: err}
+		}
+		return nil, err
 	}
 	if opt.Stage != nil {
 		opt.Stage("writing report")
 	}
 	sess, err := analytics.Open(ctx, home, analytics.Options{Snapshot: snapName, Run: run.Dir, Date: opt.Date, Days: opt.Days, Threads: opt.Threads, Now: opt.Now})
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	defer sess.Close()
 	sum, snacks, err := collect(ctx, sess, opt)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	sum.RunReused = out.Reused
 	name := FolderName(opt.Date)
 	sum.Previous, err = previousReports(opt.OutDir, name, opt.Trend)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	sum.Seconds = time.Since(started).Seconds()
 	dir, err := publish(opt.OutDir, name, func(tmp string) error { return writeFiles(tmp, sum, snacks) })
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	out.Dir = dir
 	out.Summary = sum

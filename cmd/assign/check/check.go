@@ -77,9 +77,6 @@ Exits 1 when any rule is broken, listing the first violations.`,
 }
 
 func checkRun(ctx context.Context, o *Options) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	f := o.Factory
 	home, err := f.Home()
 	if err != nil {

@@ -16,6 +16,10 @@ const (
 	ExitUsage    = 2 // bad flags or arguments
 	ExitAlert    = 3 // the command worked and found what it was asked to alert on
 	ExitInternal = 70
+	// ExitInterrupted is the exit code after Ctrl-C (128 + SIGINT, as a
+	// shell reports it); after SIGTERM it is ExitTerminated.
+	ExitInterrupted = 130
+	ExitTerminated  = 143
 )
 
 // FlagError is a usage mistake: the command prints it with a usage hint and
@@ -44,6 +48,21 @@ func (e *ExitError) Error() string {
 	return e.Err.Error()
 }
 func (e *ExitError) Unwrap() error { return e.Err }
+
+// InterruptedError is what a command returns when it was interrupted and
+// left something behind, so that the one line printed at exit stays true
+// ("interrupted; run X was saved, the report was not written"). Without it
+// an interrupted command is reported as "interrupted; nothing was written":
+// every writer in assign publishes atomically, so that is the default.
+type InterruptedError struct{ Msg string }
+
+func (e *InterruptedError) Error() string { return e.Msg }
+
+// Interrupted builds an InterruptedError; the message starts with
+// "interrupted; ".
+func Interrupted(format string, args ...any) error {
+	return &InterruptedError{Msg: fmt.Sprintf(format, args...)}
+}
 
 // ErrSilent fails the command without printing anything more.
 var ErrSilent = errors.New("silent error")

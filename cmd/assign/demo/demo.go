@@ -6,9 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -77,11 +75,6 @@ query the results with SQL, or write the HTML report.`,
 }
 
 func demoRun(ctx context.Context, o *Options) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	f := o.Factory
 	w := f.IO.Out
 	home, err := f.Home()
@@ -106,6 +99,9 @@ func demoRun(ctx context.Context, o *Options) error {
 		Progress: func(table string, done, total int) { prog.Stage("loading "+table, 0) }})
 	prog.Done()
 	if err != nil {
+		if ctx.Err() != nil {
+			return cmdutil.Interrupted("interrupted; the extract was generated in %s, nothing was loaded", dir)
+		}
 		return fmt.Errorf("demo: load: %w", err)
 	}
 	var rows int64
@@ -116,6 +112,9 @@ func demoRun(ctx context.Context, o *Options) error {
 
 	d0, err := firstShipDate(ctx, home, sum.AsOf)
 	if err != nil {
+		if ctx.Err() != nil {
+			return cmdutil.Interrupted("interrupted; snapshot %s was loaded and is current, no forecast was written", res.Snapshot)
+		}
 		return err
 	}
 	fmt.Fprintf(w, "3/3 Forecasting %d days of boxes from the first ship date, %s\n\n", o.Days, d0)
@@ -127,6 +126,9 @@ func demoRun(ctx context.Context, o *Options) error {
 	})
 	prog.Done()
 	if err != nil {
+		if ctx.Err() != nil {
+			return cmdutil.Interrupted("interrupted; snapshot %s was loaded and is current, no forecast was written", res.Snapshot)
+		}
 		return fmt.Errorf("demo: preassign: %w", err)
 	}
 	plancmd.PrintSummary(w, out, 5)

@@ -123,9 +123,6 @@ func (o *Options) validate() error {
 }
 
 func explainRun(ctx context.Context, o *Options) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	f := o.Factory
 	home, err := f.Home()
 	if err != nil {

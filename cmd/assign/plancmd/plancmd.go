@@ -6,9 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os/signal"
 	"slices"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -103,11 +101,6 @@ func (o *Options) Validate() error {
 
 // Run executes the job and prints its summary.
 func Run(ctx context.Context, o *Options) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	f := o.Factory
 	home, err := f.Home()
 	if err != nil {

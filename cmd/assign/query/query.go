@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -205,11 +203,6 @@ func (o *Options) validate(cmd *cobra.Command) error {
 }
 
 func queryRun(ctx context.Context, o *Options) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	f := o.Factory
 	started := time.Now()
 	home, err := f.Home()
@@ -279,6 +272,9 @@ func queryRun(ctx context.Context, o *Options) error {
 				return err
 			}
 			if err := sess.Stream(ctx, st, w); err != nil {
+				if ctx.Err() != nil && o.Out == "" {
+					return cmdutil.Interrupted("interrupted; the rows printed before it are not the whole result")
+				}
 				if len(stmts) > 1 {
 					return fmt.Errorf("statement %d: %w", i+1, err)
 				}

@@ -5,10 +5,9 @@ package report
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -129,11 +128,6 @@ func (o *Options) validate(cmd *cobra.Command) error {
 }
 
 func reportRun(ctx context.Context, o *Options) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	f := o.Factory
 	home, err := f.Home()
 	if err != nil {
@@ -146,6 +140,10 @@ func reportRun(ctx context.Context, o *Options) error {
 		Stage: func(name string) { prog.Stage(name, 0) }, Progress: prog.Set,
 	})
 	prog.Done()
+	var saved *report.RunSavedError
+	if ctx.Err() != nil && errors.As(err, &saved) {
+		return cmdutil.Interrupted("interrupted; preassign run %s was saved, the report was not written", saved.RunID)
+	}
 	if err != nil {
 		return err
 	}

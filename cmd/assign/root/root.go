@@ -2,14 +2,18 @@
 package root
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -24,7 +28,22 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // MainWith runs assign on a prepared factory (tests inject streams, clock, home).
-func MainWith(f *cmdutil.Factory, args []string) (code int) {
+func MainWith(f *cmdutil.Factory, args []string) int {
+	return MainContext(context.Background(), f, args)
+}
+
+// MainContext runs assign under ctx. This is the one place that listens for
+// Ctrl-C (SIGINT) and SIGTERM: the first one cancels the context every
+// command runs under, and the command's error becomes one line and exit
+// code 130 (143 after SIGTERM). A second signal kills the process at once,
+// which is safe too: every writer publishes by rename.
+func MainContext(ctx context.Context, f *cmdutil.Factory, args []string) (code int) {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // restore the default action for a second signal
+	}()
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(f.IO.ErrOut, "assign: internal error: %v\n", r)
@@ -37,11 +56,31 @@ func MainWith(f *cmdutil.Factory, args []string) (code int) {
 	cmd.SetIn(f.IO.In)
 	cmd.SetOut(f.IO.Out)
 	cmd.SetErr(f.IO.ErrOut)
-	executed, err := cmd.ExecuteC()
+	executed, err := cmd.ExecuteContextC(ctx)
 	if err == nil {
 		return cmdutil.ExitOK
 	}
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		return reportInterrupt(f, ctx, err)
+	}
 	return reportError(f, executed, err)
+}
+
+// reportInterrupt prints the one line of an interrupted command. Whatever
+// the command was doing (a DuckDB query, a file copy) surfaced the
+// cancellation in its own words; the user needs only to know it stopped and
+// what it left.
+func reportInterrupt(f *cmdutil.Factory, ctx context.Context, err error) int {
+	msg := "interrupted; nothing was written"
+	var ie *cmdutil.InterruptedError
+	if errors.As(err, &ie) {
+		msg = ie.Msg
+	}
+	fmt.Fprintf(f.IO.ErrOut, "assign: %s\n", msg)
+	if cause := context.Cause(ctx); cause != nil && strings.HasPrefix(cause.Error(), syscall.SIGTERM.String()+" ") {
+		return cmdutil.ExitTerminated
+	}
+	return cmdutil.ExitInterrupted
 }
 
 func reportError(f *cmdutil.Factory, cmd *cobra.Command, err error) int {
@@ -144,6 +183,7 @@ analysts query snapshots and run results with SQL.`,
 				return cmdutil.FlagErrorf("--log-level %q: must be one of debug, info, warn, error", logLevel)
 			}
 			f.Logger = slog.New(slog.NewTextHandler(f.IO.ErrOut, &slog.HandlerOptions{Level: lvl}))
+			f.Logger.Debug("start", "command", cmd.CommandPath(), "pid", os.Getpid())
 			return nil
 		},
 	}

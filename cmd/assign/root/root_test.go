@@ -1,6 +1,9 @@
 package root
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +11,8 @@ import (
 	"time"
 
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
+	"github.com/assign-dev/assign/internal/testhome"
+	"github.com/assign-dev/assign/store"
 )
 
 // TestBadInvocations: every bad flag or value gets one clear message naming
@@ -245,5 +250,52 @@ func TestVersion(t *testing.T) {
 	}
 	if !strings.HasPrefix(out.String(), "assign ") {
 		t.Fatalf("--version printed %q", out)
+	}
+}
+
+// TestInterruptedExit: a command whose context is cancelled (what Ctrl-C
+// does) exits 130 with one line, whatever error the command surfaced; a
+// command that says what it left keeps its words.
+func TestInterruptedExit(t *testing.T) {
+	home := t.TempDir()
+	h, err := store.Open(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := testhome.WriteSnapshot(context.Background(), h, testhome.Small, time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC), true); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, args := range [][]string{
+		{"preassign", "--date", "2026-03-02", "--days", "7"},
+		{"report", "--date", "2026-03-02", "--days", "7", "--out", filepath.Join(home, "reports")},
+		{"query", "SELECT count(*) FROM users"},
+		{"explain", "--user", "1", "--date", "2026-03-02"},
+	} {
+		ios, _, _, errOut := cmdutil.Test()
+		f := cmdutil.New(ios)
+		f.HomeDir = func() string { return home }
+		code := MainContext(ctx, f, args)
+		if code != cmdutil.ExitInterrupted {
+			t.Errorf("%s: exit %d, want %d; stderr: %s", args[0], code, cmdutil.ExitInterrupted, errOut)
+		}
+		if got := errOut.String(); got != "assign: interrupted; nothing was written\n" {
+			t.Errorf("%s: stderr %q", args[0], got)
+		}
+	}
+	runs, _ := h.ListRuns()
+	if len(runs) != 0 {
+		t.Errorf("interrupted commands wrote runs: %v", runs)
+	}
+
+	ios, _, _, errOut := cmdutil.Test()
+	f := cmdutil.New(ios)
+	if code := reportError(f, nil, errors.New("x")); code != cmdutil.ExitFailure {
+		t.Errorf("a plain error exits %d", code)
+	}
+	errOut.Reset()
+	if code := reportInterrupt(f, ctx, fmt.Errorf("wrapped: %w", cmdutil.Interrupted("interrupted; run R was saved"))); code != cmdutil.ExitInterrupted || errOut.String() != "assign: interrupted; run R was saved\n" {
+		t.Errorf("a command's own interrupt line: exit %d, %q", code, errOut)
 	}
 }

@@ -72,9 +72,6 @@ type entry struct {
 }
 
 func listRun(ctx context.Context, o *ListOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	f := o.Factory
 	home, err := f.Home()
 	if err != nil {
