@@ -29,10 +29,12 @@ var runsSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "shortage_units", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 	{Name: "seconds", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 	{Name: "dir", Type: arrow.BinaryTypes.String},
+	{Name: "scenario", Type: arrow.FixedWidthTypes.Boolean},
 }, nil)
 
 // createRunsTable builds memory.main.runs, one row per complete run folder
-// with the figures of its manifest, through an Arrow batch. A run whose
+// with the figures of its manifest, through an Arrow batch; scenario is true
+// for what-if runs (assign whatif), which no latest* alias ever names. A run whose
 // manifest cannot be read keeps its id, mode and folder, NULL elsewhere.
 func (s *Session) createRunsTable(ctx context.Context, runs []store.RunInfo, manifests []*plan.Manifest) error {
 	b := array.NewRecordBuilder(memory.DefaultAllocator, runsSchema)
@@ -72,6 +74,7 @@ func (s *Session) createRunsTable(ctx context.Context, runs []store.RunInfo, man
 			}
 		}
 		b.Field(14).(*array.StringBuilder).Append(r.Dir)
+		b.Field(15).(*array.BooleanBuilder).Append(r.Scenario)
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
@@ -82,7 +85,7 @@ func (s *Session) createRunsTable(ctx context.Context, runs []store.RunInfo, man
 	defer rr.Release()
 	err = s.db.CreateTableFromArrow(ctx, "memory.main.runs", rr, `SELECT run_id, mode, snapshot, created_at::TIMESTAMP AS created_at,
   date_from::DATE AS date_from, date_to::DATE AS date_to, days, users, boxes, short_boxes, demand_units, covered_units,
-  shortage_units, seconds, dir FROM {{input}} ORDER BY run_id`)
+  shortage_units, seconds, dir, scenario FROM {{input}} ORDER BY run_id`)
 	if err != nil {
 		return fmt.Errorf("list runs as a table: %w", err)
 	}

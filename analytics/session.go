@@ -140,7 +140,7 @@ func (s *Session) setup(ctx context.Context, opt Options) error {
 		case "run":
 			alias = AliasRun
 		}
-		if alias == "" || s.Runs[alias] != nil {
+		if alias == "" || runs[i].Scenario || s.Runs[alias] != nil {
 			continue
 		}
 		if s.Runs[alias], err = newRunRef(runs[i]); err != nil {

@@ -385,3 +385,7 @@ func sortLots(in *Inputs) {
 	}
 	in.LotSnack, in.LotID, in.LotQty, in.LotBefore = snack, id, qty, bb
 }
+
+// SortLots restores the FEFO order of the lots after a caller changed them
+// (a what-if scenario adds lots): (sidx, best_before, lot_id as bytes).
+func (in *Inputs) SortLots() { sortLots(in) }

@@ -2,12 +2,16 @@ package plan
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"time"
 
 	"github.com/assign-dev/assign/engine"
 	"github.com/assign-dev/assign/policy"
 	"github.com/assign-dev/assign/results"
+	"github.com/assign-dev/assign/store"
 )
 
 // Manifest is manifest.json of a run folder (SPEC section 5): what ran, on
@@ -25,6 +29,19 @@ type Manifest struct {
 	PerDate   []DateCounts       `json:"per_date"`
 	Files     []results.Written  `json:"files"`
 	Timings   map[string]float64 `json:"timings_seconds"`
+	// Scenario is set on what-if runs only.
+	Scenario *Scenario `json:"scenario,omitempty"`
+}
+
+// Scenario records what a what-if run changed and which run it is
+// compared with.
+type Scenario struct {
+	// BaseRun is the run id the scenario started from and is compared with.
+	BaseRun string `json:"base_run"`
+	// Changes are the changes in words, one per line, in the order applied.
+	Changes []string `json:"changes"`
+	// Spec is the scenario as given (see package whatif), to rerun it.
+	Spec json.RawMessage `json:"spec,omitempty"`
 }
 
 // ManifestDates is the horizon.
@@ -62,7 +79,7 @@ func newManifest(req Request, snapshot string, res *engine.Result, tables []*res
 	in := res.Inputs
 	m := &Manifest{
 		Mode: req.Mode.String(), Snapshot: snapshot, CreatedAt: started.UTC().Format(time.RFC3339),
-		Version: req.Version, Policy: res.Policy, Flags: req.Flags,
+		Version: req.Version, Policy: res.Policy, Flags: req.Flags, Scenario: req.Scenario,
 		Dates: ManifestDates{From: in.D0.String(), To: (in.D0 + engine.Day(in.Days-1)).String(), Days: in.Days},
 	}
 	if m.Flags == nil {
@@ -116,4 +133,18 @@ func (m *Manifest) setTimings(t map[string]time.Duration, total time.Duration) {
 func (m *Manifest) JSON() []byte {
 	b, _ := json.MarshalIndent(m, "", "  ")
 	return append(b, '\n')
+}
+
+// ReadManifest reads the manifest of the run folder dir.
+func ReadManifest(dir string) (*Manifest, error) {
+	path := filepath.Join(dir, store.ManifestFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("manifest %s is not valid JSON: %w", path, err)
+	}
+	return &m, nil
 }

@@ -43,6 +43,14 @@ type Request struct {
 	Version  string
 	// Logger receives debug timings; nil discards them.
 	Logger *slog.Logger
+	// Scenario, when set, makes the job a what-if scenario: Adjust changes
+	// the engine inputs after they are loaded (the snapshot is never
+	// copied or written), the run folder is marked as a scenario (never what
+	// "latest" names) and the manifest records Scenario.
+	Scenario *Scenario
+	// Adjust, when set, changes the inputs before the engine runs (a
+	// scenario's stock changes).
+	Adjust func(in *engine.Inputs) error
 }
 
 // Outcome is what a job produced.
@@ -86,6 +94,11 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 	if err != nil {
 		return nil, err
 	}
+	if req.Adjust != nil {
+		if err := req.Adjust(in); err != nil {
+			return nil, err
+		}
+	}
 	lap("inputs")
 
 	stage("choosing boxes")
@@ -100,7 +113,11 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 	tables := results.Tables(res)
 	man := newManifest(req, name, res, tables, started)
 	if !req.NoSave {
-		pending, err := home.NewPendingRun(req.Mode.String(), req.Now())
+		kind := req.Mode.String()
+		if req.Scenario != nil {
+			kind += "-" + store.ScenarioTag
+		}
+		pending, err := home.NewPendingRun(kind, req.Now())
 		if err != nil {
 			return nil, err
 		}

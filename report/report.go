@@ -178,7 +178,7 @@ func findReusable(home *store.Home, snapshot string, opt Options) (*store.RunInf
 	from := opt.Date.Format("2006-01-02")
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := runs[i]
-		if r.Mode != "preassign" {
+		if r.Mode != "preassign" || r.Scenario {
 			continue
 		}
 		m, err := readManifest(r.Dir)

@@ -22,7 +22,8 @@ type PendingRun struct {
 	home *Home
 }
 
-// NewPendingRun reserves a run id of the given mode ("preassign", "run").
+// NewPendingRun reserves a run id of the given mode ("preassign", "run"),
+// or of a scenario of it ("preassign-scenario": see ScenarioTag).
 func (h *Home) NewPendingRun(mode string, t time.Time) (*PendingRun, error) {
 	base := t.UTC().Format("20060102T150405") + "-" + mode
 	id := base
@@ -61,11 +62,30 @@ func (r *PendingRun) Commit(manifest any) (string, error) {
 // Abort removes the pending folder.
 func (r *PendingRun) Abort() { _ = os.RemoveAll(r.Dir) }
 
+// ScenarioTag follows the mode in the id of a what-if scenario run
+// ("20261122T080101-preassign-scenario"). Scenario runs are listed like any
+// run but are never what "latest" names: they answer a question about
+// changed inputs, not the plan of record.
+const ScenarioTag = "scenario"
+
 // RunInfo describes one complete run folder.
 type RunInfo struct {
 	ID   string
 	Dir  string
 	Mode string
+	// Scenario marks a what-if run (its id carries ScenarioTag).
+	Scenario bool
+}
+
+// parseRunID splits a run folder name "<time>-<mode>[-scenario][-N]" into
+// its mode and scenario mark.
+func parseRunID(n string) (mode string, scenario bool) {
+	i := strings.IndexByte(n, '-')
+	if i < 0 {
+		return "", false
+	}
+	parts := strings.Split(n[i+1:], "-")
+	return parts[0], len(parts) > 1 && parts[1] == ScenarioTag
 }
 
 // ListRuns returns complete runs (folders holding a manifest), oldest first.
@@ -84,28 +104,27 @@ func (h *Home) ListRuns() ([]RunInfo, error) {
 		if _, err := os.Stat(filepath.Join(dir, ManifestFile)); err != nil {
 			continue
 		}
-		mode := ""
-		if i := strings.IndexByte(n, '-'); i >= 0 {
-			mode = strings.SplitN(n[i+1:], "-", 2)[0]
-		}
-		out = append(out, RunInfo{ID: n, Dir: dir, Mode: mode})
+		mode, scenario := parseRunID(n)
+		out = append(out, RunInfo{ID: n, Dir: dir, Mode: mode, Scenario: scenario})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
 
 // FindRun returns the run with the given id, or the latest run when id is
-// "latest" or empty.
+// "latest" or empty. What-if scenario runs are never the latest one.
 func (h *Home) FindRun(id string) (RunInfo, error) {
 	runs, err := h.ListRuns()
 	if err != nil {
 		return RunInfo{}, err
 	}
 	if id == "" || id == "latest" {
-		if len(runs) == 0 {
-			return RunInfo{}, errors.New("no runs yet: run 'assign preassign' or 'assign run' first")
+		for i := len(runs) - 1; i >= 0; i-- {
+			if !runs[i].Scenario {
+				return runs[i], nil
+			}
 		}
-		return runs[len(runs)-1], nil
+		return RunInfo{}, errors.New("no runs yet: run 'assign preassign' or 'assign run' first")
 	}
 	for _, r := range runs {
 		if r.ID == id {
@@ -115,7 +134,8 @@ func (h *Home) FindRun(id string) (RunInfo, error) {
 	// Accept a path to a run folder too (e.g. an --out directory).
 	if fi, err := os.Stat(filepath.Join(id, ManifestFile)); err == nil && !fi.IsDir() {
 		abs, _ := filepath.Abs(id)
-		return RunInfo{ID: filepath.Base(abs), Dir: abs}, nil
+		mode, scenario := parseRunID(filepath.Base(abs))
+		return RunInfo{ID: filepath.Base(abs), Dir: abs, Mode: mode, Scenario: scenario}, nil
 	}
 	return RunInfo{}, fmt.Errorf("run %q not found in %s: list the runs with assign query \"SELECT run_id FROM runs\", or give a run folder path", id, h.RunsDir())
 }

@@ -90,6 +90,11 @@ func checkRun(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
+	if run.Scenario {
+		// A scenario's stock is not the snapshot's: checking it against the
+		// snapshot would report its changes as broken rules.
+		return fmt.Errorf("run %s is a what-if scenario planned on changed inputs, and check verifies runs against the snapshot as loaded: check its base run instead", run.ID)
+	}
 	snap := o.Snapshot
 	if snap == "" {
 		snap = man.Snapshot

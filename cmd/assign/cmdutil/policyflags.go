@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -73,4 +74,30 @@ func (pf *PolicyFlags) Resolve() (policy.Policy, error) {
 		return p, &FlagError{Err: fmt.Errorf("%w (check the flag or the policy file)", err)}
 	}
 	return p, nil
+}
+
+// Overrides returns the policy keys the invocation sets, by policy file key:
+// every key of the effective policy when a --policy file is given, else
+// only the flags given. A what-if changes these over its base run's policy.
+func (pf *PolicyFlags) Overrides() (map[string]any, error) {
+	p, err := pf.Resolve()
+	if err != nil {
+		return nil, err
+	}
+	all := map[string]any{
+		"max_per_category": p.MaxPerCategory, "fill_ignoring_caps": p.FillIgnoringCaps, "repeat_window_days": p.RepeatWindowDays,
+		"never_again_rating": p.NeverAgainRating, "new_snack_days": p.NewSnackDays, "min_shelf_days": p.MinShelfDays,
+		"prior_weight": p.PriorWeight, "w_popularity": p.WPopularity, "w_preference": p.WPreference, "w_affinity": p.WAffinity,
+		"w_novelty": p.WNovelty,
+	}
+	if pf.File != "" {
+		return all, nil
+	}
+	out := map[string]any{}
+	for key, v := range all {
+		if pf.cmd.Flags().Changed(strings.ReplaceAll(key, "_", "-")) {
+			out[key] = v
+		}
+	}
+	return out, nil
 }

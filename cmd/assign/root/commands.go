@@ -6,6 +6,7 @@ import (
 	"github.com/assign-dev/assign/cmd/assign/check"
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
 	"github.com/assign-dev/assign/cmd/assign/demo"
+	"github.com/assign-dev/assign/cmd/assign/diff"
 	"github.com/assign-dev/assign/cmd/assign/explain"
 	"github.com/assign-dev/assign/cmd/assign/gen"
 	"github.com/assign-dev/assign/cmd/assign/load"
@@ -14,6 +15,7 @@ import (
 	"github.com/assign-dev/assign/cmd/assign/report"
 	"github.com/assign-dev/assign/cmd/assign/run"
 	"github.com/assign-dev/assign/cmd/assign/snapshots"
+	"github.com/assign-dev/assign/cmd/assign/whatif"
 )
 
 // subcommands lists every verb; each lives in its own package.
@@ -29,5 +31,7 @@ func subcommands(f *cmdutil.Factory) []*cobra.Command {
 		gen.NewCmdGen(f, nil),
 		query.NewCmdQuery(f, nil),
 		report.NewCmdReport(f, nil),
+		diff.NewCmdDiff(f, nil),
+		whatif.NewCmdWhatif(f, nil),
 	}
 }
