@@ -374,7 +374,7 @@ func (tr *tableRun) violationsOf(ctx context.Context, db *duck.DB, entries []ent
 		e := it.e
 		sf := tr.files[e.f]
 		rr, found := raws[e.f][e.r]
-		v := Violation{Table: tr.t.Name, File: sf.Rel, Raw: rr.raw}
+		v := Violation{Table: tr.t.Name, File: sf.Rel, Raw: rr.raw, Key: rr.key}
 		v.Line, v.Row = position(sf, e.r, rr, found)
 		field := func(spec int) (string, bool) {
 			if !found {
@@ -413,6 +413,7 @@ func (tr *tableRun) violationsOf(ctx context.Context, db *duck.DB, entries []ent
 			frr, ffound := raws[e.ff][e.fr]
 			v.DupFile = first.Rel
 			v.DupLine, v.DupRow = position(first, e.fr, frr, ffound)
+			v.DupKey = frr.key
 		case 2:
 			r := tr.t.Refs[it.col]
 			v.Column = r.Column

@@ -24,8 +24,9 @@ const (
 var formatByExt = map[string]Format{".csv": CSV, ".parquet": Parquet, ".jsonl": JSONL, ".arrow": Arrow}
 
 // typed reports whether the format carries native column types (positions
-// in it are row numbers, not lines).
-func (f Format) typed() bool { return f == Parquet || f == Arrow }
+// in it are row numbers or keys, not lines): every format but the text ones,
+// database feeds included.
+func (f Format) typed() bool { return f != CSV && f != JSONL }
 
 // SourceFile is one file of a table's source.
 type SourceFile struct {
@@ -33,6 +34,9 @@ type SourceFile struct {
 	Rel    string // relative to the extract folder, for messages
 	Format Format
 	Size   int64
+	// Feed, when set, supplies the rows instead of the file at Path (a
+	// database source); Rel then names the source table or query.
+	Feed Feed
 }
 
 // Source is where one table's rows come from: a single file, or a folder of
@@ -64,6 +68,9 @@ type Extract struct {
 	Sources map[string]*Source // by table name; a missing entry is an absent table
 	// Notes are things ignored on the way (unknown files), one sentence each.
 	Notes []string
+	// Meta is recorded in the snapshot's assign_meta instead of source_dir
+	// when the extract is not a folder (a database source).
+	Meta map[string]string
 }
 
 // Discover finds the source of every table in dir. It fails on a missing

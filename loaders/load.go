@@ -20,9 +20,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,8 +48,12 @@ const DefaultMaxShown = 20
 
 // Options configures one load.
 type Options struct {
-	Dir  string
-	Home *store.Home
+	Dir string
+	// Extract, when set, is the extract to load instead of discovering
+	// Dir (a database source, see Feed); its Meta is recorded in the
+	// snapshot instead of source_dir.
+	Extract *Extract
+	Home    *store.Home
 	// Name is the snapshot name; empty picks a fresh snap-<time> name.
 	Name string
 	// NoSwitch keeps CURRENT as it is.
@@ -127,9 +133,11 @@ func Load(ctx context.Context, opts Options) (res *Result, err error) {
 	if opts.MaxShown <= 0 {
 		opts.MaxShown = DefaultMaxShown
 	}
-	ex, err := Discover(opts.Dir)
-	if err != nil {
-		return nil, err
+	ex := opts.Extract
+	if ex == nil {
+		if ex, err = Discover(opts.Dir); err != nil {
+			return nil, err
+		}
 	}
 	unlock, err := opts.Home.LockLoad()
 	if err != nil {
@@ -403,15 +411,23 @@ func (l *loader) drop(ctx context.Context, tr *tableRun) {
 
 // writeMeta records what the snapshot is and where every table came from.
 func (l *loader) writeMeta(ctx context.Context, name string, res *Result) error {
-	src, _ := filepath.Abs(l.opts.Dir)
 	meta := [][2]string{
 		{"snapshot", name},
 		{"created_at", l.opts.Now().UTC().Format(time.RFC3339)},
-		{"source_dir", src},
+	}
+	if l.opts.Extract == nil {
+		src, _ := filepath.Abs(l.opts.Dir)
+		meta = append(meta, [2]string{"source_dir", src})
+	} else {
+		for _, k := range slices.Sorted(maps.Keys(l.opts.Extract.Meta)) {
+			meta = append(meta, [2]string{k, l.opts.Extract.Meta[k]})
+		}
+	}
+	meta = append(meta, [][2]string{
 		{"assign_version", l.opts.Version},
 		{"schema_version", strconv.Itoa(SchemaVersion)},
 		{"rows_rejected", strconv.FormatInt(res.Rejected, 10)},
-	}
+	}...)
 	if l.opts.RejectFile != "" {
 		abs, _ := filepath.Abs(l.opts.RejectFile)
 		meta = append(meta, [2]string{"reject_file", abs})

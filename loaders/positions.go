@@ -32,6 +32,7 @@ type rawRow struct {
 	fields []string // per file column (stagedFile.cols)
 	nulls  []bool
 	raw    string // the whole row as a JSON object
+	key    string // a feed's primary key, e.g. "primary key id=17"
 }
 
 // resolveRows returns the raw rows of the given ordinals (0-based rows of
@@ -39,6 +40,9 @@ type rawRow struct {
 func resolveRows(ctx context.Context, db *duck.DB, sf *stagedFile, ords []int64) (map[int64]rawRow, error) {
 	if len(ords) == 0 {
 		return map[int64]rawRow{}, nil
+	}
+	if sf.Feed != nil {
+		return resolveFeed(ctx, db, sf, ords)
 	}
 	switch sf.Format {
 	case CSV:

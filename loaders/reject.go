@@ -11,7 +11,10 @@ import (
 // RejectHeader is the header row of a reject file. One line per violation:
 // a row breaking two rules appears twice. line is set for CSV and JSONL
 // sources, row for Parquet and Arrow; raw is the whole source row as JSON.
-var RejectHeader = []string{"table", "file", "line", "row", "column", "value", "rule", "raw"}
+// For a database source, file is the source table (or query) and key its
+// primary key ("primary key id=17"), or row its place in read order when
+// it has none.
+var RejectHeader = []string{"table", "file", "line", "row", "column", "value", "rule", "raw", "key"}
 
 // rejectWriter writes the reject file beside its final path and renames it
 // into place only when the load succeeds, so a failed load leaves no file
@@ -47,7 +50,7 @@ func (r *rejectWriter) write(v Violation) error {
 		}
 		return strconv.FormatInt(n, 10)
 	}
-	return r.w.Write([]string{v.Table, v.File, num(v.Line), num(v.Row), v.Column, v.Value, v.Rule, v.Raw})
+	return r.w.Write([]string{v.Table, v.File, num(v.Line), num(v.Row), v.Column, v.Value, v.Rule, v.Raw, v.Key})
 }
 
 func (r *rejectWriter) commit() error {

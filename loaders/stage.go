@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/assign-dev/assign/duck"
@@ -49,6 +50,7 @@ type stagedFile struct {
 	cols   []fileCol
 	spec   []int // per spec column, its index in cols
 	extras []int // indices in cols of extra columns, in file order
+	hidden []int // indices in cols of a feed's hidden key columns
 	rows   int64
 }
 
@@ -66,6 +68,10 @@ func matchColumns(t Table, sf *stagedFile) error {
 		key := strings.ToLower(strings.TrimSpace(sf.cols[i].Name))
 		if j, dup := seen[key]; dup {
 			return &FileError{Table: t.Name, File: sf.Rel, Msg: fmt.Sprintf("has two columns named %q and %q (column names are matched case-insensitively); rename or drop one", sf.cols[j].Name, sf.cols[i].Name)}
+		}
+		if sf.Feed != nil && isKeyColumn(key) {
+			sf.hidden = append(sf.hidden, i)
+			continue
 		}
 		seen[key] = i
 		switch key {
@@ -98,7 +104,7 @@ func matchColumns(t Table, sf *stagedFile) error {
 		return &FileError{Table: t.Name, File: sf.Rel, Msg: msg}
 	}
 	for i := range sf.cols {
-		if !used[i] {
+		if !used[i] && !slices.Contains(sf.hidden, i) {
 			sf.extras = append(sf.extras, i)
 		}
 	}
@@ -138,6 +144,12 @@ func typedSelect(t Table, sf *stagedFile, from string) (string, error) {
 		conv = append(conv, e)
 		outer = append(outer, fmt.Sprintf("%s AS %s", e, duck.Ident(sf.cols[j].Name)))
 	}
+	for k, j := range sf.hidden {
+		h := fmt.Sprintf("h%d", k)
+		read = append(read, fmt.Sprintf("%s AS %s", sf.cols[j].Expr, h))
+		conv = append(conv, h)
+		outer = append(outer, fmt.Sprintf("%s AS %s", h, duck.Ident(sf.cols[j].Name)))
+	}
 	outer = append(outer, fmt.Sprintf("CAST(%s AS INTEGER) AS %s", strings.Join(mask, " + "), colBad))
 	return fmt.Sprintf("SELECT %s FROM (SELECT %s FROM (SELECT %s FROM %s))",
 		strings.Join(outer, ", "), strings.Join(conv, ", "), strings.Join(read, ", "), from), nil
@@ -147,14 +159,16 @@ func typedSelect(t Table, sf *stagedFile, from string) (string, error) {
 func stageFile(ctx context.Context, db *duck.DB, t Table, f SourceFile, idx int, tmp string) (*stagedFile, error) {
 	sf := &stagedFile{SourceFile: f, idx: idx, tmp: tmp}
 	var err error
-	switch f.Format {
-	case CSV:
+	switch {
+	case f.Feed != nil:
+		err = stageFeed(ctx, db, t, sf)
+	case f.Format == CSV:
 		err = stageCSV(ctx, db, t, sf)
-	case JSONL:
+	case f.Format == JSONL:
 		err = stageJSONL(ctx, db, t, sf)
-	case Parquet:
+	case f.Format == Parquet:
 		err = stageParquet(ctx, db, t, sf)
-	case Arrow:
+	case f.Format == Arrow:
 		err = stageArrow(ctx, db, t, sf)
 	}
 	if err != nil {

@@ -9,12 +9,20 @@ import (
 // Violation is one value of one row that breaks a rule of SPEC section 2.
 // Exactly one of Line and Row is set: Line for text sources (CSV, JSONL),
 // counted from 1 with the CSV header on line 1; Row for typed sources
-// (Parquet, Arrow), counted from 1.
+// (Parquet, Arrow, a database source without a primary key), counted from 1.
+// A database source with a primary key also sets Key, which positions
+// the row instead of Row.
 type Violation struct {
 	Table string
-	File  string // path relative to the extract folder, e.g. "ratings.csv" or "ratings/part-2.parquet"
-	Line  int64
-	Row   int64
+	// File is the path relative to the extract folder, e.g. "ratings.csv"
+	// or "ratings/part-2.parquet"; for a database source, the source table
+	// or query ("source table rating_events").
+	File string
+	Line int64
+	Row  int64
+	// Key is the row's primary key in a database source, as
+	// "primary key id=17" or "primary key (user_id, ship_on)=(5, 2026-03-02)".
+	Key string
 	// Column is the column at fault; for a composite key the key columns
 	// joined with ", ".
 	Column string
@@ -30,14 +38,25 @@ type Violation struct {
 	DupFile string
 	DupLine int64
 	DupRow  int64
+	DupKey  string
 	// Raw is the whole source row as a JSON object of the original field
 	// names and values (for the reject file).
 	Raw string
 }
 
-// Where is the position part of the message: "ratings.csv line 17" or
-// "ratings.parquet row 17".
-func (v Violation) Where() string { return where(v.File, v.Line, v.Row) }
+// Where is the position part of the message: "ratings.csv line 17",
+// "ratings.parquet row 17" or "source table rating_events, primary key id=17".
+func (v Violation) Where() string { return whereKey(v.File, v.Line, v.Row, v.Key) }
+
+func whereKey(file string, line, row int64, key string) string {
+	if key != "" {
+		if file == "" {
+			return key
+		}
+		return file + ", " + key
+	}
+	return where(file, line, row)
+}
 
 func where(file string, line, row int64) string {
 	switch {
@@ -75,9 +94,9 @@ func (v Violation) String() string {
 	b.WriteString(" breaks rule " + v.Rule)
 	if v.DupFile != "" {
 		if v.DupFile == v.File {
-			fmt.Fprintf(&b, " (same as %s)", strings.TrimPrefix(where("", v.DupLine, v.DupRow), " "))
+			fmt.Fprintf(&b, " (same as %s)", strings.TrimPrefix(whereKey("", v.DupLine, v.DupRow, v.DupKey), " "))
 		} else {
-			fmt.Fprintf(&b, " (same as %s)", where(v.DupFile, v.DupLine, v.DupRow))
+			fmt.Fprintf(&b, " (same as %s)", whereKey(v.DupFile, v.DupLine, v.DupRow, v.DupKey))
 		}
 	}
 	return b.String()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
 	"github.com/assign-dev/assign/loaders"
+	"github.com/assign-dev/assign/loaders/dbsource"
 	"github.com/assign-dev/assign/store"
 )
 
@@ -30,6 +32,14 @@ type Options struct {
 	NoSwitch    bool
 	Threads     int
 	MemoryLimit string
+	// Timeout bounds the whole load (0: none).
+	Timeout time.Duration
+
+	// Database sources (DIR is a mysql:// or postgres:// URL).
+	PasswordFile string
+	MapFile      string
+	Parallel     int
+	TimeZone     string
 }
 
 // NewCmdLoad builds `assign load`. runF, when set, replaces the run function
@@ -37,8 +47,8 @@ type Options struct {
 func NewCmdLoad(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "load DIR",
-		Short: "Validate an extract folder and write it as a new snapshot",
+		Use:   "load DIR | mysql://USER@HOST[:PORT]/DB | postgres://USER@HOST[:PORT]/DB",
+		Short: "Validate an extract folder (or a database) and write it as a new snapshot",
 		Long: `Read the extract in DIR, check every rule of the input contract, and write
 it as a new immutable snapshot in the data home, which becomes current.
 
@@ -46,6 +56,23 @@ DIR holds one source per table: <table>.csv (with a header row), .parquet,
 .jsonl or .arrow (Arrow IPC file), or a folder <table>/ of such files.
 snacks, users and stock are required; other tables may be absent (empty).
 Column names match case-insensitively, in any order; extra columns are kept.
+
+Instead of a folder, a MySQL/MariaDB or PostgreSQL database can be read
+directly: mysql://USER@HOST[:PORT]/DB, postgres://USER@HOST[:PORT]/DB
+(also postgresql://, with ?sslmode=... and the other TLS parameters). All
+tables are read inside one consistent snapshot of the database (read only),
+with the same rules; a row at fault is named by its source table and
+primary key. By default each table and column is read under its contract
+name; --map FILE (TOML) maps them to other tables, columns or a SELECT.
+Only the mapped columns are read (list more under keep in the map).
+Zoned values (MySQL TIMESTAMP, PostgreSQL timestamptz) are taken in
+--time-zone (default UTC); DATETIME and timestamp without time zone as
+written.
+
+The password: give it in MYSQL_PWD / PGPASSWORD or --password-file FILE.
+A password written in the URL works too, but the command line (and so the
+URL) is visible to every user of the machine in ps; assign itself never
+prints, logs or records it.
 
 Without --reject-file, any invalid row fails the load and nothing changes.
 With it, invalid rows (and rows referencing them) are written to that CSV
@@ -60,10 +87,33 @@ snapshot untouched.`,
 
   # Load under a chosen name without switching to it yet
   assign load ./extract-2026-11-21 --name nightly-1121 --no-switch
-  assign snapshots use nightly-1121`,
+  assign snapshots use nightly-1121
+
+  # Straight from a PostgreSQL read replica, password from a file
+  assign load postgres://assign@replica.internal/shop --password-file /run/secrets/pg
+
+  # From MariaDB with the password in the environment and a table mapping
+  MYSQL_PWD=... assign load mysql://assign@db.internal:3306/shop --map shop-map.toml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Dir = args[0]
+			isDB := dbsource.IsURL(opts.Dir)
+			if !isDB {
+				for _, fl := range []string{"password-file", "map", "parallel", "time-zone"} {
+					if cmd.Flags().Changed(fl) {
+						return cmdutil.FlagErrorf("--%s is for a database source (mysql:// or postgres://), not a folder", fl)
+					}
+				}
+			}
+			if err := cmdutil.CheckIntRange("parallel", opts.Parallel, 1, 16); err != nil {
+				return err
+			}
+			if opts.Timeout < 0 {
+				return cmdutil.FlagErrorf("--timeout %s: want a positive duration such as 30m", opts.Timeout)
+			}
+			if _, err := time.LoadLocation(opts.TimeZone); err != nil || opts.TimeZone == "" || strings.EqualFold(opts.TimeZone, "local") {
+				return cmdutil.FlagErrorf("--time-zone %q: want an IANA time zone name such as UTC or Asia/Tokyo", opts.TimeZone)
+			}
 			if opts.Name != "" {
 				if err := store.ValidName(opts.Name); err != nil {
 					return cmdutil.FlagErrorf("--name: %v", err)
@@ -87,19 +137,38 @@ snapshot untouched.`,
 	fs.BoolVar(&opts.NoSwitch, "no-switch", false, "write the snapshot but keep the current one current")
 	fs.IntVar(&opts.Threads, "threads", 0, "DuckDB worker threads (default: all cores)")
 	fs.StringVar(&opts.MemoryLimit, "memory-limit", loaders.DefaultMemoryLimit, "DuckDB memory limit; beyond it the load spills to the home's tmp folder")
+	fs.DurationVar(&opts.Timeout, "timeout", 0, "give up when the load takes longer than this (e.g. 30m); nothing changes")
+	fs.StringVar(&opts.PasswordFile, "password-file", "", "database source: read the password from this file (one line)")
+	fs.StringVar(&opts.MapFile, "map", "", "database source: TOML file mapping tables and columns to the database's own")
+	fs.IntVar(&opts.Parallel, "parallel", dbsource.DefaultParallel, "database source: connections reading large tables at once (1..16)")
+	fs.StringVar(&opts.TimeZone, "time-zone", "UTC", "database source: time zone of MySQL TIMESTAMP and timestamptz values")
 	return cmd
 }
 
 func loadRun(ctx context.Context, o *Options) error {
+	if o.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+	}
 	f := o.Factory
 	home, err := f.Home()
 	if err != nil {
 		return err
 	}
+	var ex *loaders.Extract
+	if dbsource.IsURL(o.Dir) {
+		src, err := openSource(ctx, o)
+		if err != nil {
+			return timeoutErr(ctx, o, err)
+		}
+		defer src.Close()
+		ex = src.Extract
+	}
 	prog := f.NewProgress()
 	current := ""
 	res, err := loaders.Load(ctx, loaders.Options{
-		Dir: o.Dir, Home: home, Name: o.Name, NoSwitch: o.NoSwitch, RejectFile: o.RejectFile,
+		Dir: o.Dir, Extract: ex, Home: home, Name: o.Name, NoSwitch: o.NoSwitch, RejectFile: o.RejectFile,
 		Now: f.Now, Version: cmdutil.BuildVersion(), Threads: o.Threads, MemoryLimit: o.MemoryLimit,
 		Logger: f.Logger,
 		Progress: func(table string, done, total int) {
@@ -117,13 +186,49 @@ func loadRun(ctx context.Context, o *Options) error {
 		return err
 	}
 	if err != nil {
-		return err
+		return timeoutErr(ctx, o, err)
 	}
 	for _, n := range res.Notes {
 		fmt.Fprintf(f.IO.ErrOut, "note: %s\n", n)
 	}
 	printSummary(f.IO.Out, res)
 	return nil
+}
+
+// openSource connects to the database named by o.Dir and describes every
+// table; errors never carry the password.
+func openSource(ctx context.Context, o *Options) (*dbsource.Source, error) {
+	t, err := dbsource.ParseURL(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.ResolvePassword(o.PasswordFile, os.Getenv); err != nil {
+		return nil, err
+	}
+	var m dbsource.Map
+	if o.MapFile != "" {
+		if m, err = dbsource.ReadMap(o.MapFile); err != nil {
+			return nil, err
+		}
+	}
+	zone, _ := time.LoadLocation(o.TimeZone)
+	if o.TimeZone == "UTC" {
+		zone = nil
+	}
+	connect := 15 * time.Second
+	if o.Timeout > 0 && o.Timeout < connect {
+		connect = o.Timeout
+	}
+	o.Factory.Logger.Debug("reading a database source", "url", t.Redacted(), "parallel", o.Parallel)
+	return dbsource.Open(ctx, dbsource.Config{Target: t, Map: m, Parallel: o.Parallel, Zone: zone, ConnectTimeout: connect, Logger: o.Factory.Logger})
+}
+
+// timeoutErr words a load stopped by --timeout.
+func timeoutErr(ctx context.Context, o *Options, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("the load did not finish within --timeout %s and was stopped: the home is unchanged", o.Timeout)
+	}
+	return err
 }
 
 // PrintViolations writes the shown violations one per line, then how many
