@@ -35,10 +35,10 @@ type mergeReader struct {
 	// connection and its snapshot.
 	discard atomic.Bool
 	wg      sync.WaitGroup
-	mu     sync.Mutex
-	first  error // the first producer error
-	errs   []error
-	closed sync.Once
+	mu      sync.Mutex
+	first   error // the first producer error
+	errs    []error
+	closed  sync.Once
 }
 
 // prefetch is how many batches each producer may read ahead.
