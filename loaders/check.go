@@ -376,6 +376,9 @@ func (tr *tableRun) violationsOf(ctx context.Context, db *duck.DB, entries []ent
 		rr, found := raws[e.f][e.r]
 		v := Violation{Table: tr.t.Name, File: sf.Rel, Raw: rr.raw, Key: rr.key}
 		v.Line, v.Row = position(sf, e.r, rr, found)
+		if v.Key != "" {
+			v.Row = 0 // the key places the row; its read order means nothing
+		}
 		field := func(spec int) (string, bool) {
 			if !found {
 				return "", false
@@ -413,7 +416,9 @@ func (tr *tableRun) violationsOf(ctx context.Context, db *duck.DB, entries []ent
 			frr, ffound := raws[e.ff][e.fr]
 			v.DupFile = first.Rel
 			v.DupLine, v.DupRow = position(first, e.fr, frr, ffound)
-			v.DupKey = frr.key
+			if v.DupKey = frr.key; v.DupKey != "" {
+				v.DupRow = 0
+			}
 		case 2:
 			r := tr.t.Refs[it.col]
 			v.Column = r.Column

@@ -500,6 +500,14 @@ func myRow(s *sink, cols []outCol, dest []driver.Value) (int, error) {
 		default:
 			switch x := v.(type) {
 			case []byte:
+				if col.Src.Class == clDecimal {
+					// Read as text because a value is not an integer:
+					// whole values in integer form, so 14.00 reads as 14.
+					if n, ok := parseDecimalInt(x); ok {
+						s.textString(i, strconv.FormatInt(n, 10))
+						continue
+					}
+				}
 				if err := s.text(i, x); err != nil {
 					return -1, err
 				}

@@ -386,6 +386,11 @@ func pgSelectExpr(c outCol) string {
 	case kDate, kTimestamp:
 		return id
 	}
+	if c.Src.Class == clDecimal {
+		// A decimal read as text (one of its values is not an integer):
+		// whole values in integer form, so 14.00 still reads as 14.
+		return fmt.Sprintf("CASE WHEN %[1]s = trunc(%[1]s) THEN trunc(%[1]s)::text ELSE %[1]s::text END", id)
+	}
 	return id + "::text"
 }
 

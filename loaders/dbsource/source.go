@@ -375,5 +375,11 @@ func fillRaw(fr *loaders.FeedRaw, p *tablePlan, cols []outCol, vals []*string, k
 			kv[k] = fr.Fields[i]
 		}
 		fr.Key = keyLabel(p, kv)
+		return
 	}
+	what := "the table has no primary key"
+	if p.query {
+		what = "the query has no key in --map"
+	}
+	fr.Key = fmt.Sprintf("row %d in read order (%s)", fr.Ord+1, what)
 }
