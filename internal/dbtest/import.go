@@ -191,3 +191,25 @@ func (s *Server) Exec(ctx context.Context, db string, stmts ...string) error {
 	}
 	return nil
 }
+
+// QueryInt runs a query returning one integer as the superuser (0 when it
+// returns no row or fails).
+func (s *Server) QueryInt(ctx context.Context, q string) int64 {
+	var n int64
+	if s.Kind == "postgres" {
+		c, err := s.Postgres(ctx, "postgres")
+		if err != nil {
+			return 0
+		}
+		defer c.Close(ctx)
+		_ = c.QueryRow(ctx, q).Scan(&n)
+		return n
+	}
+	h, err := s.MySQL("")
+	if err != nil {
+		return 0
+	}
+	defer h.Close()
+	_ = h.QueryRowContext(ctx, q).Scan(&n)
+	return n
+}

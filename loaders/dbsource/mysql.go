@@ -26,6 +26,16 @@ type myDB struct {
 	conns []*sql.Conn
 }
 
+func init() {
+	// The driver prints some failures to stderr itself; assign reports
+	// every failure as one sentence of its own.
+	_ = mysql.SetLogger(quietLogger{})
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Print(...any) {}
+
 func myConfig(cfg Config) *mysql.Config {
 	t := cfg.Target
 	mc := mysql.NewConfig()
@@ -84,7 +94,7 @@ func myConnectError(t *Target, err error, timedOut bool, timeout time.Duration) 
 		case 1049:
 			return fmt.Errorf("MySQL at %s has no database %s", t.Address(), t.Database)
 		case 1044:
-			return fmt.Errorf("permission denied: MySQL at %s does not let user %s use database %s; grant it SELECT on %s.*", t.Address(), t.User, t.Database, t.Database)
+			return fmt.Errorf("MySQL at %s does not let user %s use database %s: it does not exist, or the user has no privilege on it (GRANT SELECT ON %s.* TO '%s')", t.Address(), t.User, t.Database, t.Database, t.User)
 		case 1040:
 			return fmt.Errorf("MySQL at %s has too many connections: lower --parallel or retry later", t.Address())
 		}

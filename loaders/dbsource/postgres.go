@@ -142,7 +142,7 @@ func (d *pgDB) queryErr(what string, err error) error {
 		case "57014":
 			return fmt.Errorf("%s: PostgreSQL at %s cancelled the statement (%s)", what, t.Address(), t.scrub(pe.Message))
 		case "57P01", "57P02", "57P03":
-			return fmt.Errorf("%s: lost the connection to PostgreSQL at %s (the server is shutting down: %s); nothing was loaded", what, t.Address(), t.scrub(pe.Message))
+			return fmt.Errorf("%s: lost the connection to PostgreSQL at %s (%s); nothing was loaded", what, t.Address(), t.scrub(pe.Message))
 		}
 		return fmt.Errorf("%s: PostgreSQL at %s says: %s (SQLSTATE %s)", what, t.Address(), t.scrub(pe.Message), pe.Code)
 	}
