@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
@@ -194,10 +195,16 @@ func (s *Server) Exec(ctx context.Context, db string, stmts ...string) error {
 
 // QueryInt runs a query returning one integer as the superuser (0 when it
 // returns no row or fails).
-func (s *Server) QueryInt(ctx context.Context, q string) int64 {
+func (s *Server) QueryInt(ctx context.Context, q string) int64 { return s.QueryIntIn(ctx, "", q) }
+
+// QueryIntIn is QueryInt in database db.
+func (s *Server) QueryIntIn(ctx context.Context, db, q string) int64 {
 	var n int64
 	if s.Kind == "postgres" {
-		c, err := s.Postgres(ctx, "postgres")
+		if db == "" {
+			db = "postgres"
+		}
+		c, err := s.Postgres(ctx, db)
 		if err != nil {
 			return 0
 		}
@@ -205,11 +212,70 @@ func (s *Server) QueryInt(ctx context.Context, q string) int64 {
 		_ = c.QueryRow(ctx, q).Scan(&n)
 		return n
 	}
-	h, err := s.MySQL("")
+	h, err := s.MySQL(db)
 	if err != nil {
 		return 0
 	}
 	defer h.Close()
 	_ = h.QueryRowContext(ctx, q).Scan(&n)
 	return n
+}
+
+// WriteLoop commits transactions of stmts on database db until stop is
+// closed, counting the commits.
+func (s *Server) WriteLoop(ctx context.Context, db string, stmts []string, stop <-chan struct{}, commits *atomic.Int64) error {
+	if s.Kind == "postgres" {
+		c, err := s.Postgres(ctx, db)
+		if err != nil {
+			return err
+		}
+		defer c.Close(ctx)
+		for {
+			select {
+			case <-stop:
+				return nil
+			default:
+			}
+			tx, err := c.Begin(ctx)
+			if err != nil {
+				return err
+			}
+			for _, q := range stmts {
+				if _, err := tx.Exec(ctx, q); err != nil {
+					tx.Rollback(ctx)
+					return fmt.Errorf("%s: %w", q, err)
+				}
+			}
+			if err := tx.Commit(ctx); err != nil {
+				return err
+			}
+			commits.Add(1)
+		}
+	}
+	h, err := s.MySQL(db)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	for {
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+		tx, err := h.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		for _, q := range stmts {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+		commits.Add(1)
+	}
 }

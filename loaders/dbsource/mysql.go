@@ -289,7 +289,7 @@ func (d *myDB) begin(ctx context.Context, plans []*tablePlan) error {
 	}
 	var locks []string
 	for _, p := range plans {
-		if p.split != "" && p.est >= minSplitRows {
+		if p.split != "" && p.est >= d.cfg.SplitRows {
 			ref, _, _ := myTableRef(p.table)
 			locks = append(locks, ref+" READ")
 		}
@@ -357,7 +357,7 @@ func (d *myDB) parts(ctx context.Context, p *tablePlan, cols []outCol, zone *tim
 	}
 	base := "SELECT " + strings.Join(sel, ", ") + " FROM " + p.from
 	var wheres []string
-	if len(d.conns) > 1 && p.split != "" && p.est >= minSplitRows {
+	if len(d.conns) > 1 && p.split != "" && p.est >= d.cfg.SplitRows {
 		var lo, hi sql.NullInt64
 		col := myIdent(p.split)
 		if err := d.conns[0].QueryRowContext(ctx, "SELECT MIN("+col+"), MAX("+col+") FROM "+p.from).Scan(&lo, &hi); err != nil {

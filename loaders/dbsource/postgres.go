@@ -32,8 +32,9 @@ const (
 	pgEpochUS   = 946684800 * 1e6
 )
 
-// minSplitRows is the estimated size from which a table is read in parts.
-const minSplitRows = 200_000
+// DefaultSplitRows is the estimated size from which a table is read in
+// parts: below it one reader keeps up and the split costs more than it saves.
+const DefaultSplitRows = 200_000
 
 func pgConnect(ctx context.Context, cfg Config) (*pgx.Conn, error) {
 	t := cfg.Target
@@ -363,7 +364,7 @@ func (d *pgDB) begin(ctx context.Context, plans []*tablePlan) error {
 // splittable: a plain table, large enough, on a server with TID range
 // scans (14+; before, each part would scan the whole table).
 func (d *pgDB) splittable(p *tablePlan) bool {
-	return p.pgOID != 0 && p.est >= minSplitRows && d.version >= 140000
+	return p.pgOID != 0 && p.est >= d.cfg.SplitRows && d.version >= 140000
 }
 
 // selectExpr is how a column is read in binary COPY.

@@ -26,6 +26,9 @@ type Config struct {
 	// Zone is the time zone zoned values (MySQL TIMESTAMP, timestamptz)
 	// are read in; nil means UTC.
 	Zone *time.Location
+	// SplitRows is the estimated size from which a table is read in parts
+	// by several connections; 0 means DefaultSplitRows.
+	SplitRows int64
 	// ConnectTimeout bounds connecting and authenticating.
 	ConnectTimeout time.Duration
 	Logger         *slog.Logger
@@ -94,6 +97,9 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SplitRows <= 0 {
+		cfg.SplitRows = DefaultSplitRows
 	}
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 15 * time.Second
@@ -186,6 +192,7 @@ func (f *tableFeed) Read(ctx context.Context) (array.RecordReader, error) {
 	if err != nil {
 		return nil, err
 	}
+	f.src.cfg.Logger.Debug("reading", "table", f.plan.spec.Name, "source", f.plan.label, "parts", len(parts))
 	// A restart request from a producer marks the column before the
 	// loader reads the table again.
 	wrapped := make([]producer, len(parts))
