@@ -17,6 +17,7 @@ import (
 	"github.com/assign-dev/assign/cmd/assign/load"
 	"github.com/assign-dev/assign/cmd/assign/root"
 	"github.com/assign-dev/assign/duck"
+	"github.com/assign-dev/assign/internal/dbtest"
 	"github.com/assign-dev/assign/internal/extractfixtures"
 	"github.com/assign-dev/assign/store"
 )
@@ -30,7 +31,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("ASSIGN_TEST_MAIN") == "1" {
 		os.Exit(root.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	dbtest.Stop()
+	os.Exit(code)
 }
 
 type run struct {
