@@ -83,4 +83,3 @@ func TestNoTornSnapshot(t *testing.T) {
 		})
 	}
 }
-
