@@ -5,7 +5,7 @@ BIN     := bin/assign
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -ldflags "-X github.com/assign-dev/assign/cmd/assign/cmdutil.Version=$(VERSION)"
 
-.PHONY: build demo test test-short fuzz bench bench-large lint vet fmt clean
+.PHONY: build demo test test-short fuzz bench bench-large bench-db lint vet fmt clean
 
 build:
 	$(GO) build $(TAGS) $(LDFLAGS) -o $(BIN) ./cmd/assign
@@ -46,6 +46,14 @@ bench: build
 
 bench-large: build
 	$(GO) run $(TAGS) ./benchmarks/cmd/bench --large
+
+## bench-db: time `assign load` from PostgreSQL and MariaDB (throwaway local
+## servers) against the Parquet load of the same extract; medium by default,
+## e.g. make bench-db DBBENCH="--scale small --runs 1". Heavy: run it under
+## flock /work/coord/heavy.lock.
+DBBENCH ?=
+bench-db: build
+	$(GO) run $(TAGS) ./benchmarks/cmd/dbbench $(DBBENCH)
 
 lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -69,8 +69,33 @@ func Postgres(tb testing.TB) *Server {
 	if bin == "" {
 		need(tb, "PostgreSQL", "postgresql")
 	}
-	return get(tb, "postgres", func() (*Server, error) { return startPostgres(bin) })
+	return get(tb, "postgres", func() (*Server, error) { return startPostgres(bin, "128MB") })
 }
+
+// StartPostgres starts a PostgreSQL server outside a test (the benchmark)
+// with shared_buffers of the given size; Close stops it.
+func StartPostgres(sharedBuffers string) (*Server, error) {
+	bin := pgBin()
+	if bin == "" {
+		return nil, errors.New("PostgreSQL is not installed: apt-get install -y postgresql")
+	}
+	return startPostgres(bin, sharedBuffers)
+}
+
+// StartMariaDB starts a MariaDB server outside a test (the benchmark) with
+// an InnoDB buffer pool of the given size; Close stops it.
+func StartMariaDB(bufferPool string) (*Server, error) {
+	if _, err := exec.LookPath("mariadbd"); err != nil {
+		if _, err := os.Stat("/usr/sbin/mariadbd"); err != nil {
+			return nil, errors.New("MariaDB is not installed: apt-get install -y mariadb-server")
+		}
+	}
+	return startMariaDB(bufferPool)
+}
+
+// Close stops a server started with StartPostgres or StartMariaDB and
+// removes its data folder.
+func (s *Server) Close() { s.stop() }
 
 // MariaDB returns the package's MariaDB server, starting it on first use.
 func MariaDB(tb testing.TB) *Server {
@@ -80,7 +105,7 @@ func MariaDB(tb testing.TB) *Server {
 			need(tb, "MariaDB", "mariadb-server")
 		}
 	}
-	return get(tb, "mysql", startMariaDB)
+	return get(tb, "mysql", func() (*Server, error) { return startMariaDB("256M") })
 }
 
 func get(tb testing.TB, kind string, start func() (*Server, error)) *Server {
@@ -254,7 +279,7 @@ func run(cmd *exec.Cmd) error {
 	return nil
 }
 
-func startPostgres(bin string) (*Server, error) {
+func startPostgres(bin, sharedBuffers string) (*Server, error) {
 	dir, err := dataDir("assign-pg-")
 	if err != nil {
 		return nil, err
@@ -276,7 +301,7 @@ func startPostgres(bin string) (*Server, error) {
 	}
 	cmd := command(filepath.Join(bin, "postgres"), "-D", filepath.Join(dir, "data"), "-p", strconv.Itoa(port), "-k", dir,
 		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "max_connections=40", "-c", "shared_buffers=128MB", "-c", "log_min_messages=warning")
+		"-c", "max_connections=40", "-c", "shared_buffers="+sharedBuffers, "-c", "max_wal_size=4GB", "-c", "log_min_messages=warning")
 	if err := s.start(cmd, filepath.Join(dir, "server.log")); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -307,7 +332,7 @@ func (s *Server) Postgres(ctx context.Context, db string) (*pgx.Conn, error) {
 	return pgx.Connect(ctx, fmt.Sprintf("postgres://%s:%s@127.0.0.1:%d/%s?sslmode=disable", s.Admin, s.AdminPassword, s.Port, db))
 }
 
-func startMariaDB() (*Server, error) {
+func startMariaDB(bufferPool string) (*Server, error) {
 	dir, err := dataDir("assign-mariadb-")
 	if err != nil {
 		return nil, err
@@ -327,7 +352,7 @@ func startMariaDB() (*Server, error) {
 	}
 	cmd := command("mariadbd", "--no-defaults", "--datadir="+filepath.Join(dir, "data"), "--port="+strconv.Itoa(port),
 		"--bind-address=127.0.0.1", "--socket="+s.Socket, "--pid-file="+filepath.Join(dir, "mysqld.pid"),
-		"--skip-log-bin", "--skip-name-resolve", "--local-infile=1", "--innodb-buffer-pool-size=256M",
+		"--skip-log-bin", "--skip-name-resolve", "--local-infile=1", "--innodb-buffer-pool-size="+bufferPool,
 		"--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0", "--innodb-log-file-size=256M",
 		"--max-connections=60", "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci",
 		"--log-error="+filepath.Join(dir, "server.log"))

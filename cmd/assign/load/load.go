@@ -192,6 +192,9 @@ func loadRun(ctx context.Context, o *Options) error {
 		fmt.Fprintf(f.IO.ErrOut, "note: %s\n", n)
 	}
 	printSummary(f.IO.Out, res)
+	if ex != nil {
+		fmt.Fprintf(f.IO.Out, "\nRead from %s in one consistent snapshot (time zone of zoned values: %s).\n", ex.Meta["source_url"], ex.Meta["source_time_zone"])
+	}
 	return nil
 }
 
