@@ -29,6 +29,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/assign-dev/assign/atomicfs"
 	"github.com/assign-dev/assign/duck"
 	"github.com/assign-dev/assign/engine"
 	queries "github.com/assign-dev/assign/sql"
@@ -164,7 +165,7 @@ func Load(ctx context.Context, opts Options) (res *Result, err error) {
 		}
 	}()
 	tmp := opts.Home.LoadTmpDir(os.Getpid())
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
+	if err := os.MkdirAll(tmp, atomicfs.DirPerm); err != nil {
 		return nil, fmt.Errorf("create spill folder: %w", err)
 	}
 	defer os.RemoveAll(tmp)

@@ -4,8 +4,9 @@ import (
 	"encoding/csv"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
+
+	"github.com/assign-dev/assign/atomicfs"
 )
 
 // RejectHeader is the header row of a reject file. One line per violation:
@@ -21,23 +22,21 @@ var RejectHeader = []string{"table", "file", "line", "row", "column", "value", "
 // that looks complete.
 type rejectWriter struct {
 	path string
-	f    *os.File
+	f    *atomicfs.File
 	w    *csv.Writer
 }
 
 func newRejectWriter(path string) (*rejectWriter, error) {
-	dir := filepath.Dir(path)
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("reject file %s is a folder: give a file path", path)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	f, err := atomicfs.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("create reject file %s: %w", path, unwrapPath(err))
 	}
 	w := csv.NewWriter(f)
 	if err := w.Write(RejectHeader); err != nil {
-		f.Close()
-		os.Remove(f.Name())
+		f.Abort()
 		return nil, fmt.Errorf("write reject file %s: %w", path, err)
 	}
 	return &rejectWriter{path: path, f: f, w: w}, nil
@@ -59,22 +58,10 @@ func (r *rejectWriter) commit() error {
 		r.abort()
 		return fmt.Errorf("write reject file %s: %w", r.path, err)
 	}
-	if err := r.f.Sync(); err != nil {
-		r.abort()
-		return fmt.Errorf("write reject file %s: %w", r.path, err)
-	}
-	if err := r.f.Close(); err != nil {
-		os.Remove(r.f.Name())
-		return fmt.Errorf("write reject file %s: %w", r.path, err)
-	}
-	if err := os.Rename(r.f.Name(), r.path); err != nil {
-		os.Remove(r.f.Name())
+	if err := r.f.Commit(); err != nil {
 		return fmt.Errorf("write reject file %s: %w", r.path, unwrapPath(err))
 	}
 	return nil
 }
 
-func (r *rejectWriter) abort() {
-	r.f.Close()
-	os.Remove(r.f.Name())
-}
+func (r *rejectWriter) abort() { r.f.Abort() }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/assign-dev/assign/atomicfs"
 	"github.com/assign-dev/assign/duck"
 	"github.com/assign-dev/assign/engine"
 	"github.com/assign-dev/assign/policy"
@@ -146,7 +147,7 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 		m := *man
 		m.Files = written
 		m.setTimings(timings, time.Since(started))
-		if err := store.WriteFileAtomic(filepath.Join(req.OutDir, store.ManifestFile), m.JSON()); err != nil {
+		if err := atomicfs.WriteFile(filepath.Join(req.OutDir, store.ManifestFile), m.JSON()); err != nil {
 			return nil, err
 		}
 		out.OutDir = req.OutDir

@@ -19,6 +19,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/assign-dev/assign/analytics"
+	"github.com/assign-dev/assign/atomicfs"
 	"github.com/assign-dev/assign/engine"
 	"github.com/assign-dev/assign/plan"
 	"github.com/assign-dev/assign/policy"
@@ -108,7 +109,7 @@ func Generate(ctx context.Context, home *store.Home, opt Options) (*Outcome, err
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(opt.OutDir, 0o755); err != nil {
+	if err := os.MkdirAll(opt.OutDir, atomicfs.DirPerm); err != nil {
 		return nil, fmt.Errorf("create report folder %s: %w", opt.OutDir, err)
 	}
 	var run *store.RunInfo

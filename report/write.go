@@ -3,13 +3,12 @@ package report
 import (
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 
-	"golang.org/x/sys/unix"
+	"github.com/assign-dev/assign/atomicfs"
 )
 
 // writeFiles writes every file of a report into dir.
@@ -18,7 +17,7 @@ func writeFiles(dir string, sum *Summary, snacks []SnackRow) error {
 	if err != nil {
 		return fmt.Errorf("encode summary: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, SummaryFile), append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, SummaryFile), append(b, '\n'), atomicfs.FilePerm); err != nil {
 		return err
 	}
 	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
@@ -44,7 +43,7 @@ func writeFiles(dir string, sum *Summary, snacks []SnackRow) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, HTMLFile), html, 0o644)
+	return os.WriteFile(filepath.Join(dir, HTMLFile), html, atomicfs.FilePerm)
 }
 
 func writeCSV(path string, rows [][]string) error {
@@ -61,74 +60,20 @@ func writeCSV(path string, rows [][]string) error {
 }
 
 // publish writes a report folder with write into a temporary folder beside
-// it, syncs it, and moves it to parent/name: a new folder by rename, an
-// existing one by an atomic exchange (renameat2), so a reader of the
-// folder sees the old report or the new one, never a mix.
+// it and moves it to parent/name in one step, replacing an older report of
+// the same name (see atomicfs.Dir.Publish): a reader of the folder sees the
+// old report or the new one, never a mix.
 func publish(parent, name string, write func(tmp string) error) (string, error) {
-	tmp, err := os.MkdirTemp(parent, ".tmp-"+name+"-")
+	d, err := atomicfs.NewDir(filepath.Join(parent, name))
 	if err != nil {
 		return "", fmt.Errorf("create a temporary report folder in %s: %w", parent, err)
 	}
-	// MkdirTemp makes the folder private; a report is for everyone who can
-	// read DIR.
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		os.RemoveAll(tmp)
-		return "", err
-	}
-	if err := write(tmp); err != nil {
-		os.RemoveAll(tmp)
+	defer d.Abort()
+	if err := write(d.Path); err != nil {
 		return "", fmt.Errorf("write report: %w", err)
 	}
-	if err := syncTree(tmp); err != nil {
-		os.RemoveAll(tmp)
+	if err := d.Publish(true); err != nil {
 		return "", err
 	}
-	final := filepath.Join(parent, name)
-	if _, err := os.Stat(final); errors.Is(err, os.ErrNotExist) {
-		if err := os.Rename(tmp, final); err != nil {
-			os.RemoveAll(tmp)
-			return "", fmt.Errorf("publish report %s: %w", final, err)
-		}
-	} else {
-		if err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, final, unix.RENAME_EXCHANGE); err != nil {
-			// A file system without exchange: move the old folder aside
-			// first; the report is missing only between the two renames.
-			old := tmp + ".old"
-			if err := os.Rename(final, old); err != nil {
-				os.RemoveAll(tmp)
-				return "", fmt.Errorf("replace report %s: %w", final, err)
-			}
-			if err := os.Rename(tmp, final); err != nil {
-				_ = os.Rename(old, final)
-				os.RemoveAll(tmp)
-				return "", fmt.Errorf("replace report %s: %w", final, err)
-			}
-			tmp = old
-		}
-		os.RemoveAll(tmp) // now the previous report
-	}
-	if d, err := os.Open(parent); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return final, nil
-}
-
-func syncTree(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		f, err := os.Open(filepath.Join(dir, e.Name()))
-		if err != nil {
-			return err
-		}
-		err = f.Sync()
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("sync %s: %w", e.Name(), err)
-		}
-	}
-	return nil
+	return d.Final(), nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/assign-dev/assign/atomicfs"
 	"github.com/assign-dev/assign/duck"
 )
 
@@ -28,7 +29,7 @@ type Written struct {
 // rows in the SPEC's sort order (the tables stream in that order and DuckDB
 // preserves insertion order).
 func Write(ctx context.Context, db *duck.DB, tables []*Table, dir, format string) ([]Written, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, atomicfs.DirPerm); err != nil {
 		return nil, fmt.Errorf("create output folder: %w", err)
 	}
 	var opts string
@@ -43,7 +44,7 @@ func Write(ctx context.Context, db *duck.DB, tables []*Table, dir, format string
 	var out []Written
 	for _, t := range tables {
 		file := filepath.Join(dir, t.Name+"."+format)
-		tmp := filepath.Join(dir, ".tmp-"+t.Name+"."+format)
+		tmp := atomicfs.TempPath(file)
 		view := "__out_" + t.Name
 		sel := "SELECT "
 		for i, f := range t.Schema.Fields() {
@@ -60,8 +61,9 @@ func Write(ctx context.Context, db *duck.DB, tables []*Table, dir, format string
 			os.Remove(tmp)
 			return nil, fmt.Errorf("write %s: %w", file, err)
 		}
-		if err := os.Rename(tmp, file); err != nil {
-			return nil, fmt.Errorf("write %s: %w", file, err)
+		if err := atomicfs.Publish(tmp, file); err != nil {
+			os.Remove(tmp)
+			return nil, err
 		}
 		out = append(out, Written{Table: t.Name, File: filepath.Base(file), Rows: t.Rows})
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/assign-dev/assign/atomicfs"
 )
 
 // ErrLoadBusy is returned by LockLoad when another load holds the lock.
@@ -18,7 +20,7 @@ var ErrLoadBusy = errors.New("another 'assign load' is writing a snapshot in thi
 // kill -9; no stale lock file needs cleaning.
 func (h *Home) LockLoad() (unlock func(), err error) {
 	p := filepath.Join(h.Dir, "load.lock")
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, atomicfs.FilePerm)
 	if err != nil {
 		return nil, fmt.Errorf("open load lock: %w", err)
 	}

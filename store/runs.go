@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/assign-dev/assign/atomicfs"
 )
 
 // ManifestFile is the file whose presence marks a run folder complete.
@@ -17,29 +19,34 @@ const ManifestFile = "manifest.json"
 // PendingRun is a run folder being written. It becomes visible only when
 // Commit renames it into place after the manifest is written.
 type PendingRun struct {
-	ID   string
-	Dir  string // write outputs here
-	home *Home
+	ID  string
+	Dir string // write outputs here
+	dir *atomicfs.Dir
 }
 
 // NewPendingRun reserves a run id of the given mode ("preassign", "run"),
-// or of a scenario of it ("preassign-scenario": see ScenarioTag).
+// or of a scenario of it ("preassign-scenario": see ScenarioTag). The id is
+// reserved by creating its hidden folder, which fails when another process
+// took it first, so two runs started in the same second get two ids.
 func (h *Home) NewPendingRun(mode string, t time.Time) (*PendingRun, error) {
 	base := t.UTC().Format("20060102T150405") + "-" + mode
 	id := base
 	for i := 2; ; i++ {
-		_, err1 := os.Stat(filepath.Join(h.RunsDir(), id))
-		_, err2 := os.Stat(filepath.Join(h.RunsDir(), tmpPrefix+id))
-		if errors.Is(err1, os.ErrNotExist) && errors.Is(err2, os.ErrNotExist) {
-			break
+		final := filepath.Join(h.RunsDir(), id)
+		if _, err := os.Lstat(final); errors.Is(err, os.ErrNotExist) {
+			d, err := atomicfs.NewDirAt(filepath.Join(h.RunsDir(), tmpPrefix+id), final)
+			if err == nil {
+				return &PendingRun{ID: id, Dir: d.Path, dir: d}, nil
+			}
+			if errors.Is(err, os.ErrPermission) {
+				return nil, fmt.Errorf("cannot write a run folder in %s: permission denied; runs need write access to the home (see \"A shared home\" in the README)", h.RunsDir())
+			}
+			if !errors.Is(err, os.ErrExist) {
+				return nil, fmt.Errorf("create run folder: %w", err)
+			}
 		}
 		id = fmt.Sprintf("%s-%d", base, i)
 	}
-	dir := filepath.Join(h.RunsDir(), tmpPrefix+id)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create run folder: %w", err)
-	}
-	return &PendingRun{ID: id, Dir: dir, home: h}, nil
 }
 
 // Commit writes the manifest into the folder and renames it into place.
@@ -48,19 +55,17 @@ func (r *PendingRun) Commit(manifest any) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("encode manifest: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(r.Dir, ManifestFile), append(b, '\n')); err != nil {
+	if err := atomicfs.WriteFile(filepath.Join(r.Dir, ManifestFile), append(b, '\n')); err != nil {
 		return "", err
 	}
-	final := filepath.Join(r.home.RunsDir(), r.ID)
-	if err := os.Rename(r.Dir, final); err != nil {
+	if err := r.dir.Publish(false); err != nil {
 		return "", fmt.Errorf("publish run %s: %w", r.ID, err)
 	}
-	_ = syncDir(r.home.RunsDir())
-	return final, nil
+	return r.dir.Final(), nil
 }
 
 // Abort removes the pending folder.
-func (r *PendingRun) Abort() { _ = os.RemoveAll(r.Dir) }
+func (r *PendingRun) Abort() { r.dir.Abort() }
 
 // ScenarioTag follows the mode in the id of a what-if scenario run
 // ("20261122T080101-preassign-scenario"). Scenario runs are listed like any

@@ -24,6 +24,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/assign-dev/assign/atomicfs"
 )
 
 // EnvHome is the environment variable naming the data home.
@@ -34,7 +36,7 @@ const DefaultHome = "./assign-data"
 
 const (
 	snapshotExt = ".duckdb"
-	tmpPrefix   = ".tmp-"
+	tmpPrefix   = atomicfs.TempPrefix
 	currentFile = "CURRENT"
 )
 
@@ -54,7 +56,7 @@ func Open(dir string) (*Home, error) {
 	}
 	h := &Home{Dir: abs}
 	for _, d := range []string{h.SnapshotsDir(), h.RunsDir(), h.TmpDir()} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		if err := os.MkdirAll(d, atomicfs.DirPerm); err != nil {
 			return nil, fmt.Errorf("data home %s: cannot create %s: %w", abs, d, err)
 		}
 	}
@@ -125,7 +127,7 @@ func (h *Home) SetCurrent(name string) error {
 	if _, _, err := h.Resolve(name); err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(h.Dir, currentFile), []byte(name+"\n"))
+	return atomicfs.WriteFile(filepath.Join(h.Dir, currentFile), []byte(name+"\n"))
 }
 
 // NewSnapshotName returns a fresh, sortable snapshot name for time t.
@@ -170,15 +172,8 @@ func (p *PendingSnapshot) Commit(makeCurrent bool) error {
 	if _, err := os.Stat(p.Path + ".wal"); err == nil {
 		return fmt.Errorf("snapshot %s: database was not checkpointed before commit", p.Name)
 	}
-	if err := syncFile(p.Path); err != nil {
+	if err := atomicfs.Publish(p.Path, p.home.SnapshotPath(p.Name)); err != nil {
 		return fmt.Errorf("snapshot %s: %w", p.Name, err)
-	}
-	final := p.home.SnapshotPath(p.Name)
-	if err := os.Rename(p.Path, final); err != nil {
-		return fmt.Errorf("snapshot %s: %w", p.Name, err)
-	}
-	if err := syncDir(p.home.SnapshotsDir()); err != nil {
-		return err
 	}
 	if makeCurrent {
 		return p.home.SetCurrent(p.Name)
@@ -237,52 +232,4 @@ func (h *Home) StaleTemporaries() []string {
 		}
 	}
 	return out
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, tmpPrefix+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return syncDir(dir)
-}
-
-// WriteFileAtomic writes data to path so that readers see the old or the new
-// content, never a part.
-func WriteFileAtomic(path string, data []byte) error { return writeFileAtomic(path, data) }
-
-func syncFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	_ = d.Sync() // not every file system supports it; the rename is what matters
-	return nil
 }

@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"time"
+
+	"github.com/assign-dev/assign/atomicfs"
 )
 
 // Output formats.
@@ -181,24 +183,12 @@ func Generate(ctx context.Context, opt Options) (Summary, error) {
 	if err := checkOutDir(out, opt.Force); err != nil {
 		return Summary{}, err
 	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return Summary{}, fmt.Errorf("output folder %s: cannot create its parent: %w", out, err)
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".gen-")
+	d, err := atomicfs.NewDir(out)
 	if err != nil {
 		return Summary{}, fmt.Errorf("output folder %s: cannot create a working folder beside it: %w", out, err)
 	}
-	// MkdirTemp makes the folder private; the extract is an ordinary folder.
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		os.RemoveAll(tmp)
-		return Summary{}, fmt.Errorf("output folder %s: %w", out, err)
-	}
-	installed := false
-	defer func() {
-		if !installed {
-			os.RemoveAll(tmp)
-		}
-	}()
+	defer d.Abort()
+	tmp := d.Path
 
 	tables, err := write(ctx, opt, tmp)
 	if err != nil {
@@ -209,10 +199,9 @@ func Generate(ctx context.Context, opt Options) (Summary, error) {
 			return Summary{}, fmt.Errorf("measure %s: %w", tables[i].Path, err)
 		}
 	}
-	if err := install(tmp, out, opt.Force); err != nil {
+	if err := install(d, out, opt.Force); err != nil {
 		return Summary{}, err
 	}
-	installed = true
 	return Summary{
 		Dir: out, Scale: opt.Scale.Name, Seed: opt.Seed, AsOf: opt.AsOf, Format: opt.Format,
 		Tables: tables, Elapsed: time.Since(start),
@@ -241,46 +230,43 @@ func checkOutDir(out string, force bool) error {
 	return nil
 }
 
-// install moves the finished extract from tmp to out: a rename of the whole
-// folder when out is missing or empty, else (force) table by table, each
-// table's older sources removed first so exactly one source per table
-// remains.
-func install(tmp, out string, force bool) error {
+// install moves the finished extract from its working folder to out: the
+// whole folder in one rename when out is missing or empty, else (force)
+// table by table, each table's older sources removed first so exactly one
+// source per table remains, and files of out that are not tables kept.
+func install(d *atomicfs.Dir, out string, force bool) error {
 	if err := checkOutDir(out, force); err != nil {
 		return err
 	}
 	entries, err := os.ReadDir(out)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
+		return d.Publish(false)
 	case err != nil:
 		return fmt.Errorf("output folder %s: %w", out, err)
 	case len(entries) == 0:
-		if err := os.Remove(out); err != nil {
-			return fmt.Errorf("output folder %s: %w", out, err)
-		}
-	default:
-		for _, t := range Tables {
-			for _, ext := range append([]string{""}, extensions()...) {
-				if err := os.RemoveAll(filepath.Join(out, t+ext)); err != nil {
-					return fmt.Errorf("replace %s in %s: %w", t, out, err)
-				}
+		return d.Publish(true)
+	}
+	if err := atomicfs.SyncTree(d.Path); err != nil {
+		return fmt.Errorf("output folder %s: %w", out, err)
+	}
+	for _, t := range Tables {
+		for _, ext := range append([]string{""}, extensions()...) {
+			if err := os.RemoveAll(filepath.Join(out, t+ext)); err != nil {
+				return fmt.Errorf("replace %s in %s: %w", t, out, err)
 			}
 		}
-		news, err := os.ReadDir(tmp)
-		if err != nil {
-			return fmt.Errorf("read working folder %s: %w", tmp, err)
-		}
-		for _, e := range news {
-			if err := os.Rename(filepath.Join(tmp, e.Name()), filepath.Join(out, e.Name())); err != nil {
-				return fmt.Errorf("move %s into %s: %w", e.Name(), out, err)
-			}
-		}
-		return os.Remove(tmp)
 	}
-	if err := os.Rename(tmp, out); err != nil {
-		return fmt.Errorf("move the extract into %s: %w", out, err)
+	news, err := os.ReadDir(d.Path)
+	if err != nil {
+		return fmt.Errorf("read working folder %s: %w", d.Path, err)
 	}
-	return nil
+	for _, e := range news {
+		if err := os.Rename(filepath.Join(d.Path, e.Name()), filepath.Join(out, e.Name())); err != nil {
+			return fmt.Errorf("move %s into %s: %w", e.Name(), out, err)
+		}
+	}
+	return atomicfs.SyncDir(out)
 }
 
 func extensions() []string {

@@ -41,7 +41,7 @@ func write(ctx context.Context, opt Options, dir string) ([]TableSummary, error)
 
 	if opt.Split > 0 {
 		for _, t := range SplitTables {
-			if err := os.Mkdir(filepath.Join(dir, t), 0o755); err != nil {
+			if err := os.Mkdir(filepath.Join(dir, t), 0o777); err != nil {
 				return nil, fmt.Errorf("create %s: %w", t, err)
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/assign-dev/assign/analytics"
+	"github.com/assign-dev/assign/atomicfs"
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
 )
 
@@ -217,7 +218,7 @@ func queryRun(ctx context.Context, o *Options) error {
 		if err != nil {
 			return err
 		}
-		tmp = filepath.Join(filepath.Dir(abs), fmt.Sprintf(".tmp-%s-%d", filepath.Base(abs), os.Getpid()))
+		tmp = atomicfs.TempPath(abs)
 		defer os.Remove(tmp)
 	}
 	var writable []string
@@ -293,17 +294,14 @@ func queryRun(ctx context.Context, o *Options) error {
 			}
 		}
 		if file != nil {
-			if err := file.Sync(); err != nil {
-				return fmt.Errorf("write %s: %w", o.Out, err)
-			}
 			if err := file.Close(); err != nil {
 				return fmt.Errorf("write %s: %w", o.Out, err)
 			}
 		}
 	}
 	if o.Out != "" {
-		if err := os.Rename(tmp, o.Out); err != nil {
-			return fmt.Errorf("write %s: %w", o.Out, err)
+		if err := atomicfs.Publish(tmp, o.Out); err != nil {
+			return err
 		}
 		fmt.Fprintf(f.IO.ErrOut, "Wrote %s to %s in %.2fs\n", rowCount(rows), o.Out, time.Since(started).Seconds())
 		return nil
