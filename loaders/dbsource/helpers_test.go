@@ -11,9 +11,12 @@ import (
 	"time"
 
 	"github.com/assign-dev/assign/duck"
+	"github.com/assign-dev/assign/engine"
 	"github.com/assign-dev/assign/internal/dbtest"
 	"github.com/assign-dev/assign/loaders"
 	"github.com/assign-dev/assign/loaders/dbsource"
+	"github.com/assign-dev/assign/plan"
+	"github.com/assign-dev/assign/policy"
 	"github.com/assign-dev/assign/store"
 	"github.com/assign-dev/assign/synth"
 )
@@ -171,28 +174,31 @@ func loadURL(t *testing.T, url string, tune func(*dbsource.Config), opt func(*lo
 func fixedNow() time.Time { return time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC) }
 
 var (
-	fileOnce sync.Once
-	fileLoad loaded
-	fileErr  error
+	fileMu    sync.Mutex
+	fileLoads = map[string]loaded{}
 )
 
 // loadFiles loads the tiny extract from its CSV files, once.
-func loadFiles(t *testing.T) loaded {
+func loadFiles(t *testing.T) loaded { return loadDir(t, tinyExtract(t)) }
+
+// loadDir loads an extract folder into a home of its own, once per folder.
+func loadDir(t *testing.T, dir string) loaded {
 	t.Helper()
-	dir := tinyExtract(t)
-	fileOnce.Do(func() {
-		h, err := store.Open(filepath.Join(tmpRoot, "filehome"))
-		if err != nil {
-			fileErr = err
-			return
-		}
-		res, err := loaders.Load(context.Background(), loaders.Options{Dir: dir, Home: h, Threads: 2, Now: fixedNow})
-		fileLoad, fileErr = loaded{h, res}, err
-	})
-	if fileErr != nil {
-		t.Fatal(fileErr)
+	fileMu.Lock()
+	defer fileMu.Unlock()
+	if l, ok := fileLoads[dir]; ok {
+		return l
 	}
-	return fileLoad
+	h, err := store.Open(filepath.Join(tmpRoot, fmt.Sprintf("filehome%d", len(fileLoads))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := loaders.Load(context.Background(), loaders.Options{Dir: dir, Home: h, Threads: 2, Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fileLoads[dir] = loaded{h, res}
+	return fileLoads[dir]
 }
 
 // sameTables fails unless every SPEC table holds the same rows (as a
@@ -223,6 +229,40 @@ func sameTables(t *testing.T, a, b string) {
 		}
 		if na != nb || onlyA != 0 || onlyB != 0 {
 			t.Errorf("table %s differs: %d vs %d rows, %d only in the first, %d only in the second", tb.Name, na, nb, onlyA, onlyB)
+		}
+	}
+}
+
+// samePreassign runs the same preassign on both snapshots and fails
+// unless every output table holds the same rows.
+func samePreassign(t *testing.T, a, b loaded) {
+	t.Helper()
+	ctx := context.Background()
+	var dirs []string
+	for _, l := range []loaded{a, b} {
+		out, err := plan.Execute(ctx, l.home, plan.Request{Mode: engine.Preassign, Snapshot: l.res.Snapshot,
+			D0: engine.DayOf(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)), Days: 7, Policy: policy.Default(), Threads: 2, Now: fixedNow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, out.RunDir)
+	}
+	db, err := duck.OpenMemory(ctx, duck.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, tb := range []string{"boxes", "demand", "snack_summary", "short_boxes"} {
+		pa, pb := duck.Quote(filepath.Join(dirs[0], tb+".parquet")), duck.Quote(filepath.Join(dirs[1], tb+".parquet"))
+		var n, diff int64
+		q := fmt.Sprintf(`SELECT (SELECT count(*) FROM read_parquet(%[1]s)),
+			(SELECT count(*) FROM (SELECT * FROM read_parquet(%[1]s) EXCEPT ALL SELECT * FROM read_parquet(%[2]s))) +
+			(SELECT count(*) FROM (SELECT * FROM read_parquet(%[2]s) EXCEPT ALL SELECT * FROM read_parquet(%[1]s)))`, pa, pb)
+		if err := db.QueryRow(ctx, q).Scan(&n, &diff); err != nil {
+			t.Fatal(err)
+		}
+		if diff != 0 || (tb == "boxes" && n == 0) {
+			t.Errorf("preassign %s differs: %d rows, %d differ", tb, n, diff)
 		}
 	}
 }

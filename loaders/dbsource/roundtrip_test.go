@@ -15,6 +15,7 @@ func TestPostgresRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameTables(t, files.path(), got.path())
+	samePreassign(t, files, got)
 }
 
 func TestMariaDBRoundTrip(t *testing.T) {
@@ -26,4 +27,5 @@ func TestMariaDBRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameTables(t, files.path(), got.path())
+	samePreassign(t, files, got)
 }
