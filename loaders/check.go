@@ -429,6 +429,9 @@ func (tr *tableRun) violationsOf(ctx context.Context, db *duck.DB, entries []ent
 				v.Cascade = true
 			}
 		}
+		if sc, ok := sf.Feed.(interface{ SourceColumn(string) string }); ok && !strings.Contains(v.Column, ", ") {
+			v.SourceColumn = sc.SourceColumn(v.Column)
+		}
 		out = append(out, v)
 	}
 	return out, nil

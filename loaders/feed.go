@@ -33,6 +33,9 @@ type Feed interface {
 	Locate(ctx context.Context, rows []FeedRow) ([]FeedRaw, error)
 }
 
+// A Feed may also implement SourceColumn(column string) string, the
+// source's name of a table column, which messages then show beside it.
+
 // FeedRow identifies one staged row of a feed: its ordinal in read order
 // and the values of its hidden key columns (empty without a key).
 type FeedRow struct {

@@ -20,6 +20,9 @@ type Violation struct {
 	File string
 	Line int64
 	Row  int64
+	// SourceColumn is the source's own name of Column when a mapping
+	// renamed it (a database source read with --map).
+	SourceColumn string
 	// Key is the row's primary key in a database source, as
 	// "primary key id=17" or "primary key (user_id, ship_on)=(5, 2026-03-02)".
 	Key string
@@ -80,7 +83,11 @@ func (v Violation) String() string {
 	if strings.Contains(v.Column, ", ") {
 		fmt.Fprintf(&b, ", columns (%s): ", v.Column)
 	} else {
-		fmt.Fprintf(&b, ", column %s: ", v.Column)
+		if v.SourceColumn != "" && v.SourceColumn != v.Column {
+			fmt.Fprintf(&b, ", column %s (source column %s): ", v.Column, v.SourceColumn)
+		} else {
+			fmt.Fprintf(&b, ", column %s: ", v.Column)
+		}
 	}
 	if v.Null {
 		b.WriteString("value null")

@@ -149,7 +149,7 @@ func mappedShop(t *testing.T, kind, ex string) {
 			for _, v := range verr.Shown {
 				lines = append(lines, v.String())
 			}
-			want := `source table reviews, primary key review_id=2, column rating: value "9" breaks rule rating 1..5` + "\n" +
+			want := `source table reviews, primary key review_id=2, column rating (source column stars): value "9" breaks rule rating 1..5` + "\n" +
 				`the query of requests in --map, key wish_id=1, column snack_id: value "999999" breaks rule snack_id in snacks`
 			if strings.Join(lines, "\n") != want {
 				t.Errorf("violations:\n%s\nwant:\n%s", strings.Join(lines, "\n"), want)

@@ -212,6 +212,16 @@ func (f *tableFeed) Read(ctx context.Context) (array.RecordReader, error) {
 	return newMergeReader(ctx, schemaOf(cols), wrapped), nil
 }
 
+// SourceColumn is the source column a table column is read from.
+func (f *tableFeed) SourceColumn(column string) string {
+	for _, c := range f.plan.cols {
+		if c.Spec && c.Name == column {
+			return c.Src.Name
+		}
+	}
+	return ""
+}
+
 func (f *tableFeed) Locate(ctx context.Context, rows []loaders.FeedRow) ([]loaders.FeedRaw, error) {
 	return f.src.db.locate(ctx, f.plan, f.columns(), rows)
 }
