@@ -21,6 +21,7 @@ import (
 	"github.com/assign-dev/assign/engine"
 	"github.com/assign-dev/assign/plan"
 	"github.com/assign-dev/assign/policy"
+	"github.com/assign-dev/assign/results"
 	queries "github.com/assign-dev/assign/sql"
 	"github.com/assign-dev/assign/store"
 )
@@ -207,7 +208,7 @@ func newRunRef(ri store.RunInfo) (*RunRef, error) {
 	}
 	r := &RunRef{ID: ri.ID, Dir: ri.Dir, Manifest: m}
 	for _, t := range RunTables {
-		if _, err := os.Stat(filepath.Join(ri.Dir, t+".parquet")); err == nil {
+		if _, ok := results.ParquetPath(ri.Dir, t); ok {
 			r.Tables = append(r.Tables, t)
 		}
 	}
@@ -235,8 +236,9 @@ func readManifest(dir string) (*plan.Manifest, error) {
 func (s *Session) attachRun(ctx context.Context, alias string, r *RunRef) error {
 	stmts := []string{fmt.Sprintf("ATTACH ':memory:' AS %s", duck.Ident(alias))}
 	for _, t := range r.Tables {
+		path, _ := results.ParquetPath(r.Dir, t)
 		stmts = append(stmts, fmt.Sprintf("CREATE VIEW %s.main.%s AS SELECT * FROM read_parquet(%s)",
-			duck.Ident(alias), duck.Ident(t), duck.Quote(filepath.Join(r.Dir, t+".parquet"))))
+			duck.Ident(alias), duck.Ident(t), duck.Quote(path)))
 	}
 	for _, st := range stmts {
 		if _, err := s.db.Exec(ctx, st); err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/assign-dev/assign/duck"
 	"github.com/assign-dev/assign/plan"
+	"github.com/assign-dev/assign/results"
 	queries "github.com/assign-dev/assign/sql"
 )
 
@@ -99,11 +100,11 @@ var tableColumns = map[string]string{
 func loadRunTables(ctx context.Context, db *duck.DB, dir string) error {
 	for name, cols := range tableColumns {
 		target := map[string]string{"boxes": "chk_boxes", "demand": "chk_demand", "snack_summary": "chk_summary", "short_boxes": "chk_short"}[name]
-		pq := filepath.Join(dir, name+".parquet")
+		pq, isParquet := results.ParquetPath(dir, name)
 		cv := filepath.Join(dir, name+".csv")
 		var src string
 		switch {
-		case fileExists(pq):
+		case isParquet:
 			src = "read_parquet(" + duck.Quote(pq) + ")"
 		case fileExists(cv):
 			src = fmt.Sprintf("read_csv(%s, header = true, columns = %s)", duck.Quote(cv), cols)

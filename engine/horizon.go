@@ -346,13 +346,6 @@ func (e *engine) cover(res *Result, st *stock) {
 	in := e.in
 	nS := in.NumSnacks()
 	res.Demand = make([][]int32, in.Days)
-	res.Covered = make([][]int32, in.Days)
-	res.LotTaken = make([][]int32, in.Days)
-	if e.mode == Preassign {
-		// Rewind: the stock was only read (begin(D0)) so far.
-		st = newStock(in, e.p.MinShelfDays)
-	}
-	prevRemaining := slices.Clone(in.LotQty)
 	for di := range res.Dates {
 		db := &res.Dates[di]
 		dem := make([]int32, nS)
@@ -363,41 +356,76 @@ func (e *engine) cover(res *Result, st *stock) {
 			}
 		}
 		res.Demand[di] = dem
-		if e.mode == Preassign {
-			st.begin(db.Day)
-			cov := make([]int32, nS)
-			for s, n := range dem {
-				if n > 0 {
-					cov[s] = int32(st.takeUpTo(int32(s), int64(n)))
-				}
-			}
-			res.Covered[di] = cov
-			taken := make([]int32, len(in.LotQty))
-			for l := range taken {
-				taken[l] = prevRemaining[l] - st.remaining[l]
-			}
-			copy(prevRemaining, st.remaining)
-			res.LotTaken[di] = taken
-		} else {
-			res.Covered[di] = slices.Clone(dem)
-			taken := make([]int32, len(in.LotQty))
-			for i := range db.Users {
-				off := db.Slot[i]
-				for j := int32(0); j < db.Filled[i]; j++ {
-					taken[db.Lot[off+j]]++
-				}
-			}
-			res.LotTaken[di] = taken
-		}
 	}
 	if e.mode == Preassign {
-		res.LotLeft = st.remaining
-	} else {
-		res.LotLeft = slices.Clone(in.LotQty)
-		for _, t := range res.LotTaken {
-			for l, n := range t {
-				res.LotLeft[l] -= n
+		// st was only read (begin(D0)) so far; coverFEFO starts afresh.
+		coverFEFO(in, e.p.MinShelfDays, res)
+		return
+	}
+	res.Covered = make([][]int32, in.Days)
+	res.LotTaken = make([][]int32, in.Days)
+	for di := range res.Dates {
+		db := &res.Dates[di]
+		res.Covered[di] = slices.Clone(res.Demand[di])
+		taken := make([]int32, len(in.LotQty))
+		for i := range db.Users {
+			off := db.Slot[i]
+			for j := int32(0); j < db.Filled[i]; j++ {
+				taken[db.Lot[off+j]]++
 			}
 		}
+		res.LotTaken[di] = taken
 	}
+	res.LotLeft = slices.Clone(in.LotQty)
+	for _, t := range res.LotTaken {
+		for l, n := range t {
+			res.LotLeft[l] -= n
+		}
+	}
+}
+
+// coverFEFO covers res.Demand date by date: each date's demand takes units
+// first-expiry-first-out from the lots usable on that date, starting from
+// the lots' full quantities. It fills Covered, LotTaken and LotLeft.
+func coverFEFO(in *Inputs, minShelf int, res *Result) {
+	nS := in.NumSnacks()
+	st := newStock(in, minShelf)
+	res.Covered = make([][]int32, in.Days)
+	res.LotTaken = make([][]int32, in.Days)
+	prevRemaining := slices.Clone(in.LotQty)
+	for di := range res.Dates {
+		st.begin(res.Dates[di].Day)
+		cov := make([]int32, nS)
+		for s, n := range res.Demand[di] {
+			if n > 0 {
+				cov[s] = int32(st.takeUpTo(int32(s), int64(n)))
+			}
+		}
+		res.Covered[di] = cov
+		taken := make([]int32, len(in.LotQty))
+		for l := range taken {
+			taken[l] = prevRemaining[l] - st.remaining[l]
+		}
+		copy(prevRemaining, st.remaining)
+		res.LotTaken[di] = taken
+	}
+	res.LotLeft = st.remaining
+}
+
+// CoverDemand is preassign's coverage of a demand computed elsewhere (the
+// merge of a sharded preassign sums its parts' demand): demand holds, per
+// date index of in's horizon and per sidx, the units the boxes need. The
+// Result has no boxes; Demand, Covered, StockUsable, LotTaken and LotLeft
+// are what a single preassign of the same boxes computes.
+func CoverDemand(in *Inputs, p policy.Policy, demand [][]int32) *Result {
+	res := &Result{Inputs: in, Policy: p, Mode: Preassign, Timings: map[string]time.Duration{}, Demand: demand}
+	res.Dates = make([]DateBoxes, in.Days)
+	for di := range res.Dates {
+		res.Dates[di].Day = in.D0 + Day(di)
+	}
+	st := newStock(in, p.MinShelfDays)
+	st.begin(in.D0)
+	res.StockUsable = slices.Clone(st.left)
+	coverFEFO(in, p.MinShelfDays, res)
+	return res
 }

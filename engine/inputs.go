@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/assign-dev/assign/policy"
+	"github.com/assign-dev/assign/shard"
 	queries "github.com/assign-dev/assign/sql"
 )
 
@@ -93,6 +95,13 @@ type LoadOptions struct {
 	UserID int64
 	// OnlyUser is set when UserID is meaningful (user ids may be 0).
 	OnlyUser bool
+	// Shard, when sharded, restricts the users to those with
+	// shard.Of(user_id, Count) = Index; the filter runs in SQL, so the other
+	// users' rows never leave DuckDB. Popularity and stock stay whole.
+	Shard shard.Spec
+	// Users, when not nil, restricts the users to these ids (the merge's
+	// final pass plans a few users again).
+	Users []int64
 	// Logger, when set, receives the time of every input query at debug level.
 	Logger *slog.Logger
 }
@@ -104,9 +113,9 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 		return nil, fmt.Errorf("horizon must have at least one day, got %d", opt.Days)
 	}
 	dend := opt.D0 + Day(opt.Days-1)
-	filter := ""
-	if opt.OnlyUser {
-		filter = "AND user_id = " + strconv.FormatInt(opt.UserID, 10)
+	filter, err := userFilter(ctx, db, opt)
+	if err != nil {
+		return nil, err
 	}
 	prep := queries.Render("inputs_prepare", map[string]string{
 		"d0": opt.D0.String(), "dend": dend.String(), "user_filter": filter,
@@ -142,7 +151,7 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 		return nil
 	}
 
-	if err := q("inputs_categories", nil, skip, strs(&in.Categories)); err != nil {
+	if err = q("inputs_categories", nil, skip, strs(&in.Categories)); err != nil {
 		return nil, err
 	}
 	if err := q("inputs_tags", nil, skip, strs(&in.Tags)); err != nil {
@@ -216,7 +225,14 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 	}
 
 	t1 := time.Now()
-	if err := loadDeliveries(ctx, db, in, map[string]string{"d0": opt.D0.String(), "dend": dend.String(), "window": strconv.Itoa(opt.Policy.RepeatWindowDays)}); err != nil {
+	// With a user filter the bound counts only the kept users' rows (a
+	// semi-join): the whole table's count would size the arrays for every
+	// shard at once.
+	users := ""
+	if filter != "" {
+		users = "AND d.user_id IN (SELECT user_id FROM eng_users)"
+	}
+	if err := loadDeliveries(ctx, db, in, map[string]string{"d0": opt.D0.String(), "dend": dend.String(), "window": strconv.Itoa(opt.Policy.RepeatWindowDays), "users": users}); err != nil {
 		return nil, err
 	}
 	logger.Debug("engine input", "query", "inputs_deliveries", "seconds", time.Since(t1).Seconds(), "runs", len(in.DelRuns))
@@ -242,6 +258,43 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 	}
 	sortLots(in)
 	return in, nil
+}
+
+// userFilter returns the predicate on users of inputs_prepare for opt,
+// preparing what it needs (the shard macros, a temp table of user ids).
+func userFilter(ctx context.Context, db DB, opt LoadOptions) (string, error) {
+	filter := ""
+	if opt.OnlyUser {
+		filter += " AND user_id = " + strconv.FormatInt(opt.UserID, 10)
+	}
+	if opt.Shard.Sharded() {
+		if _, err := db.Exec(ctx, shard.SQLMacros); err != nil {
+			return "", fmt.Errorf("prepare shard filter: %w", err)
+		}
+		filter += fmt.Sprintf(" AND assign_shard(user_id, %d) = %d", opt.Shard.Count, opt.Shard.Index)
+	}
+	if opt.Users != nil {
+		if _, err := db.Exec(ctx, "CREATE OR REPLACE TEMP TABLE eng_only_users (user_id BIGINT)"); err != nil {
+			return "", fmt.Errorf("prepare user list: %w", err)
+		}
+		const chunk = 20000
+		for lo := 0; lo < len(opt.Users); lo += chunk {
+			var b strings.Builder
+			b.WriteString("INSERT INTO eng_only_users SELECT unnest([")
+			for i, id := range opt.Users[lo:min(lo+chunk, len(opt.Users))] {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(strconv.FormatInt(id, 10))
+			}
+			b.WriteString("]::BIGINT[])")
+			if _, err := db.Exec(ctx, b.String()); err != nil {
+				return "", fmt.Errorf("prepare user list: %w", err)
+			}
+		}
+		filter += " AND user_id IN (SELECT user_id FROM eng_only_users)"
+	}
+	return filter, nil
 }
 
 // queryFunc runs one input query into sinks; groupedFunc runs one whose

@@ -11,6 +11,7 @@ import (
 	"github.com/assign-dev/assign/engine"
 	"github.com/assign-dev/assign/policy"
 	"github.com/assign-dev/assign/results"
+	"github.com/assign-dev/assign/shard"
 	"github.com/assign-dev/assign/store"
 )
 
@@ -31,6 +32,8 @@ type Manifest struct {
 	Timings   map[string]float64 `json:"timings_seconds"`
 	// Scenario is set on what-if runs only.
 	Scenario *Scenario `json:"scenario,omitempty"`
+	// Shards says how a merged run was planned; nil for one machine.
+	Shards *ShardsInfo `json:"shards,omitempty"`
 }
 
 // Scenario records what a what-if run changed and which run it is
@@ -42,6 +45,39 @@ type Scenario struct {
 	Changes []string `json:"changes"`
 	// Spec is the scenario as given (see package whatif), to rerun it.
 	Spec json.RawMessage `json:"spec,omitempty"`
+}
+
+// ShardsInfo describes the parts a merged run was built from (assign merge).
+type ShardsInfo struct {
+	Count               int             `json:"count"`
+	Hash                string          `json:"hash"`
+	SnapshotFingerprint string          `json:"snapshot_fingerprint"`
+	Parts               []ShardPart     `json:"parts"`
+	Quota               *shard.QuotaRef `json:"quota,omitempty"`
+	// FinalPass is what the merge of a run-mode job did with the stock the
+	// shards left unused.
+	FinalPass *FinalPass `json:"final_pass,omitempty"`
+}
+
+// ShardPart is one part of a merged run.
+type ShardPart struct {
+	Index    int     `json:"index"`
+	Dir      string  `json:"dir"`
+	Checksum string  `json:"checksum"`
+	Users    int     `json:"users"`
+	Seconds  float64 `json:"seconds"`
+	Attempt  string  `json:"attempt,omitempty"`
+}
+
+// FinalPass reports the merge's final pass of a sharded run: the short boxes
+// it topped up from the stock no shard used.
+type FinalPass struct {
+	ShortBefore   int     `json:"short_boxes_before"`
+	ShortAfter    int     `json:"short_boxes_after"`
+	BoxesTopped   int     `json:"boxes_topped_up"`
+	LinesAdded    int64   `json:"lines_added"`
+	UnitsLeftover int64   `json:"units_unused_by_shards"`
+	ScoreAdded    float64 `json:"score_added"`
 }
 
 // ManifestDates is the horizon.

@@ -17,6 +17,7 @@ import (
 	"github.com/assign-dev/assign/engine"
 	"github.com/assign-dev/assign/policy"
 	"github.com/assign-dev/assign/results"
+	"github.com/assign-dev/assign/shard"
 	"github.com/assign-dev/assign/store"
 )
 
@@ -52,6 +53,15 @@ type Request struct {
 	// Adjust, when set, changes the inputs before the engine runs (a
 	// scenario's stock changes).
 	Adjust func(in *engine.Inputs) error
+
+	// Shard, when sharded, plans only the shard's users and writes a part
+	// folder into OutDir (see package shard) instead of a run; ShardSource
+	// says where the shard came from (recorded in the part).
+	Shard       shard.Spec
+	ShardSource string
+	// QuotaRef names the stock quota of a run-mode shard (recorded in the
+	// part, compared by the merge).
+	QuotaRef *shard.QuotaRef
 }
 
 // Outcome is what a job produced.
@@ -60,6 +70,10 @@ type Outcome struct {
 	Manifest *Manifest
 	RunDir   string // empty when NoSave
 	OutDir   string
+	// Part and PartDir describe the part folder a shard wrote (Manifest,
+	// RunDir and OutDir are empty then).
+	Part    *shard.PartManifest
+	PartDir string
 }
 
 // Execute runs the job described by req in home.
@@ -91,7 +105,7 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 	defer db.Close()
 
 	stage("loading inputs")
-	in, err := engine.LoadInputs(ctx, db, engine.LoadOptions{D0: req.D0, Days: req.Days, Policy: req.Policy, Logger: req.Logger})
+	in, err := engine.LoadInputs(ctx, db, engine.LoadOptions{D0: req.D0, Days: req.Days, Policy: req.Policy, Logger: req.Logger, Shard: req.Shard})
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +125,13 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 
 	stage("writing results")
 	out := &Outcome{Result: res}
+	if req.Shard.Sharded() {
+		out.Part, out.PartDir, err = writePart(ctx, db, req, name, res, started, timings)
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
 	tables := results.Tables(res)
 	man := newManifest(req, name, res, tables, started)
 	if !req.NoSave {

@@ -4,8 +4,11 @@ package plancmd
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -14,6 +17,7 @@ import (
 	"github.com/assign-dev/assign/engine"
 	"github.com/assign-dev/assign/plan"
 	"github.com/assign-dev/assign/results"
+	"github.com/assign-dev/assign/shard"
 )
 
 // Options are the parsed flags of preassign and run.
@@ -35,6 +39,10 @@ type Options struct {
 	// job (CPU over the whole job; heap at its end) for performance work.
 	CPUProfile string
 	MemProfile string
+	// ShardFlag and ShardCount are --shard and --shard-count (see package
+	// shard for the environment contract).
+	ShardFlag  string
+	ShardCount int
 
 	Request plan.Request // filled by validation
 }
@@ -52,6 +60,8 @@ func AddFlags(cmd *cobra.Command, opts *Options) {
 	fs.IntVar(&opts.Top, "top", 10, "snacks listed in the summary's shortage table")
 	fs.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a pprof CPU profile of the job to this file (go tool pprof)")
 	fs.StringVar(&opts.MemProfile, "memprofile", "", "write a pprof heap profile taken at the end of the job to this file")
+	fs.StringVar(&opts.ShardFlag, "shard", "", "plan only shard I of N (I/N, or auto: from the engine's environment) and write a part folder into --out")
+	fs.IntVar(&opts.ShardCount, "shard-count", 0, "number of shards N when the index comes from the environment (e.g. $JOB_COMPLETION_INDEX); implies --shard auto")
 	_ = cmd.MarkFlagRequired("date")
 	opts.Policy = cmdutil.AddPolicyFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"parquet", "csv"}, cobra.ShellCompDirectiveNoFileComp))
@@ -89,12 +99,29 @@ func (o *Options) Validate() error {
 	if err != nil {
 		return err
 	}
+	sh, shardSource, err := shard.Resolve(o.ShardFlag, o.ShardCount, os.Getenv)
+	if err != nil {
+		return cmdutil.FlagErrorf("%v", err)
+	}
+	if sh.Sharded() {
+		if o.OutDir == "" {
+			return cmdutil.FlagErrorf("--shard %s writes a part folder: give --out DIR, a folder the merge step reads too (shared storage); the part goes to DIR/%s", sh, sh.PartName())
+		}
+		if o.Format != results.FormatParquet {
+			return cmdutil.FlagErrorf("--format %s: a shard's part is always Parquet; give --format to 'assign merge'", o.Format)
+		}
+	}
 	o.Request = plan.Request{
 		Mode: o.Mode, Snapshot: o.Snapshot, D0: engine.DayOf(d), Days: o.Days, Policy: p,
 		Threads: o.Threads, OutDir: o.OutDir, OutFormat: o.Format,
 		Flags: map[string]any{"date": o.Date, "days": o.Days, "snapshot": o.Snapshot, "threads": o.Threads,
 			"out": o.OutDir, "format": o.Format, "policy_file": o.Policy.File, "allocator": o.Allocator},
 		Version: cmdutil.BuildVersion(),
+		Shard:   sh, ShardSource: shardSource,
+	}
+	if sh.Sharded() {
+		o.Request.Flags["shard"] = sh.String()
+		o.Request.Flags["shard_source"] = shardSource
 	}
 	return nil
 }
@@ -126,6 +153,15 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
+	if out.Part != nil {
+		if o.JSON {
+			b, _ := json.MarshalIndent(out.Part, "", "  ")
+			_, err := f.IO.Out.Write(append(b, '\n'))
+			return err
+		}
+		PrintPartSummary(f.IO.Out, out)
+		return nil
+	}
 	if o.JSON {
 		_, err := f.IO.Out.Write(out.Manifest.JSON())
 		return err
@@ -137,6 +173,24 @@ func Run(ctx context.Context, o *Options) error {
 // PrintSummary writes the human summary of a job: horizon, per-date counts,
 // totals, the snacks most short, and where the tables are.
 func PrintSummary(w io.Writer, out *plan.Outcome, top int) {
+	PrintResultTables(w, out, top)
+	m := out.Manifest
+	if out.Result.Mode == engine.Assign {
+		printStock(w, out.Result)
+	}
+	fmt.Fprintln(w)
+	if out.RunDir != "" {
+		fmt.Fprintf(w, "Run %s written to %s\n", m.RunID, out.RunDir)
+	}
+	if out.OutDir != "" {
+		fmt.Fprintf(w, "Tables written to %s\n", out.OutDir)
+	}
+	fmt.Fprintf(w, "Took %.2fs (inputs %.2fs, boxes %.2fs, writing %.2fs)\n", m.Timings["total"], m.Timings["inputs"], m.Timings["engine"], m.Timings["write"]+m.Timings["write_out"])
+}
+
+// PrintResultTables writes the horizon line, the per-date counts with
+// totals and the snacks most short of a job (or of a merged run).
+func PrintResultTables(w io.Writer, out *plan.Outcome, top int) {
 	m := out.Manifest
 	fmt.Fprintf(w, "%s on snapshot %s, %s to %s (%d days)\n\n", m.Mode, m.Snapshot, m.Dates.From, m.Dates.To, m.Dates.Days)
 	if len(m.PerDate) == 0 {
@@ -178,17 +232,22 @@ func PrintSummary(w io.Writer, out *plan.Outcome, top int) {
 		cmdutil.PrintTable(w, []string{"snack", "category", "demand", "usable on D0", "covered", "shortage"}, rows,
 			"snack", "demand", "usable on D0", "covered", "shortage")
 	}
-	if out.Result.Mode == engine.Assign {
-		printStock(w, out.Result)
+}
+
+// PrintPartSummary writes the human summary of a shard: which shard, what
+// it planned and where its part folder is.
+func PrintPartSummary(w io.Writer, out *plan.Outcome) {
+	m := out.Part
+	fmt.Fprintf(w, "%s shard %s (from %s) on snapshot %s, %s, %d days\n\n", m.Mode, m.Shard, m.ShardSource, m.Snapshot.Name, m.Dates.From, m.Dates.Days)
+	var rows [][]any
+	for _, d := range m.PerDate {
+		rows = append(rows, []any{d.ShipOn, d.Users, d.Boxes, d.ShortBoxes, d.Demand})
 	}
-	fmt.Fprintln(w)
-	if out.RunDir != "" {
-		fmt.Fprintf(w, "Run %s written to %s\n", m.RunID, out.RunDir)
-	}
-	if out.OutDir != "" {
-		fmt.Fprintf(w, "Tables written to %s\n", out.OutDir)
-	}
-	fmt.Fprintf(w, "Took %.2fs (inputs %.2fs, boxes %.2fs, writing %.2fs)\n", m.Timings["total"], m.Timings["inputs"], m.Timings["engine"], m.Timings["write"]+m.Timings["write_out"])
+	rows = append(rows, []any{"total", m.Counts.Users, m.Counts.Boxes, m.Counts.ShortBoxes, m.Counts.Demand})
+	cmdutil.PrintTable(w, []string{"ship date", "users", "boxes", "short boxes", "units"}, rows, "users", "boxes", "short boxes", "units")
+	fmt.Fprintf(w, "\nPart written to %s (checksum %s)\n", out.PartDir, m.Checksum[:16])
+	fmt.Fprintf(w, "Merge the %d parts with: assign merge %s\n", m.Shard.Count, filepath.Dir(out.PartDir))
+	fmt.Fprintf(w, "Took %.2fs (inputs %.2fs, boxes %.2fs, writing %.2fs)\n", m.Timings["total"], m.Timings["inputs"], m.Timings["engine"], m.Timings["write"])
 }
 
 // printStock summarises a run's stock use: units and score assigned, lots

@@ -10,6 +10,7 @@ import (
 	"github.com/assign-dev/assign/cmd/assign/explain"
 	"github.com/assign-dev/assign/cmd/assign/gen"
 	"github.com/assign-dev/assign/cmd/assign/load"
+	"github.com/assign-dev/assign/cmd/assign/merge"
 	"github.com/assign-dev/assign/cmd/assign/preassign"
 	"github.com/assign-dev/assign/cmd/assign/query"
 	"github.com/assign-dev/assign/cmd/assign/report"
@@ -33,5 +34,6 @@ func subcommands(f *cmdutil.Factory) []*cobra.Command {
 		report.NewCmdReport(f, nil),
 		diff.NewCmdDiff(f, nil),
 		whatif.NewCmdWhatif(f, nil),
+		merge.NewCmdMerge(f, nil),
 	}
 }

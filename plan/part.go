@@ -1,0 +1,182 @@
+package plan
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/assign-dev/assign/duck"
+	"github.com/assign-dev/assign/engine"
+	"github.com/assign-dev/assign/results"
+	"github.com/assign-dev/assign/shard"
+	"github.com/assign-dev/assign/store"
+)
+
+// SnapshotFingerprint identifies the content of the snapshot open in db: a
+// SHA-256 of what it records about itself (assign_meta: name, load time,
+// source; assign_tables: rows per table). A copy of the file (a local copy
+// an init step fetched) has the same fingerprint; two loads never do, since
+// their load times differ. A snapshot without assign_meta (written by hand)
+// is fingerprinted by its tables' row counts.
+func SnapshotFingerprint(ctx context.Context, db *duck.DB) (string, error) {
+	var n int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()
+		AND schema_name = current_schema() AND table_name IN ('assign_meta', 'assign_tables')`).Scan(&n); err != nil {
+		return "", fmt.Errorf("fingerprint snapshot: %w", duck.Clean(err))
+	}
+	q := `SELECT 'meta', key, value FROM assign_meta UNION ALL
+	      SELECT 'table', table_name, rows::VARCHAR FROM assign_tables ORDER BY ALL`
+	if n < 2 {
+		q = `SELECT 'size', table_name, estimated_size::VARCHAR FROM duckdb_tables()
+		     WHERE database_name = current_database() AND NOT temporary ORDER BY ALL`
+	}
+	rows, err := db.Query(ctx, q)
+	if err != nil {
+		return "", fmt.Errorf("fingerprint snapshot: %w", duck.Clean(err))
+	}
+	defer rows.Close()
+	h := sha256.New()
+	for rows.Next() {
+		var a, b, c string
+		if err := rows.Scan(&a, &b, &c); err != nil {
+			return "", fmt.Errorf("fingerprint snapshot: %w", duck.Clean(err))
+		}
+		fmt.Fprintf(h, "%s\x00%s\x00%s\n", a, b, c)
+	}
+	if err := rows.Err(); err != nil {
+		return "", fmt.Errorf("fingerprint snapshot: %w", duck.Clean(err))
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// writePart writes the shard's part folder <OutDir>/part-IIII-of-NNNN: the
+// part tables, then part.json with every file's size and SHA-256, in a
+// hidden folder renamed into place at the end, so the folder of that name
+// exists only complete. A part left by an earlier attempt of the same shard
+// is replaced.
+func writePart(ctx context.Context, db *duck.DB, req Request, snapshot string, res *engine.Result, started time.Time, timings map[string]time.Duration) (*shard.PartManifest, string, error) {
+	fp, err := SnapshotFingerprint(ctx, db)
+	if err != nil {
+		return nil, "", err
+	}
+	name := req.Shard.PartName()
+	if err := os.MkdirAll(req.OutDir, 0o755); err != nil {
+		return nil, "", fmt.Errorf("create parts folder: %w", err)
+	}
+	tmp := filepath.Join(req.OutDir, ".tmp-"+name+"-"+randomSuffix())
+	tables := results.PartTables(res)
+	t0 := time.Now()
+	written, err := results.Write(ctx, db, tables, tmp, results.FormatParquet)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, "", err
+	}
+	timings["write"] = time.Since(t0)
+
+	in := res.Inputs
+	m := &shard.PartManifest{
+		Format: shard.PartFormat, Mode: req.Mode.String(), Shard: req.Shard, ShardSource: req.ShardSource,
+		Hash:     shard.HashName,
+		Snapshot: shard.SnapshotRef{Name: snapshot, Fingerprint: fp},
+		Dates:    shard.PartDates{From: in.D0.String(), Days: in.Days},
+		Policy:   res.Policy, Version: req.Version, CreatedAt: started.UTC().Format(time.RFC3339),
+		Attempt: attempt(), Flags: req.Flags, Quota: req.QuotaRef,
+	}
+	if m.Flags == nil {
+		m.Flags = map[string]any{}
+	}
+	if req.Mode == engine.Assign {
+		m.Allocator = "greedy"
+	}
+	m.Counts.Users = in.NumUsers()
+	for di, db := range res.Dates {
+		pd := shard.PartDate{ShipOn: db.Day.String(), Users: len(db.Users)}
+		for i, u := range db.Users {
+			if db.Filled[i] > 0 {
+				pd.Boxes++
+			}
+			if db.Filled[i] < in.BoxSize[u] {
+				pd.ShortBoxes++
+			}
+			m.Counts.BoxLines += int64(db.Filled[i])
+		}
+		for _, n := range res.Demand[di] {
+			pd.Demand += int64(n)
+		}
+		m.Counts.Boxes += pd.Boxes
+		m.Counts.ShortBoxes += pd.ShortBoxes
+		m.Counts.Demand += pd.Demand
+		if pd.Users > 0 {
+			m.PerDate = append(m.PerDate, pd)
+		}
+	}
+	for _, w := range written {
+		n, sum, err := shard.FileSum(filepath.Join(tmp, w.File))
+		if err != nil {
+			os.RemoveAll(tmp)
+			return nil, "", fmt.Errorf("checksum %s: %w", w.File, err)
+		}
+		m.Files = append(m.Files, shard.PartFile{Table: w.Table, File: w.File, Rows: w.Rows, Bytes: n, SHA256: sum})
+	}
+	m.Checksum = shard.FilesChecksum(m.Files)
+	m.Timings = map[string]float64{"total": time.Since(started).Seconds()}
+	for k, v := range timings {
+		m.Timings[k] = v.Seconds()
+	}
+	b, _ := json.MarshalIndent(m, "", "  ")
+	if err := store.WriteFileAtomic(filepath.Join(tmp, shard.PartManifestFile), append(b, '\n')); err != nil {
+		os.RemoveAll(tmp)
+		return nil, "", err
+	}
+	final := filepath.Join(req.OutDir, name)
+	if err := replaceDir(tmp, final); err != nil {
+		os.RemoveAll(tmp)
+		return nil, "", fmt.Errorf("publish part %s: %w", final, err)
+	}
+	return m, final, nil
+}
+
+// replaceDir renames the folder tmp to final, moving aside (then removing)
+// a folder already there: a rename cannot replace a non-empty folder.
+func replaceDir(tmp, final string) error {
+	err := os.Rename(tmp, final)
+	if err == nil {
+		return nil
+	}
+	if _, serr := os.Stat(final); serr != nil {
+		return err
+	}
+	old := filepath.Join(filepath.Dir(final), ".old-"+filepath.Base(final)+"-"+randomSuffix())
+	if err := os.Rename(final, old); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return err
+	}
+	return os.RemoveAll(old)
+}
+
+func randomSuffix() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// attempt names the engine's attempt of this shard, when it says.
+func attempt() string {
+	for _, k := range []string{"AWS_BATCH_JOB_ATTEMPT", "CLOUD_RUN_TASK_ATTEMPT", "ASSIGN_SHARD_ATTEMPT"} {
+		if v := strings.TrimSpace(os.Getenv(k)); v != "" {
+			return k + "=" + v
+		}
+	}
+	return ""
+}
