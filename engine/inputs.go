@@ -102,6 +102,9 @@ type LoadOptions struct {
 	// Users, when not nil, restricts the users to these ids (the merge's
 	// final pass plans a few users again).
 	Users []int64
+	// CatalogueOnly reads the snacks, their tags and the lots, and no user
+	// (a merge needs no more); popularity is left at zero.
+	CatalogueOnly bool
 	// Logger, when set, receives the time of every input query at debug level.
 	Logger *slog.Logger
 }
@@ -171,6 +174,17 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 		return nil, err
 	}
 	in.TagStart, in.SnackTag = start, scatter(&tagTag, pos)
+
+	if opt.CatalogueOnly {
+		zero := []int32{0}
+		in.ShipStart, in.NGStart, in.PrefStart, in.AffStart, in.BadStart, in.ReqStart = zero, zero, zero, zero, zero, zero
+		in.PopN, in.PopSum = make([]int64, nS), make([]int64, nS)
+		if err := q("inputs_stock", nil, i32(&in.LotSnack), strs(&in.LotID), i32(&in.LotQty), days(&in.LotBefore)); err != nil {
+			return nil, err
+		}
+		sortLots(in)
+		return in, nil
+	}
 
 	if err := q("inputs_users", nil, skip, i64(&in.UserID), i32(&in.BoxSize)); err != nil {
 		return nil, err
@@ -272,6 +286,9 @@ func userFilter(ctx context.Context, db DB, opt LoadOptions) (string, error) {
 			return "", fmt.Errorf("prepare shard filter: %w", err)
 		}
 		filter += fmt.Sprintf(" AND assign_shard(user_id, %d) = %d", opt.Shard.Count, opt.Shard.Index)
+	}
+	if opt.CatalogueOnly {
+		filter += " AND false"
 	}
 	if opt.Users != nil {
 		if _, err := db.Exec(ctx, "CREATE OR REPLACE TEMP TABLE eng_only_users (user_id BIGINT)"); err != nil {

@@ -130,7 +130,7 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 
 	stage("reading the snapshot")
 	// No users: the merge needs the snapshot's snacks and lots only.
-	in, err := engine.LoadInputs(ctx, db, engine.LoadOptions{D0: engine.DayOf(d0), Days: m0.Dates.Days, Policy: m0.Policy, Users: []int64{}, Logger: req.Logger})
+	in, err := engine.LoadInputs(ctx, db, engine.LoadOptions{D0: engine.DayOf(d0), Days: m0.Dates.Days, Policy: m0.Policy, CatalogueOnly: true, Logger: req.Logger})
 	if err != nil {
 		return nil, err
 	}

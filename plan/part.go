@@ -133,10 +133,13 @@ func writePart(ctx context.Context, db *duck.DB, req Request, snapshot string, r
 		m.Timings[k] = v.Seconds()
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
-	if err := store.WriteFileAtomic(filepath.Join(tmp, shard.PartManifestFile), append(b, '\n')); err != nil {
+	mf := filepath.Join(tmp, shard.PartManifestFile)
+	if err := store.WriteFileAtomic(mf, append(b, '\n')); err != nil {
 		os.RemoveAll(tmp)
 		return nil, "", err
 	}
+	// Readable by the merge step, which may run as another user.
+	_ = os.Chmod(mf, 0o644)
 	final := filepath.Join(req.OutDir, name)
 	if err := replaceDir(tmp, final); err != nil {
 		os.RemoveAll(tmp)

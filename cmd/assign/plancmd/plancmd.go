@@ -104,6 +104,9 @@ func (o *Options) Validate() error {
 		return cmdutil.FlagErrorf("%v", err)
 	}
 	if sh.Sharded() {
+		if o.Mode == engine.Assign {
+			return cmdutil.FlagErrorf("--shard: sharding a stock-aware run is not available in this version (stock couples the shards); shard preassign")
+		}
 		if o.OutDir == "" {
 			return cmdutil.FlagErrorf("--shard %s writes a part folder: give --out DIR, a folder the merge step reads too (shared storage); the part goes to DIR/%s", sh, sh.PartName())
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/assign-dev/assign/cmd/assign/query"
 	"github.com/assign-dev/assign/cmd/assign/report"
 	"github.com/assign-dev/assign/cmd/assign/run"
+	"github.com/assign-dev/assign/cmd/assign/shards"
 	"github.com/assign-dev/assign/cmd/assign/snapshots"
 	"github.com/assign-dev/assign/cmd/assign/whatif"
 )
@@ -35,5 +36,6 @@ func subcommands(f *cmdutil.Factory) []*cobra.Command {
 		diff.NewCmdDiff(f, nil),
 		whatif.NewCmdWhatif(f, nil),
 		merge.NewCmdMerge(f, nil),
+		shards.NewCmdShards(f, nil),
 	}
 }

@@ -1,0 +1,222 @@
+package shards_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/assign-dev/assign/cmd/assign/cmdutil"
+	"github.com/assign-dev/assign/cmd/assign/root"
+	"github.com/assign-dev/assign/cmd/assign/shards"
+	"github.com/assign-dev/assign/loaders"
+	"github.com/assign-dev/assign/store"
+	"github.com/assign-dev/assign/synth"
+)
+
+// TestMain lets the tests start the test binary itself as assign
+// (ASSIGN_TEST_MAIN=1): the runner needs real processes to start and kill.
+func TestMain(m *testing.M) {
+	if os.Getenv("ASSIGN_TEST_MAIN") == "1" {
+		os.Exit(root.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+const date = "2026-03-02"
+
+func newHome(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	home := filepath.Join(t.TempDir(), "home")
+	h, err := store.Open(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := synth.LookupScale("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "extract")
+	if _, err := synth.Generate(ctx, synth.Options{Scale: sc, Seed: 11, Format: synth.FormatParquet, OutDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loaders.Load(ctx, loaders.Options{Dir: dir, Home: h}); err != nil {
+		t.Fatal(err)
+	}
+	return home
+}
+
+func assign(t *testing.T, home string, args ...string) (int, string, string) {
+	t.Helper()
+	ios, _, out, errOut := cmdutil.Test()
+	f := cmdutil.New(ios)
+	f.HomeDir = func() string { return home }
+	code := root.MainWith(f, args)
+	return code, out.String(), errOut.String()
+}
+
+// shardsCmd runs `assign shards args...` in-process, its shards as child
+// processes of the test binary; onStart sees every attempt start.
+func shardsCmd(t *testing.T, home string, onStart func(index, attempt int, p *os.Process), args ...string) (error, *shards.Options, string) {
+	t.Helper()
+	ios, _, out, _ := cmdutil.Test()
+	f := cmdutil.New(ios)
+	f.HomeDir = func() string { return home }
+	var opts *shards.Options
+	cmd := shards.NewCmdShards(f, func(o *shards.Options) error {
+		opts = o
+		o.Exe, o.Env, o.OnStart = os.Args[0], []string{"ASSIGN_TEST_MAIN=1"}, onStart
+		return shards.Run(context.Background(), o)
+	})
+	cmd.SetArgs(args)
+	cmd.SetOut(out)
+	cmd.SetErr(out)
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	err := cmd.Execute()
+	return err, opts, out.String()
+}
+
+func sameCSV(t *testing.T, want, got string) {
+	t.Helper()
+	for _, name := range []string{"boxes", "demand", "snack_summary", "short_boxes"} {
+		a, err := os.ReadFile(filepath.Join(want, name+".csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(got, name+".csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s.csv of the sharded job differs from one machine's", name)
+		}
+	}
+}
+
+// TestKilledShardIsRetried: a shard killed with SIGKILL in the middle of its
+// work is started again, and the merged output equals one machine's.
+func TestKilledShardIsRetried(t *testing.T) {
+	home := newHome(t)
+	job := []string{"preassign", "--date", date, "--days", "21", "--threads", "1"}
+	want := filepath.Join(t.TempDir(), "single")
+	if code, _, errOut := assign(t, home, append(job, "--out", want, "--format", "csv")...); code != 0 {
+		t.Fatal(errOut)
+	}
+	// How long one shard takes here, to kill the next one halfway.
+	start := time.Now()
+	if code, _, errOut := assign(t, home, append(job, "--shard", "0/3", "--out", filepath.Join(t.TempDir(), "probe"))...); code != 0 {
+		t.Fatal(errOut)
+	}
+	full := time.Since(start)
+	for try, delay := 0, full/2; try < 4; try, delay = try+1, delay/2 {
+		got := filepath.Join(t.TempDir(), "merged")
+		parts := filepath.Join(t.TempDir(), "parts")
+		killed := false
+		onStart := func(index, attempt int, p *os.Process) {
+			if index == 1 && attempt == 1 {
+				// The process has just started: wait into its work, then kill -9.
+				time.Sleep(delay)
+				killed = p.Signal(syscall.SIGKILL) == nil
+			}
+		}
+		err, _, out := shardsCmd(t, home, onStart, "--local", "3", "--parallel", "2", "--retries", "2", "--backoff", "10ms",
+			"--parts", parts, "--out", got, "--format", "csv", "--", "preassign", "--date", date, "--days", "21", "--threads", "1")
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if !killed {
+			t.Logf("shard 1 finished within %s, before the kill; trying again with half the delay", delay)
+			continue
+		}
+		if !strings.Contains(out, "retried after killed") {
+			t.Errorf("the summary does not show shard 1 retried after SIGKILL:\n%s", out)
+		}
+		logs, _ := filepath.Glob(filepath.Join(parts, ".logs", "part-0001-of-0003.attempt-*.log"))
+		if len(logs) != 2 {
+			t.Errorf("shard 1 has %d attempt logs, want 2", len(logs))
+		}
+		if left, _ := filepath.Glob(filepath.Join(parts, ".tmp-*")); len(left) != 0 {
+			t.Errorf("the merge left the killed attempt's folder: %v", left)
+		}
+		sameCSV(t, want, got)
+		return
+	}
+	t.Fatal("never managed to kill shard 1 before it finished")
+}
+
+// TestEnvironmentContracts: the shards find their index in each engine's
+// variables, and the merged output equals one machine's.
+func TestEnvironmentContracts(t *testing.T) {
+	home := newHome(t)
+	want := filepath.Join(t.TempDir(), "single")
+	if code, _, errOut := assign(t, home, "preassign", "--date", date, "--days", "7", "--out", want, "--format", "csv"); code != 0 {
+		t.Fatal(errOut)
+	}
+	for _, style := range []string{"aws-batch", "cloud-run", "assign"} {
+		t.Run(style, func(t *testing.T) {
+			got := filepath.Join(t.TempDir(), "merged")
+			err, _, out := shardsCmd(t, home, nil, "--local", "2", "--env", style, "--out", got, "--format", "csv",
+				"--", "preassign", "--date", date, "--days", "7", "--threads", "1")
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			sameCSV(t, want, got)
+		})
+	}
+	// The default parts folder under the home is gone after the merge.
+	if left, _ := filepath.Glob(filepath.Join(home, "parts", "*")); len(left) != 0 {
+		t.Errorf("parts folders left in the home: %v", left)
+	}
+}
+
+// TestShardThatKeepsFailing: a shard failing every attempt ends the job
+// with its error and no merged run.
+func TestShardThatKeepsFailing(t *testing.T) {
+	home := newHome(t)
+	err, _, _ := shardsCmd(t, home, nil, "--local", "2", "--retries", "1", "--backoff", "1ms",
+		"--", "preassign", "--date", date, "--snapshot", "snap-nope")
+	if err == nil {
+		t.Fatal("succeeded; want the shards' failure")
+	}
+	for _, w := range []string{"failed 2 times", "exited with status 1", `snapshot "snap-nope" not found`} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not say %q", err, w)
+		}
+	}
+	runs, _ := filepath.Glob(filepath.Join(home, "runs", "*"))
+	if len(runs) != 0 {
+		t.Errorf("runs written: %v", runs)
+	}
+}
+
+// TestFlags: the command's own flags and those of the sharded command are
+// checked before any process starts.
+func TestFlags(t *testing.T) {
+	home := t.TempDir()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--", "preassign", "--date", date}, "--local N is required"},
+		{[]string{"--local", "2"}, "give the command to shard after --"},
+		{[]string{"--local", "2", "--", "load", "x"}, `"load" after --: assign shards runs preassign or run`},
+		{[]string{"--local", "2", "--", "preassign", "--date", date, "--out", "x"}, "--out after --: assign shards sets it"},
+		{[]string{"--local", "2", "--", "preassign", "--date", date, "--shard=1/2"}, "--shard after --"},
+		{[]string{"--local", "2", "--", "preassign", "--date", "2026-13-01"}, `preassign after --: --date "2026-13-01"`},
+		{[]string{"--local", "2", "--", "preassign"}, `required flag(s) "date" not set`},
+		{[]string{"--local", "2", "--env", "slurm", "--", "preassign", "--date", date}, `--env "slurm"`},
+		{[]string{"--local", "0", "--", "preassign", "--date", date}, "--local N is required"},
+		{[]string{"--local", "2", "--no-save", "--", "preassign", "--date", date}, "--no-save needs --out"},
+	}
+	for _, c := range cases {
+		code, _, errOut := assign(t, home, append([]string{"shards"}, c.args...)...)
+		if code != cmdutil.ExitUsage || !strings.Contains(errOut, c.want) {
+			t.Errorf("shards %v: exit %d, %q; want exit %d saying %q", c.args, code, errOut, cmdutil.ExitUsage, c.want)
+		}
+	}
+}
