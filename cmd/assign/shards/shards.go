@@ -242,8 +242,8 @@ func Run(ctx context.Context, o *Options) error {
 	prog := f.NewProgress()
 	out, err := merge.Execute(ctx, home, merge.Request{
 		Parts: []string{parts}, OutDir: o.OutDir, OutFormat: o.Format, NoSave: o.NoSave,
-		Flags:   map[string]any{"shards": o.Local, "command": o.Command, "out": o.OutDir, "format": o.Format, "env": o.Style},
-		Now:     f.Now, Version: cmdutil.BuildVersion(), Logger: f.Logger,
+		Flags: map[string]any{"shards": o.Local, "command": o.Command, "out": o.OutDir, "format": o.Format, "env": o.Style},
+		Now:   f.Now, Version: cmdutil.BuildVersion(), Logger: f.Logger,
 		Stage: func(name string) { prog.Stage(name, 0) },
 	})
 	prog.Done()
