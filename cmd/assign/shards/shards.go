@@ -9,12 +9,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -207,8 +205,6 @@ func Run(ctx context.Context, o *Options) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	f := o.Factory
 	home, err := f.Home()
 	if err != nil {
@@ -236,6 +232,9 @@ func Run(ctx context.Context, o *Options) error {
 		Progress: progress, OnStart: o.OnStart,
 	})
 	rep.Steps = append(rep.Steps, step{Command: o.Command, Parts: parts, Shards: shards})
+	if ctx.Err() != nil {
+		return cmdutil.Interrupted("interrupted; the shards were stopped, the parts that finished are in %s", parts)
+	}
 	if err != nil {
 		return fmt.Errorf("%w\nThe parts that finished are in %s; run the command again to redo the job", err, parts)
 	}
