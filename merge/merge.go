@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/assign-dev/assign/atomicfs"
 	"github.com/assign-dev/assign/duck"
 	"github.com/assign-dev/assign/engine"
 	"github.com/assign-dev/assign/plan"
@@ -182,7 +183,7 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 		m := *man
 		m.Files = files
 		m.setTimings(timings, time.Since(started))
-		if err := store.WriteFileAtomic(filepath.Join(req.OutDir, store.ManifestFile), m.JSON()); err != nil {
+		if err := atomicfs.WriteFile(filepath.Join(req.OutDir, store.ManifestFile), m.JSON()); err != nil {
 			return nil, err
 		}
 		out.OutDir = req.OutDir
@@ -340,7 +341,7 @@ func (mg *merger) manifest(snapshot, fp string, out *Outcome, started time.Time)
 // file would cost as much as the single machine's writing. CSV: boxes is one
 // file in the SPEC's order. The other tables are single files.
 func (mg *merger) write(ctx context.Context, out *Outcome, dir, format string) ([]results.Written, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, atomicfs.DirPerm); err != nil {
 		return nil, fmt.Errorf("create output folder: %w", err)
 	}
 	var written []results.Written
@@ -414,27 +415,22 @@ func tableOrder(t string) int {
 // appears complete (built hidden, then renamed).
 func linkTable(parts []*shard.Part, table, dir string, rows int64) (results.Written, error) {
 	final := filepath.Join(dir, table)
-	tmp := filepath.Join(dir, ".tmp-"+table)
-	_ = os.RemoveAll(tmp)
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		return results.Written{}, fmt.Errorf("write %s: %w", final, err)
+	d, err := atomicfs.NewDir(final)
+	if err != nil {
+		return results.Written{}, err
 	}
+	defer d.Abort()
 	for _, p := range parts {
 		src := p.File(table)
-		dst := filepath.Join(tmp, p.Manifest.Shard.PartName()+filepath.Ext(src))
+		dst := filepath.Join(d.Path, p.Manifest.Shard.PartName()+filepath.Ext(src))
 		if err := os.Link(src, dst); err != nil {
 			if err := copyFile(src, dst); err != nil {
-				os.RemoveAll(tmp)
 				return results.Written{}, fmt.Errorf("write %s: %w", final, err)
 			}
 		}
 	}
-	if err := os.RemoveAll(final); err != nil {
-		return results.Written{}, fmt.Errorf("write %s: %w", final, err)
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		os.RemoveAll(tmp)
-		return results.Written{}, fmt.Errorf("write %s: %w", final, err)
+	if err := d.Publish(true); err != nil {
+		return results.Written{}, err
 	}
 	return results.Written{Table: table, File: table + "/", Rows: rows}, nil
 }

@@ -2,23 +2,20 @@ package plan
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/assign-dev/assign/atomicfs"
 	"github.com/assign-dev/assign/duck"
 	"github.com/assign-dev/assign/engine"
 	"github.com/assign-dev/assign/results"
 	"github.com/assign-dev/assign/shard"
-	"github.com/assign-dev/assign/store"
 )
 
 // SnapshotFingerprint identifies the content of the snapshot open in db: a
@@ -60,24 +57,24 @@ func SnapshotFingerprint(ctx context.Context, db *duck.DB) (string, error) {
 
 // writePart writes the shard's part folder <OutDir>/part-IIII-of-NNNN: the
 // part tables, then part.json with every file's size and SHA-256, in a
-// hidden folder renamed into place at the end, so the folder of that name
-// exists only complete. A part left by an earlier attempt of the same shard
-// is replaced.
+// hidden folder published at the end (atomicfs), so the folder of that name
+// exists only complete.
 func writePart(ctx context.Context, db *duck.DB, req Request, snapshot string, res *engine.Result, started time.Time, timings map[string]time.Duration) (*shard.PartManifest, string, error) {
 	fp, err := SnapshotFingerprint(ctx, db)
 	if err != nil {
 		return nil, "", err
 	}
-	name := req.Shard.PartName()
-	if err := os.MkdirAll(req.OutDir, 0o755); err != nil {
-		return nil, "", fmt.Errorf("create parts folder: %w", err)
+	final := filepath.Join(req.OutDir, req.Shard.PartName())
+	dir, err := atomicfs.NewDir(final)
+	if err != nil {
+		return nil, "", fmt.Errorf("create part folder: %w", err)
 	}
-	tmp := filepath.Join(req.OutDir, ".tmp-"+name+"-"+randomSuffix())
+	defer dir.Abort()
+	tmp := dir.Path
 	tables := results.PartTables(res)
 	t0 := time.Now()
 	written, err := results.Write(ctx, db, tables, tmp, results.FormatParquet)
 	if err != nil {
-		os.RemoveAll(tmp)
 		return nil, "", err
 	}
 	timings["write"] = time.Since(t0)
@@ -122,7 +119,6 @@ func writePart(ctx context.Context, db *duck.DB, req Request, snapshot string, r
 	for _, w := range written {
 		n, sum, err := shard.FileSum(filepath.Join(tmp, w.File))
 		if err != nil {
-			os.RemoveAll(tmp)
 			return nil, "", fmt.Errorf("checksum %s: %w", w.File, err)
 		}
 		m.Files = append(m.Files, shard.PartFile{Table: w.Table, File: w.File, Rows: w.Rows, Bytes: n, SHA256: sum})
@@ -133,45 +129,15 @@ func writePart(ctx context.Context, db *duck.DB, req Request, snapshot string, r
 		m.Timings[k] = v.Seconds()
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
-	mf := filepath.Join(tmp, shard.PartManifestFile)
-	if err := store.WriteFileAtomic(mf, append(b, '\n')); err != nil {
-		os.RemoveAll(tmp)
+	if err := atomicfs.WriteFile(filepath.Join(tmp, shard.PartManifestFile), append(b, '\n')); err != nil {
 		return nil, "", err
 	}
-	// Readable by the merge step, which may run as another user.
-	_ = os.Chmod(mf, 0o644)
-	final := filepath.Join(req.OutDir, name)
-	if err := replaceDir(tmp, final); err != nil {
-		os.RemoveAll(tmp)
+	// A part left by an earlier attempt of the same shard is replaced in
+	// one step.
+	if err := dir.Publish(true); err != nil {
 		return nil, "", fmt.Errorf("publish part %s: %w", final, err)
 	}
 	return m, final, nil
-}
-
-// replaceDir renames the folder tmp to final, moving aside (then removing)
-// a folder already there: a rename cannot replace a non-empty folder.
-func replaceDir(tmp, final string) error {
-	err := os.Rename(tmp, final)
-	if err == nil {
-		return nil
-	}
-	if _, serr := os.Stat(final); serr != nil {
-		return err
-	}
-	old := filepath.Join(filepath.Dir(final), ".old-"+filepath.Base(final)+"-"+randomSuffix())
-	if err := os.Rename(final, old); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return err
-	}
-	return os.RemoveAll(old)
-}
-
-func randomSuffix() string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // attempt names the engine's attempt of this shard, when it says.

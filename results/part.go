@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/assign-dev/assign/atomicfs"
 	"github.com/assign-dev/assign/duck"
 	"github.com/assign-dev/assign/engine"
 )
@@ -79,13 +80,14 @@ func CopyQuery(ctx context.Context, db *duck.DB, query, dir, name, format string
 		return Written{}, err
 	}
 	file := filepath.Join(dir, name+"."+format)
-	tmp := filepath.Join(dir, ".tmp-"+name+"."+format)
+	tmp := atomicfs.TempPath(file)
 	if _, err := db.Exec(ctx, fmt.Sprintf("COPY (%s) TO %s %s", query, duck.Quote(tmp), opts)); err != nil {
 		os.Remove(tmp)
 		return Written{}, fmt.Errorf("write %s: %w", file, duck.Clean(err))
 	}
-	if err := os.Rename(tmp, file); err != nil {
-		return Written{}, fmt.Errorf("write %s: %w", file, err)
+	if err := atomicfs.Publish(tmp, file); err != nil {
+		os.Remove(tmp)
+		return Written{}, err
 	}
 	return Written{Table: name, File: filepath.Base(file)}, nil
 }
