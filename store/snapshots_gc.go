@@ -1,13 +1,17 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/assign-dev/assign/atomicfs"
 )
 
 // loadTmpPrefix names the per-load spill folders under tmp/.
@@ -28,7 +32,7 @@ func (h *Home) NewNamedPendingSnapshot(name string) (*PendingSnapshot, error) {
 		return nil, err
 	}
 	if _, err := os.Stat(h.SnapshotPath(name)); err == nil {
-		return nil, fmt.Errorf("snapshot %q already exists: choose another --name, or remove it first with 'assign snapshots gc'", name)
+		return nil, fmt.Errorf("snapshot %q already exists: choose another --name, or remove it first with 'assign snapshots rm NAME'", name)
 	}
 	p := h.pendingSnapshotPath(name)
 	_ = os.Remove(p)
@@ -36,34 +40,96 @@ func (h *Home) NewNamedPendingSnapshot(name string) (*PendingSnapshot, error) {
 	return &PendingSnapshot{Name: name, Path: p, home: h}, nil
 }
 
-// GCResult is what GCSnapshots did.
+// GCOptions say what GCSnapshots deletes.
+type GCOptions struct {
+	// Keep is how many of the newest snapshots to keep.
+	Keep int
+	// DryRun lists what would be deleted and deletes nothing.
+	DryRun bool
+	// Force deletes snapshots that runs refer to as well.
+	Force bool
+}
+
+// GCSnapshot is a snapshot gc deleted or kept, with the runs made from it.
+type GCSnapshot struct {
+	SnapshotInfo
+	Runs []string // ids of the runs whose manifest names it, oldest first
+}
+
+// GCResult is what GCSnapshots did (or, in a dry run, would do).
 type GCResult struct {
-	Removed     []SnapshotInfo // complete snapshots deleted
-	Temporaries []string       // leftovers of killed loads deleted (paths)
-	Freed       int64          // bytes
+	Removed []GCSnapshot // complete snapshots deleted
+	// Referenced are snapshots beyond Keep that were kept because runs
+	// were made from them (empty with Force).
+	Referenced  []GCSnapshot
+	Temporaries []string // leftovers of killed loads deleted (paths)
+	Freed       int64    // bytes
 	// LoadRunning is set when a load held the lock, so no leftover was
 	// touched: the pending file may be the running load's.
 	LoadRunning bool
+	// UnreadableRuns are runs whose manifest could not be read: the
+	// snapshot they were made from is unknown, so it may be deleted.
+	UnreadableRuns []string
+	DryRun         bool
 }
 
-// GCSnapshots deletes every complete snapshot but the newest keep (by
-// modification time, which is when its load finished; ties by name) and
-// never the current one. When no load is running it also deletes the
-// pending files and spill folders left by killed loads.
-func (h *Home) GCSnapshots(keep int) (GCResult, error) {
-	var res GCResult
-	if keep < 0 {
-		return res, fmt.Errorf("keep must be 0 or more, not %d", keep)
+// SnapshotRuns maps each snapshot name to the runs made from it (their
+// manifests name it), and lists the runs whose manifest cannot be read.
+func (h *Home) SnapshotRuns() (map[string][]string, []string, error) {
+	runs, err := h.ListRuns()
+	if err != nil {
+		return nil, nil, err
 	}
-	unlock, err := h.LockLoad()
-	switch {
-	case errors.Is(err, ErrLoadBusy):
-		res.LoadRunning = true
-	case err != nil:
+	uses := map[string][]string{}
+	var unreadable []string
+	for _, r := range runs {
+		var m struct {
+			Snapshot string `json:"snapshot"`
+		}
+		b, err := os.ReadFile(filepath.Join(r.Dir, ManifestFile))
+		if err == nil {
+			err = json.Unmarshal(b, &m)
+		}
+		if err != nil || m.Snapshot == "" {
+			unreadable = append(unreadable, r.ID)
+			continue
+		}
+		uses[m.Snapshot] = append(uses[m.Snapshot], r.ID)
+	}
+	return uses, unreadable, nil
+}
+
+// GCSnapshots deletes every complete snapshot but the newest opt.Keep (by
+// modification time, which is when its load finished; ties by name), never
+// the current one and, unless opt.Force, none that a run was made from.
+// When no load is running it also deletes the pending files and spill
+// folders left by killed loads. It holds home.lock throughout, so a load
+// publishing a snapshot meanwhile waits, and its snapshot is current by the
+// time gc could see it.
+func (h *Home) GCSnapshots(opt GCOptions) (GCResult, error) {
+	res := GCResult{DryRun: opt.DryRun}
+	if opt.Keep < 0 {
+		return res, fmt.Errorf("keep must be 0 or more, not %d", opt.Keep)
+	}
+	unlockHome, err := h.lockHome()
+	if err != nil {
 		return res, err
-	default:
-		defer unlock()
 	}
+	defer unlockHome()
+	unlockLoad, _, err := h.tryLoadLock(false)
+	if err != nil {
+		return res, err
+	}
+	if unlockLoad == nil {
+		res.LoadRunning = true
+	} else {
+		defer unlockLoad()
+	}
+	uses, unreadable, err := h.SnapshotRuns()
+	if err != nil {
+		return res, err
+	}
+	res.UnreadableRuns = unreadable
 	snaps, err := h.ListSnapshots()
 	if err != nil {
 		return res, err
@@ -75,18 +141,33 @@ func (h *Home) GCSnapshots(keep int) (GCResult, error) {
 		return snaps[i].Name > snaps[j].Name
 	})
 	for i, s := range snaps {
-		if i < keep || s.Current {
+		if i < opt.Keep || s.Current {
 			continue
 		}
-		if err := os.Remove(s.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return res, fmt.Errorf("remove snapshot %s: %w", s.Name, err)
+		g := GCSnapshot{SnapshotInfo: s, Runs: uses[s.Name]}
+		if len(g.Runs) > 0 && !opt.Force {
+			res.Referenced = append(res.Referenced, g)
+			continue
 		}
-		_ = os.Remove(s.Path + ".wal")
-		res.Removed = append(res.Removed, s)
+		if !opt.DryRun {
+			if err := removeSnapshotFile(s); err != nil {
+				return res, err
+			}
+		}
+		res.Removed = append(res.Removed, g)
 		res.Freed += s.Size
 	}
 	if res.LoadRunning {
 		return res, nil
+	}
+	remove := func(p string) error {
+		if opt.DryRun {
+			return nil
+		}
+		if err := os.RemoveAll(p); err != nil {
+			return fmt.Errorf("remove leftover %s: %w", p, err)
+		}
+		return nil
 	}
 	entries, _ := os.ReadDir(h.SnapshotsDir())
 	for _, e := range entries {
@@ -97,8 +178,8 @@ func (h *Home) GCSnapshots(keep int) (GCResult, error) {
 		if fi, err := e.Info(); err == nil {
 			res.Freed += fi.Size()
 		}
-		if err := os.RemoveAll(p); err != nil {
-			return res, fmt.Errorf("remove leftover %s: %w", p, err)
+		if err := remove(p); err != nil {
+			return res, err
 		}
 		res.Temporaries = append(res.Temporaries, p)
 	}
@@ -108,10 +189,83 @@ func (h *Home) GCSnapshots(keep int) (GCResult, error) {
 			continue
 		}
 		p := filepath.Join(h.TmpDir(), e.Name())
-		if err := os.RemoveAll(p); err != nil {
-			return res, fmt.Errorf("remove leftover %s: %w", p, err)
+		if err := remove(p); err != nil {
+			return res, err
 		}
 		res.Temporaries = append(res.Temporaries, p)
 	}
 	return res, nil
+}
+
+// RemoveSnapshots deletes the named snapshots, all or none: every name is
+// checked first. It refuses the current snapshot and, unless force, one
+// that runs were made from (checking a run needs its snapshot). It returns
+// what it deleted.
+func (h *Home) RemoveSnapshots(names []string, force bool) ([]GCSnapshot, error) {
+	for _, name := range names {
+		if err := ValidName(name); err != nil {
+			return nil, err
+		}
+	}
+	unlock, err := h.lockHome()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	snaps, err := h.ListSnapshots()
+	if err != nil {
+		return nil, err
+	}
+	uses, _, err := h.SnapshotRuns()
+	if err != nil {
+		return nil, err
+	}
+	var doomed []GCSnapshot
+	for _, name := range names {
+		i := slices.IndexFunc(snaps, func(s SnapshotInfo) bool { return s.Name == name })
+		if i < 0 {
+			return nil, fmt.Errorf("snapshot %q not found in %s: see 'assign snapshots' for the list", name, h.SnapshotsDir())
+		}
+		s := snaps[i]
+		if s.Current {
+			return nil, fmt.Errorf("snapshot %s is the current one: make another current first ('assign snapshots use NAME'), then remove it", name)
+		}
+		g := GCSnapshot{SnapshotInfo: s, Runs: uses[name]}
+		if len(g.Runs) > 0 && !force {
+			return nil, fmt.Errorf("snapshot %s is used by %s (%s): 'assign check' of a run needs its snapshot; pass --force to delete it anyway",
+				name, plural(len(g.Runs), "run", "runs"), listSome(g.Runs, 3))
+		}
+		if !slices.ContainsFunc(doomed, func(d GCSnapshot) bool { return d.Name == name }) {
+			doomed = append(doomed, g)
+		}
+	}
+	for _, g := range doomed {
+		if err := removeSnapshotFile(g.SnapshotInfo); err != nil {
+			return nil, err
+		}
+	}
+	return doomed, nil
+}
+
+func removeSnapshotFile(s SnapshotInfo) error {
+	if err := os.Remove(s.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove snapshot %s: %w", s.Name, err)
+	}
+	_ = os.Remove(s.Path + ".wal")
+	return atomicfs.SyncDir(filepath.Dir(s.Path))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// listSome names the first n items and how many more there are.
+func listSome(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return strings.Join(items[:n], ", ") + fmt.Sprintf(" and %d more", len(items)-n)
 }

@@ -10,6 +10,7 @@
 //	runs/.tmp-<id>/              runs in progress or killed; never listed
 //	tmp/                         DuckDB spill space
 //	load.lock                    held (flock) by the one load writing at a time
+//	home.lock                    held (flock) for the short steps that change the snapshots (lock.go)
 //
 // Every switch a reader can observe is a rename within one directory, so a
 // process killed at any moment leaves either the old or the new state, and a
@@ -124,6 +125,16 @@ func ValidName(name string) error {
 
 // SetCurrent makes name the current snapshot with an atomic rename.
 func (h *Home) SetCurrent(name string) error {
+	unlock, err := h.lockHome()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return h.setCurrent(name)
+}
+
+// setCurrent is SetCurrent for a caller holding home.lock.
+func (h *Home) setCurrent(name string) error {
 	if _, _, err := h.Resolve(name); err != nil {
 		return err
 	}
@@ -172,11 +183,18 @@ func (p *PendingSnapshot) Commit(makeCurrent bool) error {
 	if _, err := os.Stat(p.Path + ".wal"); err == nil {
 		return fmt.Errorf("snapshot %s: database was not checkpointed before commit", p.Name)
 	}
+	// Under home.lock, so that gc never finds the snapshot published and
+	// not yet current, and deletes it.
+	unlock, err := p.home.lockHome()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := atomicfs.Publish(p.Path, p.home.SnapshotPath(p.Name)); err != nil {
 		return fmt.Errorf("snapshot %s: %w", p.Name, err)
 	}
 	if makeCurrent {
-		return p.home.SetCurrent(p.Name)
+		return p.home.setCurrent(p.Name)
 	}
 	return nil
 }

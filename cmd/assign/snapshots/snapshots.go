@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
 	"github.com/assign-dev/assign/loaders"
+	"github.com/assign-dev/assign/store"
 )
 
 // mainTables are the tables the aligned listing shows row counts of; csv
@@ -32,7 +34,7 @@ func NewCmdSnapshots(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.C
 	opts := &ListOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "snapshots",
-		Short: "List snapshots; switch the current one (use) or delete old ones (gc)",
+		Short: "List snapshots; switch the current one (use), delete old ones (gc, rm)",
 		Long: `List the snapshots of the data home, oldest first: name, when it was loaded,
 file size, row counts of the main tables, and which one is current.
 
@@ -40,7 +42,8 @@ Every command reads the current snapshot unless given --snapshot.`,
 		Example: `  assign snapshots
   assign snapshots --format json
   assign snapshots use snap-20261121-020000
-  assign snapshots gc --keep 7`,
+  assign snapshots gc --keep 7 --dry-run
+  assign snapshots rm snap-20261101-020000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := cmdutil.CheckChoice("format", opts.Format, "table", "csv", "json"); err != nil {
@@ -54,7 +57,7 @@ Every command reads the current snapshot unless given --snapshot.`,
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format: table, csv or json")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "csv", "json"}, cobra.ShellCompDirectiveNoFileComp))
-	cmd.AddCommand(NewCmdUse(f, nil), NewCmdGC(f, nil))
+	cmd.AddCommand(NewCmdUse(f, nil), NewCmdGC(f, nil), NewCmdRm(f, nil))
 	return cmd
 }
 
@@ -210,6 +213,8 @@ func useRun(o *UseOptions) error {
 type GCOptions struct {
 	Factory *cmdutil.Factory
 	Keep    int
+	DryRun  bool
+	Force   bool
 }
 
 // NewCmdGC builds `assign snapshots gc --keep N`.
@@ -218,12 +223,23 @@ func NewCmdGC(f *cmdutil.Factory, runF func(*GCOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "gc --keep N",
 		Short: "Delete all but the newest N snapshots and leftovers of killed loads",
-		Long: `Delete every snapshot but the newest N (by when its load finished); the
-current snapshot is never deleted, even when older. Also delete the
-temporary files of loads that were killed, unless a load is running now
-(its temporary file would be among them).`,
-		Example: `  # Keep a week of nightly snapshots
-  assign snapshots gc --keep 7`,
+		Long: `Delete every snapshot but the newest N (by when its load finished). Never
+deleted: the current snapshot, even when older, and, unless --force, a
+snapshot that runs were made from (checking a run needs its snapshot).
+Also delete the temporary files of loads that were killed, unless a load
+is running now (its temporary file would be among them).
+
+A load that finishes while gc runs waits for it, and its snapshot is
+current before gc can see it: gc never deletes a snapshot being published.
+--dry-run lists what would be deleted and deletes nothing.`,
+		Example: `  # What would keeping a week of nightly snapshots delete?
+  assign snapshots gc --keep 7 --dry-run
+
+  # Keep a week of nightly snapshots
+  assign snapshots gc --keep 7
+
+  # Delete every old snapshot, also those runs were made from
+  assign snapshots gc --keep 0 --force`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := cmdutil.CheckIntRange("keep", opts.Keep, 0, 1_000_000); err != nil {
@@ -236,6 +252,8 @@ temporary files of loads that were killed, unless a load is running now
 		},
 	}
 	cmd.Flags().IntVar(&opts.Keep, "keep", 0, "number of newest snapshots to keep (required)")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "list what would be deleted; delete nothing")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "also delete old snapshots that runs were made from")
 	_ = cmd.MarkFlagRequired("keep")
 	return cmd
 }
@@ -245,23 +263,120 @@ func gcRun(o *GCOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := home.GCSnapshots(o.Keep)
+	res, err := home.GCSnapshots(store.GCOptions{Keep: o.Keep, DryRun: o.DryRun, Force: o.Force})
 	if err != nil {
 		return err
 	}
-	w := o.Factory.IO.Out
+	w, errOut := o.Factory.IO.Out, o.Factory.IO.ErrOut
+	verb := "deleted"
+	if res.DryRun {
+		verb = "would delete"
+	}
 	for _, s := range res.Removed {
-		fmt.Fprintf(w, "deleted snapshot %s (%s)\n", s.Name, cmdutil.HumanBytes(s.Size))
+		fmt.Fprintf(w, "%s snapshot %s (%s)%s\n", verb, s.Name, cmdutil.HumanBytes(s.Size), usedBy(s.Runs))
 	}
 	for _, p := range res.Temporaries {
-		fmt.Fprintf(w, "deleted leftover %s\n", p)
+		fmt.Fprintf(w, "%s leftover %s\n", verb, p)
+	}
+	for _, s := range res.Referenced {
+		fmt.Fprintf(w, "kept snapshot %s (%s)%s; --force deletes it too\n", s.Name, cmdutil.HumanBytes(s.Size), usedBy(s.Runs))
+	}
+	for _, id := range res.UnreadableRuns {
+		fmt.Fprintf(errOut, "note: run %s has no readable manifest, so the snapshot it was made from is not known and not kept for it\n", id)
 	}
 	if res.LoadRunning {
-		fmt.Fprintln(o.Factory.IO.ErrOut, "note: a load is running, so its temporary files and those of killed loads were left; run gc again after it")
+		fmt.Fprintln(errOut, "note: a load is running, so its temporary files and those of killed loads were left; run gc again after it")
 	}
-	fmt.Fprintf(w, "Freed %s: %d %s deleted, %d %s left over by killed loads\n", cmdutil.HumanBytes(res.Freed),
-		len(res.Removed), pl(len(res.Removed), "snapshot", "snapshots"), len(res.Temporaries), pl(len(res.Temporaries), "file", "files"))
+	counts := fmt.Sprintf("%d %s, %d %s left over by killed loads", len(res.Removed), pl(len(res.Removed), "snapshot", "snapshots"),
+		len(res.Temporaries), pl(len(res.Temporaries), "file", "files"))
+	if res.DryRun {
+		fmt.Fprintf(w, "Dry run: would free %s: %s; nothing was deleted\n", cmdutil.HumanBytes(res.Freed), counts)
+	} else {
+		fmt.Fprintf(w, "Freed %s: %s deleted\n", cmdutil.HumanBytes(res.Freed), counts)
+	}
 	return nil
+}
+
+// usedBy says which runs were made from a snapshot: ", used by 2 runs
+// (A, B)", or "".
+func usedBy(runs []string) string {
+	switch {
+	case len(runs) == 0:
+		return ""
+	case len(runs) <= 3:
+		return fmt.Sprintf(", used by %d %s (%s)", len(runs), pl(len(runs), "run", "runs"), strings.Join(runs, ", "))
+	default:
+		return fmt.Sprintf(", used by %d runs (%s and %d more)", len(runs), strings.Join(runs[:3], ", "), len(runs)-3)
+	}
+}
+
+// RmOptions are the parsed arguments of `assign snapshots rm`.
+type RmOptions struct {
+	Factory *cmdutil.Factory
+	Names   []string
+	Force   bool
+}
+
+// NewCmdRm builds `assign snapshots rm NAME...`.
+func NewCmdRm(f *cmdutil.Factory, runF func(*RmOptions) error) *cobra.Command {
+	opts := &RmOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "rm NAME...",
+		Short: "Delete the named snapshots",
+		Long: `Delete the named snapshots. The current snapshot is refused (make another
+current first with 'assign snapshots use'), and so, unless --force, is a
+snapshot that runs were made from: checking a run needs its snapshot.
+Names are checked before anything is deleted.`,
+		Example: `  assign snapshots rm snap-20261101-020000
+  assign snapshots rm snap-20261101-020000 snap-20261102-020000 --force`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Names = args
+			if runF != nil {
+				return runF(opts)
+			}
+			return rmRun(opts)
+		},
+		ValidArgsFunction: completeSnapshotNames(f),
+	}
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "delete a snapshot even when runs were made from it")
+	return cmd
+}
+
+func rmRun(o *RmOptions) error {
+	home, err := o.Factory.Home()
+	if err != nil {
+		return err
+	}
+	removed, err := home.RemoveSnapshots(o.Names, o.Force)
+	if err != nil {
+		return err
+	}
+	var freed int64
+	for _, s := range removed {
+		freed += s.Size
+		fmt.Fprintf(o.Factory.IO.Out, "deleted snapshot %s (%s)%s\n", s.Name, cmdutil.HumanBytes(s.Size), usedBy(s.Runs))
+	}
+	if len(removed) > 1 {
+		fmt.Fprintf(o.Factory.IO.Out, "Freed %s: %d snapshots deleted\n", cmdutil.HumanBytes(freed), len(removed))
+	}
+	return nil
+}
+
+// completeSnapshotNames completes the names of the home's snapshots.
+func completeSnapshotNames(f *cmdutil.Factory) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		home, err := f.Home()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		snaps, _ := home.ListSnapshots()
+		var names []string
+		for _, s := range snaps {
+			names = append(names, s.Name)
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
 }
 
 func pl(n int, one, many string) string {

@@ -175,3 +175,69 @@ func TestGC(t *testing.T) {
 		t.Errorf("gc --keep -1: exit %d", r.code)
 	}
 }
+
+// TestGCKeepsSnapshotsOfRuns: gc --keep 0 used to delete every old
+// snapshot, also those runs were made from, with no way to see what it
+// would do. Now --dry-run deletes nothing and says what it would, runs
+// protect their snapshots unless --force, and `snapshots rm` deletes by
+// name, refusing the current one and (without --force) one runs use.
+func TestGCKeepsSnapshotsOfRuns(t *testing.T) {
+	h, names := homeWith(t, 4) // names[3] is current
+	for _, n := range names[:2] {
+		if r := assign(t, h.Dir, "preassign", "--date", "2026-03-02", "--snapshot", n); r.code != 0 {
+			t.Fatalf("preassign on %s: %s", n, r.errOut)
+		}
+	}
+	runs, _ := h.ListRuns()
+	listed := func() []string {
+		snaps, _ := h.ListSnapshots()
+		var out []string
+		for _, s := range snaps {
+			out = append(out, s.Name)
+		}
+		return out
+	}
+
+	r := assign(t, h.Dir, "snapshots", "gc", "--keep", "0", "--dry-run")
+	if r.code != 0 || len(listed()) != 4 {
+		t.Fatalf("a dry run deleted: exit %d, left %v: %s", r.code, listed(), r.errOut)
+	}
+	for _, want := range []string{
+		"would delete snapshot " + names[2] + " (",
+		"kept snapshot " + names[0] + " (", ", used by 1 run (" + runs[0].ID + "); --force deletes it too",
+		"kept snapshot " + names[1] + " (",
+		"Dry run: would free ", "1 snapshot, 0 files left over by killed loads; nothing was deleted",
+	} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, r.out)
+		}
+	}
+
+	r = assign(t, h.Dir, "snapshots", "gc", "--keep", "0")
+	if got := listed(); r.code != 0 || strings.Join(got, " ") != strings.Join([]string{names[0], names[1], names[3]}, " ") {
+		t.Fatalf("gc --keep 0: exit %d, left %v:\n%s%s", r.code, got, r.out, r.errOut)
+	}
+
+	r = assign(t, h.Dir, "snapshots", "rm", names[3])
+	if r.code != cmdutil.ExitFailure || !strings.Contains(r.errOut, "snapshot "+names[3]+" is the current one: make another current first ('assign snapshots use NAME')") {
+		t.Errorf("rm of the current snapshot: %d %q", r.code, r.errOut)
+	}
+	r = assign(t, h.Dir, "snapshots", "rm", names[1], names[0])
+	if r.code != cmdutil.ExitFailure || !strings.Contains(r.errOut, "snapshot "+names[1]+" is used by 1 run ("+runs[1].ID+"): 'assign check' of a run needs its snapshot; pass --force to delete it anyway") {
+		t.Errorf("rm of a snapshot runs use: %d %q", r.code, r.errOut)
+	}
+	if r := assign(t, h.Dir, "snapshots", "rm", "snap-nope"); r.code != cmdutil.ExitFailure || !strings.Contains(r.errOut, `snapshot "snap-nope" not found`) {
+		t.Errorf("rm of an unknown snapshot: %d %q", r.code, r.errOut)
+	}
+	if len(listed()) != 3 {
+		t.Fatalf("a refused rm deleted: %v", listed())
+	}
+	r = assign(t, h.Dir, "snapshots", "rm", names[1], "--force")
+	if r.code != 0 || !strings.Contains(r.out, "deleted snapshot "+names[1]+" (") || len(listed()) != 2 {
+		t.Errorf("rm --force: %d %q %q, left %v", r.code, r.out, r.errOut, listed())
+	}
+	r = assign(t, h.Dir, "snapshots", "gc", "--keep", "0", "--force")
+	if got := listed(); r.code != 0 || len(got) != 1 || got[0] != names[3] || !strings.Contains(r.out, "deleted snapshot "+names[0]) {
+		t.Errorf("gc --force: %d, left %v:\n%s", r.code, got, r.out)
+	}
+}
