@@ -1,5 +1,6 @@
 -- diff_totals: the headline figures of one run, for assign diff: boxes
--- (ship date and user pairs with at least one line), box lines, the total
+-- (ship date and user pairs with at least one line, counted by their line
+-- at position 1), box lines, the total
 -- score of the lines, lines taken as requests (requests honoured), short
 -- boxes and their unfilled slots, and the units of demand, covered and short
 -- of stock. The score is summed as DECIMAL so the total does not depend on
@@ -9,7 +10,7 @@ WITH b AS (
     SELECT count(*)::BIGINT AS box_lines,
            coalesce(sum(score::DECIMAL(38, 12)), 0)::DOUBLE AS score,
            count(*) FILTER (WHERE requested)::BIGINT AS requests_honoured,
-           count(DISTINCT (ship_on, user_id))::BIGINT AS boxes
+           count(*) FILTER (WHERE position = 1)::BIGINT AS boxes
     FROM read_parquet({{boxes}})
 ),
 s AS (

@@ -16,6 +16,7 @@ import (
 	"github.com/assign-dev/assign/cmd/assign/report"
 	"github.com/assign-dev/assign/cmd/assign/run"
 	"github.com/assign-dev/assign/cmd/assign/shards"
+	"github.com/assign-dev/assign/cmd/assign/serve"
 	"github.com/assign-dev/assign/cmd/assign/snapshots"
 	"github.com/assign-dev/assign/cmd/assign/whatif"
 )
@@ -37,5 +38,6 @@ func subcommands(f *cmdutil.Factory) []*cobra.Command {
 		whatif.NewCmdWhatif(f, nil),
 		merge.NewCmdMerge(f, nil),
 		shards.NewCmdShards(f, nil),
+		serve.NewCmdServe(f, nil),
 	}
 }
