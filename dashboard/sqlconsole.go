@@ -96,7 +96,9 @@ func readSQL(r *http.Request) (string, error) {
 }
 
 // sqlQuery runs the console's SQL and answers every statement's columns
-// and its first MaxRows rows (as text in the CSV conventions).
+// and its first MaxRows rows (as text in the CSV conventions). A refusal
+// or an error in the SQL is the answer to the viewer's text, not a failed
+// request: it comes back as {"error": ...} with status 200.
 func (s *Server) sqlQuery(ctx context.Context, r *http.Request) (any, error) {
 	text, err := readSQL(r)
 	if err != nil {
@@ -140,6 +142,10 @@ func (s *Server) sqlQuery(ctx context.Context, r *http.Request) (any, error) {
 		}
 		return nil
 	})
+	var he *httpError
+	if errors.As(err, &he) && he.code == http.StatusBadRequest {
+		return map[string]any{"error": he.Error(), "results": []sqlResult{}}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -567,6 +567,7 @@ async function sqlPage() {
   if (param('q')) {
     try {
       const r = await api('sql', null, { sql: param('q') });
+      if (r.error) throw new Error(r.error);
       out.replaceChildren(...r.results.map((res, i) => {
         const cols = res.columns.map((c, j) => ({ key: String(j), label: c, num: res.numeric[j] }));
         const rows = res.rows.map(row => Object.fromEntries(row.map((v, j) => [String(j), v])));
