@@ -5,7 +5,7 @@ BIN     := bin/assign
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -ldflags "-X github.com/assign-dev/assign/cmd/assign/cmdutil.Version=$(VERSION)"
 
-.PHONY: build demo test test-short fuzz bench bench-large bench-db lint vet fmt clean
+.PHONY: build demo test test-short fuzz bench bench-large bench-db lint vet fmt clean screenshots bench-dashboard
 
 build:
 	$(GO) build $(TAGS) $(LDFLAGS) -o $(BIN) ./cmd/assign
@@ -54,6 +54,17 @@ bench-large: build
 DBBENCH ?=
 bench-db: build
 	$(GO) run $(TAGS) ./benchmarks/cmd/dbbench $(DBBENCH)
+
+## screenshots: every page of the dashboard (assign serve), from today's build,
+## into docs/img/dashboard-*.png: the browser test saves them as it checks them.
+screenshots:
+	ASSIGN_SCREENSHOTS=$(CURDIR)/docs/img ASSIGN_REQUIRE_BROWSER=1 $(GO) test $(TAGS) -count=1 -run '^TestDashboardInBrowser$$' ./dashboard
+
+## bench-dashboard: first paint and filter clicks of the dashboard in headless
+## Chromium over DASH_HOME (a home with a medium snapshot and a 28-day preassign).
+DASH_HOME ?= ./assign-data
+bench-dashboard:
+	$(GO) run $(TAGS) ./benchmarks/cmd/dashbench --home $(DASH_HOME)
 
 lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

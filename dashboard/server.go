@@ -99,6 +99,25 @@ func New(home *store.Home, opt Options) *Server {
 	return s
 }
 
+// Warm opens a session and reads the latest run's per-date box counts, so
+// the first viewer does not wait for them. Errors are left for the pages
+// to report.
+func (s *Server) Warm(ctx context.Context) {
+	runs, err := s.listRuns()
+	if err != nil {
+		return
+	}
+	_ = s.withSession(ctx, func(p *pooled) error {
+		for _, v := range runs {
+			if !v.Scenario {
+				_, err := s.boxDates(ctx, p.sess.DB(), v)
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // Close releases the sessions.
 func (s *Server) Close() { s.pool.close() }
 

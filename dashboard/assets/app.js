@@ -2,7 +2,9 @@
 // state from the address (path and query string) and writes it back, so a
 // link shares the view. All text goes into the page as text nodes (never
 // as HTML), so a snack name holding markup shows as the characters it is.
-import * as echarts from './vendor/echarts.esm.min.js';
+// The chart library loads while the first data is fetched.
+let echarts = null;
+const echartsReady = import('./vendor/echarts.esm.min.js').then(m => { echarts = m; });
 
 const app = document.getElementById('app');
 const charts = {};           // id -> echarts instance (the browser tests read them)
@@ -117,7 +119,7 @@ function panel(id, title, opts) {
     pending.push(() => {
       if (!chartEl.isConnected) return;
       if (charts[id]) charts[id].dispose();
-      const c = echarts.init(chartEl, null, { renderer: 'svg' });
+      const c = echarts.init(chartEl, null, { renderer: 'canvas' });
       c.setOption(Object.assign({ color: palette, animation: false, tooltip: { trigger: 'axis', confine: true },
         grid: { left: 60, right: 20, top: 30, bottom: 60 }, legend: { top: 0 } }, opts.option));
       if (opts.onClick) c.on('click', opts.onClick);
@@ -187,7 +189,7 @@ async function overview() {
           series: [{ name: 'demand', type: 'bar', data: d.snacks.map(s => s.demand) },
             { name: 'usable stock', type: 'bar', data: d.snacks.map(s => s.usable) },
             { name: 'shortage', type: 'bar', data: d.snacks.map(s => s.shortage) }],
-          grid: { left: 60, right: 20, top: 30, bottom: 110 },
+          grid: { left: 60, right: 20, top: 30, bottom: 110 }, color: ['#2f6fb0', '#3a9d5d', '#d1495b'],
         },
         onClick: e => navigate(`/snack?id=${d.snacks[e.dataIndex].snack_id}${param('run') ? '&run=' + encodeURIComponent(param('run')) : ''}`),
       }),
@@ -514,7 +516,7 @@ async function whatif() {
       const t0 = performance.now();
       const r = await api('whatif', null, spec);
       lastScenario = r;
-      status.textContent = `scenario ${r.run_id} written in ${num(r.seconds, 2)} s (${num((performance.now() - t0) / 1000, 2)} s with the comparison)`;
+      status.textContent = `scenario ${r.run_id} written and compared in ${num(r.seconds, 2)} s (${num((performance.now() - t0) / 1000, 2)} s in all)`;
       await loadState();
       result.replaceChildren(h('p', {}, h('a', { href: `/?run=${encodeURIComponent(r.run_id)}`, onclick: ev2 => { ev2.preventDefault(); navigate(`/?run=${encodeURIComponent(r.run_id)}`); } }, 'Open the scenario\'s overview')), ...diffView(r.diff, 'wi-'));
       flushCharts();
@@ -606,14 +608,21 @@ async function render() {
   if (!['/', '/stock'].includes(path)) chips([]);
   let content;
   try {
-    if (!state) await loadState();
-    content = await pages[path]();
+    // The state (runs, categories) is read on every page, so a new run or
+    // snapshot shows without a reload; the overview does not need it, so
+    // both load together there.
+    const first = path === '/' ? overview() : null;
+    if (first) first.catch(() => {});
+    await loadState();
+    content = await (first || pages[path]());
   } catch (e) {
     content = [h('p', { class: 'muted' }, 'Nothing to show.')];
     showError(e.message);
   }
   if (my !== seq) return; // a newer render started
   for (const [id, c] of Object.entries(charts)) { c.dispose(); delete charts[id]; }
+  await echartsReady;
+  if (my !== seq) return;
   app.replaceChildren(...[].concat(content).filter(Boolean));
   flushCharts();
   await new Promise(r => requestAnimationFrame(() => r()));

@@ -160,6 +160,7 @@ func serveRun(ctx context.Context, o *Options) error {
 	if o.Ready != nil {
 		o.Ready(addr)
 	}
+	go srv.Warm(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
