@@ -205,4 +205,18 @@ func TestConcurrentViewers(t *testing.T) {
 	if st.Latest != out.Manifest.RunID {
 		t.Errorf("latest after a new run: %s, want %s", st.Latest, out.Manifest.RunID)
 	}
+	// A new current snapshot shows without a restart too.
+	name, err := testhome.WriteSnapshot(context.Background(), f.home, testhome.Size{Users: 300, Snacks: 20, Seed: 3, Derived: true}, clock.Add(3*time.Hour), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, b = get(t, ts.Client(), ts.URL+"/api/state")
+	var st2 struct{ Snapshot string }
+	json.Unmarshal(b, &st2)
+	if st2.Snapshot != name {
+		t.Errorf("snapshot after a load: %s, want %s", st2.Snapshot, name)
+	}
+	if res, b := get(t, ts.Client(), ts.URL+"/api/overview"); res.StatusCode != 200 {
+		t.Errorf("overview after a load: %d %s", res.StatusCode, b)
+	}
 }
