@@ -15,8 +15,8 @@ import (
 	"github.com/assign-dev/assign/cmd/assign/query"
 	"github.com/assign-dev/assign/cmd/assign/report"
 	"github.com/assign-dev/assign/cmd/assign/run"
-	"github.com/assign-dev/assign/cmd/assign/shards"
 	"github.com/assign-dev/assign/cmd/assign/serve"
+	"github.com/assign-dev/assign/cmd/assign/shards"
 	"github.com/assign-dev/assign/cmd/assign/snapshots"
 	"github.com/assign-dev/assign/cmd/assign/whatif"
 )
