@@ -296,9 +296,9 @@ async function snack() {
     h('h1', {}, `Snack ${s.snack_id}: `, s.name, h('span', { class: 'muted' }, ` · ${s.category} · ${s.active ? 'active' : 'inactive'} · launched ${s.launched_on}`)),
     h('p', { class: 'muted' }, 'Tags: ', (s.tags || []).join(', ') || 'none'),
     h('div', { class: 'grid' },
-      panel('snack-demand', 'Demand over the horizon, and usable stock', {
+      panel('snack-demand', 'Demand over the horizon, and stock usable each day (before any consumption)', {
         rows: d.dates, csv: `snack-${s.snack_id}-dates.csv`, selected: r => r.ship_on === d.date,
-        columns: [{ key: 'ship_on', label: 'ship date' }, { key: 'demand', num: true }, { key: 'covered', num: true }, { key: 'shortage', num: true }, { key: 'usable', label: 'usable stock', num: true }],
+        columns: [{ key: 'ship_on', label: 'ship date' }, { key: 'demand', num: true }, { key: 'covered', num: true }, { key: 'shortage', num: true }, { key: 'usable', label: 'usable before consumption', num: true }],
         option: {
           xAxis: { type: 'category', data: d.dates.map(r => r.ship_on.slice(5)) }, yAxis: [{ type: 'value', name: 'units' }, { type: 'value', name: 'stock' }],
           grid: { left: 60, right: 60, top: 40, bottom: 40 },
