@@ -38,12 +38,13 @@ const DefaultSplitRows = 200_000
 
 func pgConnect(ctx context.Context, cfg Config) (*pgx.Conn, error) {
 	t := cfg.Target
-	u := strings.Replace(t.Redacted(), "postgres://", "postgres://", 1)
-	pc, err := pgx.ParseConfig(u)
+	pc, err := pgx.ParseConfig(t.Redacted())
 	if err != nil {
 		return nil, fmt.Errorf("the PostgreSQL source URL is not usable: %s", t.scrub(err.Error()))
 	}
-	pc.Password = t.Password
+	if t.Password != "" {
+		pc.Password = t.Password // else what pgx found, e.g. in ~/.pgpass
+	}
 	if pc.RuntimeParams == nil {
 		pc.RuntimeParams = map[string]string{}
 	}

@@ -83,3 +83,26 @@ func TestNoTornSnapshot(t *testing.T) {
 		})
 	}
 }
+
+// TestMariaDBWithoutLockTables: a user without the LOCK TABLES privilege
+// cannot line up several snapshots, so one connection reads everything,
+// and the load still equals the files.
+func TestMariaDBWithoutLockTables(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, db := mySource(t, dbtest.MariaDBSchema)
+	if err := s.Exec(ctx, "", "CREATE USER IF NOT EXISTS 'nolock'@'%' IDENTIFIED BY '"+testPW+"'", "GRANT SELECT ON `"+db+"`.* TO 'nolock'@'%'"); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	url := strings.Replace(myURL(s, db), testUser+"@", "nolock@", 1)
+	got, err := loadURL(t, url, func(c *dbsource.Config) { c.Parallel, c.SplitRows, c.Logger = 2, 1000, log }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTables(t, loadFiles(t).path(), got.path())
+	if !strings.Contains(logs.String(), "reading with one connection: the tables cannot be locked") || !strings.Contains(logs.String(), "table=deliveries source=\"source table deliveries\" parts=1") {
+		t.Errorf("log:\n%s", logs.String())
+	}
+}
