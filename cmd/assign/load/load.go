@@ -64,7 +64,16 @@ tables are read inside one consistent snapshot of the database (read only),
 with the same rules; a row at fault is named by its source table and
 primary key. By default each table and column is read under its contract
 name; --map FILE (TOML) maps them to other tables, columns or a SELECT.
-Only the mapped columns are read (list more under keep in the map).
+Only the mapped columns are read (list more under keep in the map):
+
+  [ratings]
+  table   = "reviews"
+  columns = { user_id = "member_id", snack_id = "item_no", rating = "stars", rated_at = "created" }
+  keep    = ["channel"]
+  [requests]
+  query   = "SELECT wish_id, member_id AS user_id, item_no AS snack_id, wished AS requested_at FROM wishes"
+  key     = ["wish_id"]
+
 Zoned values (MySQL TIMESTAMP, PostgreSQL timestamptz) are taken in
 --time-zone (default UTC); DATETIME and timestamp without time zone as
 written.
