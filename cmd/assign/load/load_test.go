@@ -212,8 +212,10 @@ func waitFor(p *proc, cond func() bool) bool {
 
 func lockHeldBy(h *store.Home, pid int) func() bool {
 	return func() bool {
+		// The lock file holds "<pid> <command>".
 		b, _ := os.ReadFile(filepath.Join(h.Dir, "load.lock"))
-		return strings.TrimSpace(string(b)) == strconv.Itoa(pid)
+		f := strings.Fields(string(b))
+		return len(f) > 0 && f[0] == strconv.Itoa(pid)
 	}
 }
 
@@ -332,7 +334,7 @@ func TestConcurrentLoads(t *testing.T) {
 	big := bigExtract(t)
 	p := child(t, home, big)
 	if !waitFor(p, lockHeldBy(h, p.pid())) {
-		t.Fatal("the first load ended before taking the lock")
+		t.Fatalf("the first load ended before taking the lock: %s", p.out.String())
 	}
 	r := assign(t, home, false, "load", baseExtract)
 	want := fmt.Sprintf("assign: another 'assign load' is writing a snapshot in this home (pid %d); wait for it to finish and try again\n", p.pid())
