@@ -175,7 +175,13 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 	}
 	if req.OutDir != "" {
 		stage("writing " + req.OutDir)
-		files, err := mg.write(ctx, out, req.OutDir, req.OutFormat)
+		// The tables replace the folder whole (see results.NewOutput).
+		od, err := results.NewOutput(req.OutDir)
+		if err != nil {
+			return nil, err
+		}
+		defer od.Abort()
+		files, err := mg.write(ctx, out, od.Path, req.OutFormat)
 		if err != nil {
 			return nil, err
 		}
@@ -183,7 +189,10 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 		m := *man
 		m.Files = files
 		m.setTimings(timings, time.Since(started))
-		if err := atomicfs.WriteFile(filepath.Join(req.OutDir, store.ManifestFile), m.JSON()); err != nil {
+		if err := atomicfs.WriteFile(filepath.Join(od.Path, store.ManifestFile), m.JSON()); err != nil {
+			return nil, err
+		}
+		if err := od.Publish(true); err != nil {
 			return nil, err
 		}
 		out.OutDir = req.OutDir

@@ -134,33 +134,34 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 	}
 	tables := results.Tables(res)
 	man := newManifest(req, name, res, tables, started)
+	// Both folders are written before either is published: a failure
+	// while writing leaves neither.
+	var pending *store.PendingRun
 	if !req.NoSave {
 		kind := req.Mode.String()
 		if req.Scenario != nil {
 			kind += "-" + store.ScenarioTag
 		}
-		pending, err := home.NewPendingRun(kind, req.Now())
-		if err != nil {
+		if pending, err = home.NewPendingRun(kind, req.Now()); err != nil {
 			return nil, err
 		}
+		defer pending.Abort()
 		man.RunID = pending.ID
 		written, err := results.Write(ctx, db, tables, pending.Dir, results.FormatParquet)
 		if err != nil {
-			pending.Abort()
 			return nil, err
 		}
 		man.Files = written
 		lap("write")
-		man.setTimings(timings, time.Since(started))
-		dir, err := pending.Commit(man)
-		if err != nil {
-			pending.Abort()
+	}
+	var outDir *atomicfs.Dir
+	var outMan *Manifest
+	if req.OutDir != "" {
+		if outDir, err = results.NewOutput(req.OutDir); err != nil {
 			return nil, err
 		}
-		out.RunDir = dir
-	}
-	if req.OutDir != "" {
-		written, err := results.Write(ctx, db, tables, req.OutDir, req.OutFormat)
+		defer outDir.Abort()
+		written, err := results.Write(ctx, db, tables, outDir.Path, req.OutFormat)
 		if err != nil {
 			return nil, err
 		}
@@ -168,12 +169,29 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 		m := *man
 		m.Files = written
 		m.setTimings(timings, time.Since(started))
-		if err := atomicfs.WriteFile(filepath.Join(req.OutDir, store.ManifestFile), m.JSON()); err != nil {
+		if err := atomicfs.WriteFile(filepath.Join(outDir.Path, store.ManifestFile), m.JSON()); err != nil {
+			return nil, err
+		}
+		outMan = &m
+	}
+	if pending != nil {
+		man.setTimings(timings, time.Since(started))
+		dir, err := pending.Commit(man)
+		if err != nil {
+			return nil, err
+		}
+		out.RunDir = dir
+	}
+	if outDir != nil {
+		if err := outDir.Publish(true); err != nil {
+			if out.RunDir != "" {
+				return nil, fmt.Errorf("%w (run %s was saved)", err, man.RunID)
+			}
 			return nil, err
 		}
 		out.OutDir = req.OutDir
 		if req.NoSave {
-			man = &m
+			man = outMan
 		}
 	}
 	man.setTimings(timings, time.Since(started))

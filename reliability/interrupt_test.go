@@ -124,14 +124,26 @@ func TestInterrupt(t *testing.T) {
 
 	t.Run("preassign", func(t *testing.T) {
 		runs := checkRuns(t, home)
-		args := []string{"preassign", "--date", "2026-03-02", "--days", "366", "--threads", "1"}
+		work := t.TempDir()
+		out := filepath.Join(work, "forecast")
+		manifest := func() string {
+			b, _ := os.ReadFile(filepath.Join(out, store.ManifestFile))
+			return string(b)
+		}
+		was := manifest()
+		args := []string{"preassign", "--date", "2026-03-02", "--days", "366", "--threads", "1", "--out", out, "--format", "csv"}
 		interruptSeries(t, "preassign", home, args, nothingWritten, func(i int, interrupted bool) {
 			got := checkRuns(t, home)
 			if interrupted && len(got) != len(runs) {
 				t.Fatalf("point %d: an interrupted preassign changed the runs from %v to %v", i, runs, got)
 			}
+			if now := manifest(); interrupted && now != was {
+				t.Fatalf("point %d: an interrupted preassign replaced its --out folder", i)
+			} else {
+				was = now
+			}
 			runs = got
-			noTemporaries(t, h.RunsDir())
+			noTemporaries(t, h.RunsDir(), work)
 		})
 	})
 

@@ -3,10 +3,13 @@ package report
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/assign-dev/assign/atomicfs"
 )
@@ -64,6 +67,9 @@ func writeCSV(path string, rows [][]string) error {
 // the same name (see atomicfs.Dir.Publish): a reader of the folder sees the
 // old report or the new one, never a mix.
 func publish(parent, name string, write func(tmp string) error) (string, error) {
+	if err := CheckFolder(filepath.Join(parent, name)); err != nil {
+		return "", err
+	}
 	d, err := atomicfs.NewDir(filepath.Join(parent, name))
 	if err != nil {
 		return "", fmt.Errorf("create a temporary report folder in %s: %w", parent, err)
@@ -76,4 +82,42 @@ func publish(parent, name string, write func(tmp string) error) (string, error) 
 		return "", err
 	}
 	return d.Final(), nil
+}
+
+// reportFiles are the files of a report folder.
+var reportFiles = []string{HTMLFile, SummaryFile, SnacksCSV, CategoriesCSV, DatesCSV}
+
+// CheckFolder reports whether the report folder dir may be written: it is
+// missing, empty, or an earlier report (its summary.json beside report
+// files, nothing else), which a new report replaces whole. A folder of
+// that name holding anything else is refused rather than deleted.
+func CheckFolder(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("report folder %s: %w", dir, err)
+	}
+	var odd []string
+	for _, e := range entries {
+		if !slices.Contains(reportFiles, e.Name()) || !e.Type().IsRegular() {
+			odd = append(odd, e.Name())
+		}
+	}
+	var sum struct {
+		Dates Dates `json:"dates"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, SummaryFile))
+	isReport := err == nil && json.Unmarshal(b, &sum) == nil && sum.Dates.From != ""
+	if len(entries) > 0 && (!isReport || len(odd) > 0) {
+		if len(odd) == 0 {
+			odd = []string{SummaryFile}
+		}
+		if len(odd) > 3 {
+			odd = append(odd[:3], fmt.Sprintf("%d more", len(odd)-3))
+		}
+		return fmt.Errorf("%s holds %s, which is not part of an assign report: a new report replaces the whole folder, so move that away or write the report elsewhere", dir, strings.Join(odd, ", "))
+	}
+	return nil
 }

@@ -54,7 +54,7 @@ func AddFlags(cmd *cobra.Command, opts *Options) {
 	fs.IntVar(&opts.Days, "days", 1, "number of days in the horizon (1..366)")
 	fs.StringVar(&opts.Snapshot, "snapshot", "", "snapshot name (default: the current one)")
 	fs.IntVar(&opts.Threads, "threads", 0, "worker threads (default: all cores); results do not depend on it")
-	fs.StringVar(&opts.OutDir, "out", "", "also write the tables and manifest into this folder")
+	fs.StringVar(&opts.OutDir, "out", "", "also write the tables and manifest into this folder, replacing an earlier run's there (a folder assign did not write must be empty)")
 	fs.StringVar(&opts.Format, "format", results.FormatParquet, "format of the tables written to --out: parquet or csv")
 	fs.BoolVar(&opts.JSON, "json", false, "print the manifest as JSON instead of the summary")
 	fs.IntVar(&opts.Top, "top", 10, "snacks listed in the summary's shortage table")
@@ -112,6 +112,11 @@ func (o *Options) Validate() error {
 		}
 		if o.Format != results.FormatParquet {
 			return cmdutil.FlagErrorf("--format %s: a shard's part is always Parquet; give --format to 'assign merge'", o.Format)
+		}
+	} else if o.OutDir != "" {
+		// A shard adds its part folder to --out; a whole run replaces it.
+		if err := results.CheckOutput(o.OutDir); err != nil {
+			return cmdutil.FlagErrorf("--out %v", err)
 		}
 	}
 	o.Request = plan.Request{

@@ -116,6 +116,9 @@ func (o *Options) validate(cmd *cobra.Command) error {
 	if err := plan.CheckOutDir(o.OutDir); err != nil {
 		return cmdutil.FlagErrorf("%v", err)
 	}
+	if err := report.CheckFolder(filepath.Join(o.OutDir, report.FolderName(d))); err != nil {
+		return cmdutil.FlagErrorf("--out: %v", err)
+	}
 	if o.alert = cmd.Flags().Changed("fail-on-shortage"); o.alert {
 		if err := cmdutil.CheckIntRange("fail-on-shortage", o.FailOnShortage, 0, 1<<31-1); err != nil {
 			return err
