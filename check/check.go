@@ -20,6 +20,7 @@ import (
 	"github.com/assign-dev/assign/duck"
 	"github.com/assign-dev/assign/plan"
 	"github.com/assign-dev/assign/results"
+	"github.com/assign-dev/assign/shard"
 	queries "github.com/assign-dev/assign/sql"
 )
 
@@ -148,6 +149,9 @@ func Run(ctx context.Context, db *duck.DB, dir string, m *plan.Manifest, opt Opt
 		"w_pop": lit(p.WPopularity), "w_pref": lit(p.WPreference), "w_aff": lit(p.WAffinity), "w_nov": lit(p.WNovelty),
 		"new_days": strconv.Itoa(p.NewSnackDays), "cap": strconv.Itoa(p.MaxPerCategory), "fill": strconv.FormatBool(p.FillIgnoringCaps),
 	}
+	if err := prepareShards(ctx, db, dir, m, params); err != nil {
+		return nil, err
+	}
 	if _, err := db.Exec(ctx, queries.Render("check_prepare", params)); err != nil {
 		return nil, fmt.Errorf("prepare check: %w", err)
 	}
@@ -178,6 +182,33 @@ func Run(ctx context.Context, db *duck.DB, dir string, m *plan.Manifest, opt Opt
 	sort.SliceStable(rep.Violations, func(i, j int) bool { return rep.Violations[i].Rule < rep.Violations[j].Rule })
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
+}
+
+// prepareShards sets what check_prepare needs to count stock per shard: the
+// assign_shard macro, the shard count and chk_quota, the units of every lot
+// each shard could use. A run merged from shards records its quotas (table
+// quotas); on one machine, one shard holds every lot whole.
+func prepareShards(ctx context.Context, db *duck.DB, dir string, m *plan.Manifest, params map[string]string) error {
+	if _, err := db.Exec(ctx, shard.SQLMacros); err != nil {
+		return fmt.Errorf("prepare check: %w", duck.Clean(err))
+	}
+	params["shards"] = "1"
+	src := "SELECT 0 AS shard, snack_id, lot_id, quantity FROM stock"
+	if m.Mode == "run" && m.Shards != nil {
+		params["shards"] = strconv.Itoa(m.Shards.Count)
+		if pq, ok := results.ParquetPath(dir, "quotas"); ok {
+			src = "SELECT shard, snack_id, lot_id, units AS quantity FROM read_parquet(" + duck.Quote(pq) + ")"
+		} else if cv := filepath.Join(dir, "quotas.csv"); fileExists(cv) {
+			src = "SELECT shard, snack_id, lot_id, units AS quantity FROM read_csv(" + duck.Quote(cv) +
+				", header = true, columns = {'shard': 'INTEGER', 'snack_id': 'BIGINT', 'lot_id': 'VARCHAR', 'units': 'INTEGER'})"
+		} else {
+			return fmt.Errorf("run %s was merged from %d shards but has no quotas table: the stock each shard had cannot be known", dir, m.Shards.Count)
+		}
+	}
+	if _, err := db.Exec(ctx, "CREATE OR REPLACE TEMP TABLE chk_quota AS "+src); err != nil {
+		return fmt.Errorf("read the stock quotas of run %s: %w", dir, duck.Clean(err))
+	}
+	return nil
 }
 
 // collect runs a violations query and adds every row.

@@ -429,3 +429,11 @@ func CoverDemand(in *Inputs, p policy.Policy, demand [][]int32) *Result {
 	coverFEFO(in, p.MinShelfDays, res)
 	return res
 }
+
+// StockUsable is, per snack, the quantity of its lots usable on in.D0
+// before any consumption (snack_summary.stock_usable).
+func StockUsable(in *Inputs, minShelf int) []int64 {
+	st := newStock(in, minShelf)
+	st.begin(in.D0)
+	return st.left
+}

@@ -85,11 +85,18 @@ func (b *box) len() int { return len(b.snack) }
 //     same ranking, ignoring caps (a scan of every eligible snack; rare, as
 //     the capped pass fills the box whenever enough categories are eligible).
 func (w *worker) choose(u int32, d Day, elig bitset, out *box) {
+	out.reset()
+	clear(w.catCount)
+	w.complete(u, d, elig, out)
+}
+
+// complete runs the three steps of choose on a box that may already hold
+// lines (counted in w.catCount): requests, the capped pass and the fill
+// pass take snacks of elig until the box has box_size lines.
+func (w *worker) complete(u int32, d Day, elig bitset, out *box) {
 	e := w.e
 	in := e.in
 	k := int(in.BoxSize[u])
-	out.reset()
-	clear(w.catCount)
 
 	for r := in.ReqStart[u]; r < in.ReqStart[u+1] && out.len() < k; r++ {
 		if in.ReqDay[r] >= d || e.reqClosed[r] {

@@ -34,8 +34,8 @@ import (
 
 // ShardDemandTable is the extra table of a merged preassign run: each
 // shard's demand per snack over the horizon. Run-mode shards split the stock
-// by it (see shard.SplitLots).
-const ShardDemandTable = "shard_demand"
+// by it (see shard.LotQuota).
+const ShardDemandTable = plan.ShardDemandTable
 
 // Request describes one merge.
 type Request struct {
@@ -142,8 +142,10 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 	switch m0.Mode {
 	case "preassign":
 		out, err = mg.preassign(ctx, stage, lap)
+	case "run":
+		out, err = mg.run(ctx, stage, lap)
 	default:
-		return nil, fmt.Errorf("part %s has mode %q: only preassign parts can be merged by this assign", parts[0].Dir, m0.Mode)
+		return nil, fmt.Errorf("part %s has mode %q, which this assign cannot merge", parts[0].Dir, m0.Mode)
 	}
 	if err != nil {
 		return nil, err
@@ -212,6 +214,8 @@ type merger struct {
 	db    *duck.DB
 	in    *engine.Inputs
 	home  *store.Home
+	// runState is set by the merge of a run.
+	runState *runState
 }
 
 // preassign sums the parts' demand and covers it FEFO once.
@@ -323,6 +327,23 @@ func (mg *merger) manifest(snapshot, fp string, out *Outcome, started time.Time)
 			dc.ShortBoxes += d.ShortBoxes
 		}
 	}
+	if rs := mg.runState; rs != nil {
+		for day, n := range rs.newBoxes {
+			if dc := perDate[day.String()]; dc != nil {
+				dc.Boxes += n
+			}
+			m.Counts.Boxes += n
+		}
+		for day, n := range rs.fixedShort {
+			if dc := perDate[day.String()]; dc != nil {
+				dc.ShortBoxes -= n
+			}
+			m.Counts.ShortBoxes -= n
+		}
+		m.Counts.BoxLines += rs.pass.LinesAdded
+		pass := rs.pass
+		m.Shards.FinalPass = &pass
+	}
 	m.Counts.Snacks = in.NumSnacks()
 	m.Counts.Lots = len(in.LotID)
 	for di := range res.Dates {
@@ -362,7 +383,13 @@ func (mg *merger) write(ctx context.Context, out *Outcome, dir, format string) (
 			}
 		}
 	}
-	if format == results.FormatParquet {
+	if mg.runState != nil {
+		w, err := mg.writeRunTables(ctx, dir, format)
+		if err != nil {
+			return nil, err
+		}
+		written = append(written, w...)
+	} else if format == results.FormatParquet {
 		w, err := linkTable(mg.parts, "boxes", dir, boxRows)
 		if err != nil {
 			return nil, err
@@ -385,21 +412,29 @@ func (mg *merger) write(ctx context.Context, out *Outcome, dir, format string) (
 		return nil, err
 	}
 	written = append(written, agg...)
-	files, err := mg.files("short_boxes")
-	if err != nil {
-		return nil, err
-	}
-	w, err := results.CopyQuery(ctx, mg.db, "SELECT * FROM read_parquet("+files+") ORDER BY ship_on, user_id", dir, "short_boxes", format)
-	if err != nil {
-		return nil, err
-	}
-	written = append(written, w)
-	if mg.parts[0].Manifest.Mode == "preassign" {
+	if mg.runState == nil {
+		files, err := mg.files("short_boxes")
+		if err != nil {
+			return nil, err
+		}
+		w, err := results.CopyQuery(ctx, mg.db, "SELECT * FROM read_parquet("+files+") ORDER BY ship_on, user_id", dir, "short_boxes", format)
+		if err != nil {
+			return nil, err
+		}
+		var rows int64
+		for _, p := range mg.parts {
+			rows += int64(p.Manifest.Counts.ShortBoxes)
+		}
+		w.Rows = rows
+		written = append(written, w)
+
+		// The demand of every shard per snack, to split the stock of a run
+		// of the same job (plan.QuotaFor).
 		var q []string
 		for _, p := range mg.parts {
 			q = append(q, fmt.Sprintf("SELECT %d AS shard, snack_id, demand FROM read_parquet(%s)", p.Manifest.Shard.Index, duck.Quote(p.File(results.PartDemandTable))))
 		}
-		w, err := results.CopyQuery(ctx, mg.db, "SELECT shard::INTEGER AS shard, snack_id, sum(demand)::BIGINT AS demand FROM ("+
+		w, err = results.CopyQuery(ctx, mg.db, "SELECT shard::INTEGER AS shard, snack_id, sum(demand)::BIGINT AS demand FROM ("+
 			strings.Join(q, " UNION ALL ")+") GROUP BY ALL ORDER BY shard, snack_id", dir, ShardDemandTable, format)
 		if err != nil {
 			return nil, err
@@ -411,7 +446,7 @@ func (mg *merger) write(ctx context.Context, out *Outcome, dir, format string) (
 }
 
 func tableOrder(t string) int {
-	for i, n := range []string{"boxes", "demand", "snack_summary", "short_boxes", "picks", ShardDemandTable} {
+	for i, n := range []string{"boxes", "demand", "snack_summary", "short_boxes", "picks", ShardDemandTable, QuotaTable} {
 		if n == t {
 			return i
 		}

@@ -280,3 +280,156 @@ func TestMergeRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// runShards plans a sharded run the way assign shards does: preassign
+// shards, their merge (the quota source), then run shards with that quota.
+func runShards(t *testing.T, h *store.Home, snapshot string, n, days int, p policy.Policy) (parts, quotaRun string) {
+	t.Helper()
+	ctx := context.Background()
+	pre := shards(t, h, snapshot, n, days, p)
+	out, err := merge.Execute(ctx, h, merge.Request{Parts: []string{pre}, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts = filepath.Join(t.TempDir(), "run-parts")
+	for i := 0; i < n; i++ {
+		_, err := plan.Execute(ctx, h, plan.Request{Mode: engine.Assign, Snapshot: snapshot, D0: engine.DayOf(d0), Days: days,
+			Policy: p, Threads: 2, OutDir: parts, Shard: shard.Spec{Index: i, Count: n}, ShardSource: "test", Version: "test",
+			QuotaFrom: out.Manifest.RunID})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return parts, out.Manifest.RunID
+}
+
+func checkRun(t *testing.T, h *store.Home, snapshot, dir string, m *plan.Manifest) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := duck.OpenSnapshot(ctx, h.SnapshotPath(snapshot), duck.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rep, err := check.Run(ctx, db, dir, m, check.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		t.Fatalf("check of %s: %d violations: %v", dir, rep.Total, rep.Violations)
+	}
+}
+
+// TestRunMergeOneShardEqualsOneMachine: with one shard the quota is the
+// whole stock and nothing is left for a final pass, so the merged run is
+// byte for byte the single machine's, lots and pick list included.
+func TestRunMergeOneShardEqualsOneMachine(t *testing.T) {
+	ctx := context.Background()
+	h := newHome(t)
+	snap := loadTiny(t, h, 3, d0)
+	p := scarce()
+	p.MinShelfDays = 150
+	want := filepath.Join(t.TempDir(), "single")
+	if _, err := plan.Execute(ctx, h, plan.Request{Mode: engine.Assign, Snapshot: snap, D0: engine.DayOf(d0), Days: 14, Policy: p,
+		Threads: 2, OutDir: want, OutFormat: results.FormatCSV, NoSave: true, Version: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	parts, _ := runShards(t, h, snap, 1, 14, p)
+	got := filepath.Join(t.TempDir(), "merged")
+	if _, err := merge.Execute(ctx, h, merge.Request{Parts: []string{parts}, OutDir: got, OutFormat: results.FormatCSV, Version: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	sameTables(t, want, got)
+	a, _ := os.ReadFile(filepath.Join(want, "picks.csv"))
+	b, _ := os.ReadFile(filepath.Join(got, "picks.csv"))
+	if !bytes.Equal(a, b) {
+		t.Error("picks.csv differs")
+	}
+}
+
+// TestRunMergeFinalPass: a run in 4 shards under scarce stock leaves boxes
+// short that units another shard did not use can fill. The merge's final
+// pass tops them up; the merged run passes the checker (each shard judged
+// against its quota), keeps every line the shards chose, uses no lot beyond
+// its quantity, and the quotas split every lot exactly.
+func TestRunMergeFinalPass(t *testing.T) {
+	ctx := context.Background()
+	h := newHome(t)
+	snap := loadTiny(t, h, 3, d0)
+	p := scarce()
+	p.MinShelfDays = 150
+	parts, _ := runShards(t, h, snap, 4, 14, p)
+	out, err := merge.Execute(ctx, h, merge.Request{Parts: []string{parts}, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := out.Manifest.Shards.FinalPass
+	if fp == nil || fp.BoxesTopped == 0 || fp.LinesAdded == 0 {
+		t.Fatalf("final pass %+v: nothing topped up, the test checks nothing", fp)
+	}
+	if fp.ShortAfter != out.Manifest.Counts.ShortBoxes || fp.ShortAfter > fp.ShortBefore {
+		t.Errorf("final pass %+v, manifest short boxes %d", fp, out.Manifest.Counts.ShortBoxes)
+	}
+	checkRun(t, h, snap, out.RunDir, out.Manifest)
+
+	db, err := duck.OpenSnapshot(ctx, h.SnapshotPath(snap), duck.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	partBoxes, _ := filepath.Glob(filepath.Join(parts, "part-*", "boxes.parquet"))
+	var lost, over, quota, added int64
+	q := func(query string, dst *int64) {
+		t.Helper()
+		if err := db.QueryRow(ctx, query).Scan(dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := "['" + strings.Join(partBoxes, "', '") + "']"
+	merged := filepath.Join(out.RunDir, "boxes.parquet")
+	q(`SELECT count(*) FROM (SELECT ship_on, user_id, snack_id, lot_id, score, requested FROM read_parquet(`+list+`)
+		EXCEPT ALL SELECT ship_on, user_id, snack_id, lot_id, score, requested FROM read_parquet('`+merged+`'))`, &lost)
+	q(`SELECT (SELECT count(*) FROM read_parquet('`+merged+`')) - (SELECT count(*) FROM read_parquet(`+list+`))`, &added)
+	q(`SELECT count(*) FROM (SELECT snack_id, lot_id, count(*) AS n FROM read_parquet('`+merged+`') GROUP BY ALL) u
+		JOIN stock s USING (snack_id, lot_id) WHERE u.n > s.quantity`, &over)
+	q(`SELECT count(*) FROM (SELECT snack_id, lot_id, sum(units) AS n FROM read_parquet('`+filepath.Join(out.RunDir, "quotas.parquet")+`') GROUP BY ALL) u
+		FULL JOIN (SELECT snack_id, lot_id, quantity FROM stock WHERE quantity > 0) s USING (snack_id, lot_id)
+		WHERE u.n IS DISTINCT FROM s.quantity`, &quota)
+	if lost != 0 || over != 0 || quota != 0 || added != fp.LinesAdded {
+		t.Errorf("shard lines lost %d, lots overdrawn %d, lots whose quotas do not add up %d, lines added %d (manifest %d)", lost, over, quota, added, fp.LinesAdded)
+	}
+}
+
+// TestRunShardNeedsAMatchingQuota: a run shard takes its quota from a
+// merged preassign of the same snapshot and shard count, nothing else.
+func TestRunShardNeedsAMatchingQuota(t *testing.T) {
+	ctx := context.Background()
+	h := newHome(t)
+	snap := loadTiny(t, h, 3, d0)
+	pre := shards(t, h, snap, 2, 7, policy.Default())
+	merged, err := merge.Execute(ctx, h, merge.Request{Parts: []string{pre}, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	single, err := plan.Execute(ctx, h, plan.Request{Mode: engine.Preassign, Snapshot: snap, D0: engine.DayOf(d0), Days: 7, Policy: policy.Default(), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		from string
+		n    int
+		want string
+	}{
+		{"", 2, "a run shard needs a stock quota"},
+		{single.Manifest.RunID, 2, "is not a merged preassign"},
+		{merged.Manifest.RunID, 3, "was planned in 2 shards, this run in 3"},
+		{"no-such-run", 2, `run "no-such-run" not found`},
+	}
+	for _, c := range cases {
+		_, err := plan.Execute(ctx, h, plan.Request{Mode: engine.Assign, Snapshot: snap, D0: engine.DayOf(d0), Days: 7, Policy: policy.Default(),
+			OutDir: t.TempDir(), Shard: shard.Spec{Index: 0, Count: c.n}, QuotaFrom: c.from, Version: "test"})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("--quota-from %q with %d shards: error %v, want one saying %q", c.from, c.n, err, c.want)
+		}
+	}
+}

@@ -59,8 +59,12 @@ type Request struct {
 	// says where the shard came from (recorded in the part).
 	Shard       shard.Spec
 	ShardSource string
+	// QuotaFrom names, for a run-mode shard, the merged preassign of the
+	// job (a run id of the home or a run folder) whose per-shard demand
+	// splits every lot among the shards (see QuotaFor).
+	QuotaFrom string
 	// QuotaRef names the stock quota of a run-mode shard (recorded in the
-	// part, compared by the merge).
+	// part, compared by the merge); Execute fills it from QuotaFrom.
 	QuotaRef *shard.QuotaRef
 }
 
@@ -104,10 +108,30 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 	}
 	defer db.Close()
 
+	var quota *Quota
+	if req.QuotaFrom != "" {
+		if !req.Shard.Sharded() || req.Mode != engine.Assign {
+			return nil, fmt.Errorf("a stock quota is for the shards of a run only")
+		}
+		fp, err := SnapshotFingerprint(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		if quota, err = QuotaFor(ctx, db, home, req.QuotaFrom, name, fp, req.Shard); err != nil {
+			return nil, err
+		}
+		req.QuotaRef = &quota.Ref
+	} else if req.Shard.Sharded() && req.Mode == engine.Assign {
+		return nil, fmt.Errorf("a run shard needs a stock quota: give the merged preassign of the same job (--quota-from RUN)")
+	}
+
 	stage("loading inputs")
 	in, err := engine.LoadInputs(ctx, db, engine.LoadOptions{D0: req.D0, Days: req.Days, Policy: req.Policy, Logger: req.Logger, Shard: req.Shard})
 	if err != nil {
 		return nil, err
+	}
+	if quota != nil {
+		in.LotQty = quota.Lots(in, req.Shard)
 	}
 	if req.Adjust != nil {
 		if err := req.Adjust(in); err != nil {

@@ -4,7 +4,8 @@
 -- listed in chk_chunk(ship_on, user_id, box_size), a slice of users.
 -- A snack is "available" to a box when it is eligible on the date, not in
 -- the box and, in run mode, has usable units left at the END of the date:
--- stock only shrinks within a date, so it had units at the user's turn.
+-- stock only shrinks within a date, so it had units at the user's turn (in
+-- a run merged from shards: units of the user's shard's quota).
 -- Scores are recomputed here (SPEC order of operations) for both sides. Only
 -- pairs that could matter are tested against the blocking rules: snacks
 -- scoring at least the box's worst unrequested line, every snack of a short
@@ -75,6 +76,7 @@ WITH lines0 AS (
     UNION
     SELECT p.ship_on, p.user_id, p.snack_id
     FROM pre p LEFT JOIN chk_left k ON k.ship_on = p.ship_on AND k.snack_id = p.snack_id
+                                 AND k.shard = assign_shard(p.user_id, {{shards}})
     WHERE '{{mode}}' = 'run' AND coalesce(k.units_left, 0) <= 0
 ), cand AS (
     SELECT p.* FROM pre p ANTI JOIN blocked USING (ship_on, user_id, snack_id)

@@ -1,7 +1,10 @@
 -- check_prepare: the temp tables the run checker reads. The run's tables are
 -- already loaded as chk_boxes, chk_demand, chk_summary and chk_short; this
 -- derives, independently of the engine, what every check needs.
--- Parameters: :d0, :dend (DATE literals), :min_shelf (days), :prior_weight (DOUBLE literal).
+-- Parameters: :d0, :dend (DATE literals), :min_shelf (days), :prior_weight
+-- (DOUBLE literal), :shards (the shard count of a merged run, else 1; the
+-- caller defines the assign_shard macro and chk_quota(shard, snack_id,
+-- lot_id, quantity)).
 
 -- Latest rating per pair: the rows at the pair's latest rated_at, the lowest
 -- rating among them.
@@ -55,18 +58,24 @@ ORDER BY user_id;
 
 -- Units taken per lot and date (run mode), and the usable units left per
 -- snack at the end of each date: a snack with units left at the end of a
--- date had units at every user's turn that date.
+-- date had units at every user's turn that date. A run merged from shards
+-- ({{shards}} > 1) gave each shard a quota of every lot (chk_quota) and
+-- each shard chose within its own: units are counted per shard, a user's
+-- shard being assign_shard(user_id, {{shards}}). On one machine there is
+-- one shard holding all the stock.
 CREATE OR REPLACE TEMP TABLE chk_lot_use AS
-SELECT ship_on, snack_id, lot_id, count(*) AS units FROM chk_boxes WHERE lot_id IS NOT NULL GROUP BY ALL;
+SELECT assign_shard(user_id, {{shards}}) AS shard, ship_on, snack_id, lot_id, count(*) AS units
+FROM chk_boxes WHERE lot_id IS NOT NULL GROUP BY ALL;
 
 CREATE OR REPLACE TEMP TABLE chk_left AS
 WITH d AS (SELECT DISTINCT ship_on FROM chk_ship),
 used AS (
-    SELECT d.ship_on, u.snack_id, u.lot_id, sum(u.units) AS units
+    SELECT u.shard, d.ship_on, u.snack_id, u.lot_id, sum(u.units) AS units
     FROM d JOIN chk_lot_use u ON u.ship_on <= d.ship_on
     GROUP BY ALL)
-SELECT d.ship_on, l.snack_id, sum(l.quantity - coalesce(used.units, 0)) AS units_left
+SELECT q.shard, d.ship_on, l.snack_id, sum(q.quantity - coalesce(used.units, 0)) AS units_left
 FROM d
 JOIN stock l ON l.best_before >= d.ship_on + {{min_shelf}}::INTEGER
-LEFT JOIN used ON used.ship_on = d.ship_on AND used.snack_id = l.snack_id AND used.lot_id = l.lot_id
-GROUP BY d.ship_on, l.snack_id;
+JOIN chk_quota q ON q.snack_id = l.snack_id AND q.lot_id = l.lot_id
+LEFT JOIN used ON used.shard = q.shard AND used.ship_on = d.ship_on AND used.snack_id = l.snack_id AND used.lot_id = l.lot_id
+GROUP BY q.shard, d.ship_on, l.snack_id;

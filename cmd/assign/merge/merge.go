@@ -132,6 +132,16 @@ func PrintSummary(w io.Writer, out *merge.Outcome, top int) {
 	m := out.Manifest
 	fmt.Fprintf(w, "Merged %d parts (%d users) checked against snapshot %s.\n\n", len(out.Parts), m.Counts.Users, m.Snapshot)
 	plancmd.PrintResultTables(w, &plan.Outcome{Result: out.Result, Manifest: m}, top)
+	if fp := m.Shards.FinalPass; fp != nil {
+		var left int64
+		for _, n := range out.Result.LotLeft {
+			left += int64(n)
+		}
+		fmt.Fprintf(w, "\nFinal pass: %d units no shard used; %d of %d short boxes topped up with %d lines (score %+.6f); %d short boxes left.\n",
+			fp.UnitsLeftover, fp.BoxesTopped, fp.ShortBefore, fp.LinesAdded, fp.ScoreAdded, fp.ShortAfter)
+		fmt.Fprintf(w, "Stock: %d units taken; %d units left in all lots.\n", m.Counts.Demand, left)
+		fmt.Fprintf(w, "Total score of assigned lines: %.6f\n", out.Score)
+	}
 	fmt.Fprintln(w)
 	if out.RunDir != "" {
 		fmt.Fprintf(w, "Run %s written to %s\n", m.RunID, out.RunDir)
@@ -139,6 +149,10 @@ func PrintSummary(w io.Writer, out *merge.Outcome, top int) {
 	if out.OutDir != "" {
 		fmt.Fprintf(w, "Tables written to %s\n", out.OutDir)
 	}
-	fmt.Fprintf(w, "Took %.2fs (checking parts %.2fs, snapshot %.2fs, demand and coverage %.2fs, writing %.2fs)\n", m.Timings["total"],
-		m.Timings["verify"], m.Timings["inputs"], m.Timings["demand"]+m.Timings["cover"], m.Timings["write"]+m.Timings["write_out"])
+	middle := fmt.Sprintf("demand and coverage %.2fs", m.Timings["demand"]+m.Timings["cover"])
+	if m.Mode == "run" {
+		middle = fmt.Sprintf("stock %.2fs, final pass %.2fs", m.Timings["stock"], m.Timings["final_pass"])
+	}
+	fmt.Fprintf(w, "Took %.2fs (checking parts %.2fs, snapshot %.2fs, %s, writing %.2fs)\n", m.Timings["total"],
+		m.Timings["verify"], m.Timings["inputs"], middle, m.Timings["write"]+m.Timings["write_out"])
 }

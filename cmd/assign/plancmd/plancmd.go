@@ -43,6 +43,8 @@ type Options struct {
 	// shard for the environment contract).
 	ShardFlag  string
 	ShardCount int
+	// QuotaFrom is run's --quota-from.
+	QuotaFrom string
 
 	Request plan.Request // filled by validation
 }
@@ -104,8 +106,8 @@ func (o *Options) Validate() error {
 		return cmdutil.FlagErrorf("%v", err)
 	}
 	if sh.Sharded() {
-		if o.Mode == engine.Assign {
-			return cmdutil.FlagErrorf("--shard: sharding a stock-aware run is not available in this version (stock couples the shards); shard preassign")
+		if o.Mode == engine.Assign && o.QuotaFrom == "" {
+			return cmdutil.FlagErrorf("--shard %s of a run needs --quota-from RUN: stock couples the shards, so each uses a quota of every lot, split by the shards' demand in the merged preassign of the same job (see 'assign shards' to do both)", sh)
 		}
 		if o.OutDir == "" {
 			return cmdutil.FlagErrorf("--shard %s writes a part folder: give --out DIR, a folder the merge step reads too (shared storage); the part goes to DIR/%s", sh, sh.PartName())
@@ -127,7 +129,12 @@ func (o *Options) Validate() error {
 		Version: cmdutil.BuildVersion(),
 		Shard:   sh, ShardSource: shardSource,
 	}
+	if o.QuotaFrom != "" && !sh.Sharded() {
+		return cmdutil.FlagErrorf("--quota-from is for the shards of a run (--shard I/N); a run on one machine uses all the stock")
+	}
+	o.Request.QuotaFrom = o.QuotaFrom
 	if sh.Sharded() {
+		o.Request.Flags["quota_from"] = o.QuotaFrom
 		o.Request.Flags["shard"] = sh.String()
 		o.Request.Flags["shard_source"] = shardSource
 	}

@@ -46,6 +46,7 @@ under the home; --out DIR writes a copy as Parquet or CSV. Check a run with
 		},
 	}
 	plancmd.AddFlags(cmd, opts)
+	cmd.Flags().StringVar(&opts.QuotaFrom, "quota-from", "", "with --shard: the merged preassign of the same shards (run id or folder) whose demand splits the stock among them")
 	cmd.Flags().StringVar(&opts.Allocator, "allocator", "greedy", "allocation algorithm: greedy (the reference)")
 	_ = cmd.RegisterFlagCompletionFunc("allocator", cobra.FixedCompletions([]string{"greedy"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd

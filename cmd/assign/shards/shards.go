@@ -118,7 +118,7 @@ for the merged tables).`,
 }
 
 // ownFlags are the sharded command's flags this command sets itself.
-var ownFlags = []string{"--shard", "--shard-count", "--out", "--format", "--json"}
+var ownFlags = []string{"--shard", "--shard-count", "--out", "--format", "--json", "--quota-from"}
 
 func (o *Options) validate() error {
 	if o.Local == 0 {
@@ -182,10 +182,27 @@ func (o *Options) validate() error {
 	if !captured {
 		return cmdutil.FlagErrorf("%s after --: give the command's flags, not --help", o.Command[0])
 	}
-	if o.Mode == engine.Assign {
-		return cmdutil.FlagErrorf("run after --: sharding a stock-aware run is not available in this version; shard preassign")
-	}
 	return nil
+}
+
+// runOnly are run's flags that preassign does not take, with whether they
+// take a value.
+var runOnly = map[string]bool{"--allocator": true}
+
+// preassignOf is the preassign of the same job as the run command args.
+func preassignOf(args []string) []string {
+	out := []string{"preassign"}
+	for i := 1; i < len(args); i++ {
+		name, _, hasValue := strings.Cut(args[i], "=")
+		if takes, ok := runOnly[name]; ok {
+			if takes && !hasValue {
+				i++
+			}
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
 }
 
 // report is what --json prints.
@@ -226,33 +243,55 @@ func Run(ctx context.Context, o *Options) error {
 		progress = &logWriter{f: f}
 	}
 	rep := &report{}
-	shards, err := localshards.Run(ctx, localshards.Options{
-		Count: o.Local, Parallel: parallel, Retries: o.Retries, Backoff: o.Backoff, Style: o.Style,
-		Exe: o.Exe, Env: o.Env, GlobalArgs: []string{"--home", home.Dir}, Args: o.Command, PartsDir: parts,
-		Progress: progress, OnStart: o.OnStart,
-	})
-	rep.Steps = append(rep.Steps, step{Command: o.Command, Parts: parts, Shards: shards})
-	if ctx.Err() != nil {
-		return cmdutil.Interrupted("interrupted; the shards were stopped, the parts that finished are in %s", parts)
+	// runStep runs the shards of command into dir and merges them.
+	runStep := func(command []string, dir string, mr merge.Request) (*merge.Outcome, error) {
+		shards, err := localshards.Run(ctx, localshards.Options{
+			Count: o.Local, Parallel: parallel, Retries: o.Retries, Backoff: o.Backoff, Style: o.Style,
+			Exe: o.Exe, Env: o.Env, GlobalArgs: []string{"--home", home.Dir}, Args: command, PartsDir: dir,
+			Progress: progress, OnStart: o.OnStart,
+		})
+		rep.Steps = append(rep.Steps, step{Command: command, Parts: dir, Shards: shards})
+		if ctx.Err() != nil {
+			return nil, cmdutil.Interrupted("interrupted; the shards were stopped, the parts that finished are in %s", dir)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w\nThe parts that finished are in %s; run the command again to redo the job", err, dir)
+		}
+		prog := f.NewProgress()
+		mr.Parts = []string{dir}
+		mr.Flags = map[string]any{"shards": o.Local, "command": command, "out": mr.OutDir, "format": mr.OutFormat, "env": o.Style}
+		mr.Now, mr.Version, mr.Logger = f.Now, cmdutil.BuildVersion(), f.Logger
+		mr.Stage = func(name string) { prog.Stage(name, 0) }
+		out, err := merge.Execute(ctx, home, mr)
+		prog.Done()
+		if err != nil {
+			return nil, fmt.Errorf("merge the parts in %s: %w", dir, err)
+		}
+		return out, nil
 	}
-	if err != nil {
-		return fmt.Errorf("%w\nThe parts that finished are in %s; run the command again to redo the job", err, parts)
+	command := o.Command
+	if o.Mode == engine.Assign {
+		// Stock couples the shards of a run: first a sharded preassign of the
+		// same job, whose per-shard demand splits every lot among them.
+		pre, err := runStep(preassignOf(o.Command), filepath.Join(parts, "preassign"), merge.Request{})
+		if err != nil {
+			return err
+		}
+		command = append(append([]string{}, o.Command...), "--quota-from", pre.RunDir)
+		parts = filepath.Join(parts, "run")
 	}
-	prog := f.NewProgress()
-	out, err := merge.Execute(ctx, home, merge.Request{
-		Parts: []string{parts}, OutDir: o.OutDir, OutFormat: o.Format, NoSave: o.NoSave,
-		Flags: map[string]any{"shards": o.Local, "command": o.Command, "out": o.OutDir, "format": o.Format, "env": o.Style},
-		Now:   f.Now, Version: cmdutil.BuildVersion(), Logger: f.Logger,
-		Stage: func(name string) { prog.Stage(name, 0) },
-	})
-	prog.Done()
+	out, err := runStep(command, parts, merge.Request{OutDir: o.OutDir, OutFormat: o.Format, NoSave: o.NoSave})
 	if err != nil {
-		return fmt.Errorf("merge the parts in %s: %w", parts, err)
+		return err
 	}
 	rep.Run = out.Manifest
 	if defaultParts && !o.KeepParts {
-		if err := os.RemoveAll(parts); err != nil {
-			f.Logger.Warn("could not remove the parts folder", "dir", parts, "err", err)
+		root := parts
+		if o.Mode == engine.Assign {
+			root = filepath.Dir(parts)
+		}
+		if err := os.RemoveAll(root); err != nil {
+			f.Logger.Warn("could not remove the parts folder", "dir", root, "err", err)
 		}
 	}
 	if o.JSON {

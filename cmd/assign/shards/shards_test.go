@@ -212,11 +212,51 @@ func TestFlags(t *testing.T) {
 		{[]string{"--local", "2", "--env", "slurm", "--", "preassign", "--date", date}, `--env "slurm"`},
 		{[]string{"--local", "0", "--", "preassign", "--date", date}, "--local N is required"},
 		{[]string{"--local", "2", "--no-save", "--", "preassign", "--date", date}, "--no-save needs --out"},
+		{[]string{"--local", "2", "--", "run", "--date", date, "--quota-from", "x"}, "--quota-from after --: assign shards sets it"},
 	}
 	for _, c := range cases {
 		code, _, errOut := assign(t, home, append([]string{"shards"}, c.args...)...)
 		if code != cmdutil.ExitUsage || !strings.Contains(errOut, c.want) {
 			t.Errorf("shards %v: exit %d, %q; want exit %d saying %q", c.args, code, errOut, cmdutil.ExitUsage, c.want)
+		}
+	}
+}
+
+// TestRunJob: a stock-aware run in shards (a sharded preassign for the
+// quota, the run shards, the merge with its final pass) passes the checker.
+func TestRunJob(t *testing.T) {
+	home := newHome(t)
+	err, _, out := shardsCmd(t, home, nil, "--local", "2", "--", "run", "--date", date, "--days", "14", "--min-shelf-days", "150", "--threads", "1")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, w := range []string{"preassign --date 2026-03-02 --days 14 --min-shelf-days 150 --threads 1 in 2 shards", "--quota-from", "Final pass:"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("the summary does not say %q:\n%s", w, out)
+		}
+	}
+	if code, stdout, errOut := assign(t, home, "check", "latest"); code != 0 || !strings.Contains(stdout, "All rules hold") {
+		t.Fatalf("check latest: exit %d\n%s%s", code, stdout, errOut)
+	}
+}
+
+// TestRunShardFlags: a run shard needs --quota-from, and --quota-from needs
+// a shard.
+func TestRunShardFlags(t *testing.T) {
+	home := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--date", date, "--shard", "0/2", "--out", "x"}, "--shard 0/2 of a run needs --quota-from RUN"},
+		{[]string{"run", "--date", date, "--quota-from", "x"}, "--quota-from is for the shards of a run"},
+		{[]string{"preassign", "--date", date, "--shard", "0/2"}, "--shard 0/2 writes a part folder: give --out DIR"},
+		{[]string{"preassign", "--date", date, "--shard", "2/2", "--out", "x"}, "the shard index must be between 0 and 1"},
+		{[]string{"preassign", "--date", date, "--shard", "0/2", "--out", "x", "--format", "csv"}, "a shard's part is always Parquet"},
+	} {
+		code, _, errOut := assign(t, home, c.args...)
+		if code != cmdutil.ExitUsage || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, %q; want exit %d saying %q", c.args, code, errOut, cmdutil.ExitUsage, c.want)
 		}
 	}
 }

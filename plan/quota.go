@@ -1,0 +1,93 @@
+package plan
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/assign-dev/assign/duck"
+	"github.com/assign-dev/assign/engine"
+	"github.com/assign-dev/assign/results"
+	"github.com/assign-dev/assign/shard"
+	"github.com/assign-dev/assign/store"
+)
+
+// ShardDemandTable is the extra table of a merged preassign: each shard's
+// demand per snack over the horizon (shard INTEGER, snack_id BIGINT, demand
+// BIGINT). It is what splits the stock among the shards of a run.
+const ShardDemandTable = "shard_demand"
+
+// Quota is the stock split of a sharded run: per snack_id, each shard's
+// demand in the merged preassign the quota comes from.
+type Quota struct {
+	Ref    shard.QuotaRef
+	Demand map[int64][]int64
+	Count  int
+}
+
+// Lots returns the units of each of in's lots that shard s may use.
+func (q *Quota) Lots(in *engine.Inputs, s shard.Spec) []int32 {
+	return shard.LotQuota(in.LotSnack, in.LotQty, func(sidx int32) []int64 { return q.Demand[in.SnackID[sidx]] }, s)
+}
+
+// QuotaFor reads the quota source from (a run id of home or a run folder):
+// it must be a merged preassign on the same snapshot (name and fingerprint)
+// in as many shards as s.
+func QuotaFor(ctx context.Context, db *duck.DB, home *store.Home, from, snapshot, fingerprint string, s shard.Spec) (*Quota, error) {
+	ri, err := home.FindRun(from)
+	if err != nil {
+		return nil, fmt.Errorf("--quota-from: %w", err)
+	}
+	b, err := os.ReadFile(filepath.Join(ri.Dir, store.ManifestFile))
+	if err != nil {
+		return nil, fmt.Errorf("--quota-from %s: %w", from, err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("--quota-from %s: manifest: %v", from, err)
+	}
+	switch {
+	case m.Mode != "preassign" || m.Shards == nil:
+		return nil, fmt.Errorf("--quota-from %s is not a merged preassign (assign merge of preassign shards): the stock is split by each shard's preassigned demand", from)
+	case m.Shards.Count != s.Count:
+		return nil, fmt.Errorf("--quota-from %s was planned in %d shards, this run in %d: use the preassign of the same shards", from, m.Shards.Count, s.Count)
+	case m.Shards.Hash != shard.HashName:
+		return nil, fmt.Errorf("--quota-from %s split users by %s, this assign by %s", from, m.Shards.Hash, shard.HashName)
+	case m.Snapshot != snapshot || m.Shards.SnapshotFingerprint != fingerprint:
+		return nil, fmt.Errorf("--quota-from %s was planned on snapshot %s, this run is on %s: plan the preassign on the same snapshot", from, m.Snapshot, snapshot)
+	}
+	var file, src string
+	if p, ok := results.ParquetPath(ri.Dir, ShardDemandTable); ok {
+		file, src = p, "read_parquet("+duck.Quote(p)+")"
+	} else {
+		file = filepath.Join(ri.Dir, ShardDemandTable+".csv")
+		src = "read_csv(" + duck.Quote(file) + ", header = true, columns = {'shard': 'INTEGER', 'snack_id': 'BIGINT', 'demand': 'BIGINT'})"
+	}
+	_, digest, err := shard.FileSum(file)
+	if err != nil {
+		return nil, fmt.Errorf("--quota-from %s has no readable %s table: %w", from, ShardDemandTable, err)
+	}
+	q := &Quota{Ref: shard.QuotaRef{Run: ri.ID, Digest: digest}, Demand: map[int64][]int64{}, Count: s.Count}
+	rows, err := db.Query(ctx, "SELECT shard, snack_id, demand FROM "+src)
+	if err != nil {
+		return nil, fmt.Errorf("--quota-from %s: read %s: %w", from, ShardDemandTable, duck.Clean(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i int
+		var id, n int64
+		if err := rows.Scan(&i, &id, &n); err != nil {
+			return nil, fmt.Errorf("--quota-from %s: read %s: %w", from, ShardDemandTable, duck.Clean(err))
+		}
+		if i < 0 || i >= s.Count || n < 0 {
+			return nil, fmt.Errorf("--quota-from %s: %s has shard %d, demand %d", from, ShardDemandTable, i, n)
+		}
+		if q.Demand[id] == nil {
+			q.Demand[id] = make([]int64, s.Count)
+		}
+		q.Demand[id][i] += n
+	}
+	return q, duck.Clean(rows.Err())
+}
