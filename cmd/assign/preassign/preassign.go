@@ -30,7 +30,13 @@ as latest.*; --out DIR writes a copy as Parquet or CSV.`,
   assign preassign --date 2026-03-02 --days 7 --max-per-category 1 --out ./forecast --format csv
 
   # A policy file, and the manifest as JSON for a script
-  assign preassign --date 2026-03-02 --policy ./policy.toml --json`,
+  assign preassign --date 2026-03-02 --policy ./policy.toml --json
+
+  # Shard 3 of 16 writes its part folder; assign merge joins the 16 parts
+  assign preassign --date 2026-03-02 --days 28 --shard 3/16 --out /data/parts/2026-03-02
+
+  # In a Kubernetes Indexed Job: the index from $JOB_COMPLETION_INDEX
+  assign preassign --date 2026-03-02 --days 28 --shard-count 16 --out /data/parts/2026-03-02`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.Validate(); err != nil {

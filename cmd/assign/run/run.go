@@ -33,7 +33,11 @@ under the home; --out DIR writes a copy as Parquet or CSV. Check a run with
   assign run --date 2026-03-02 --out ./picking --format csv
 
   # Verify the latest run against every hard constraint
-  assign check latest`,
+  assign check latest
+
+  # Shard 3 of 16, within its quota of the stock (split by the merged preassign
+  # of the same shards); assign merge joins the parts
+  assign run --date 2026-03-02 --days 28 --shard 3/16 --quota-from 20261202T060000-preassign --out /data/parts/run`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.Validate(); err != nil {
