@@ -433,3 +433,32 @@ func TestRunShardNeedsAMatchingQuota(t *testing.T) {
 		}
 	}
 }
+
+// TestQuotaFromAFolder: engines that fix every path in advance merge the
+// preassign into a folder (--out, --no-save) and give that folder to the
+// run shards; the run's merge finds it again.
+func TestQuotaFromAFolder(t *testing.T) {
+	ctx := context.Background()
+	h := newHome(t)
+	snap := loadTiny(t, h, 3, d0)
+	pre := shards(t, h, snap, 2, 7, policy.Default())
+	quota := filepath.Join(t.TempDir(), "quota")
+	if _, err := merge.Execute(ctx, h, merge.Request{Parts: []string{pre}, OutDir: quota, NoSave: true, Version: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	parts := filepath.Join(t.TempDir(), "run")
+	for i := 0; i < 2; i++ {
+		if _, err := plan.Execute(ctx, h, plan.Request{Mode: engine.Assign, Snapshot: snap, D0: engine.DayOf(d0), Days: 7, Policy: policy.Default(),
+			OutDir: parts, Shard: shard.Spec{Index: i, Count: 2}, QuotaFrom: quota, Version: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := merge.Execute(ctx, h, merge.Request{Parts: []string{parts}, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Manifest.Shards.Quota == nil || out.Manifest.Shards.Quota.Run != quota {
+		t.Errorf("merged run's quota %+v, want the folder %s", out.Manifest.Shards.Quota, quota)
+	}
+	checkRun(t, h, snap, out.RunDir, out.Manifest)
+}

@@ -69,7 +69,14 @@ func QuotaFor(ctx context.Context, db *duck.DB, home *store.Home, from, snapshot
 	if err != nil {
 		return nil, fmt.Errorf("--quota-from %s has no readable %s table: %w", from, ShardDemandTable, err)
 	}
-	q := &Quota{Ref: shard.QuotaRef{Run: ri.ID, Digest: digest}, Demand: map[int64][]int64{}, Count: s.Count}
+	// A run of the home is named by its id; a run folder elsewhere (an
+	// --out folder of assign merge, as engines with fixed paths use) by its
+	// absolute path, so the merge finds it again.
+	ref := ri.ID
+	if filepath.Dir(ri.Dir) != home.RunsDir() {
+		ref = ri.Dir
+	}
+	q := &Quota{Ref: shard.QuotaRef{Run: ref, Digest: digest}, Demand: map[int64][]int64{}, Count: s.Count}
 	rows, err := db.Query(ctx, "SELECT shard, snack_id, demand FROM "+src)
 	if err != nil {
 		return nil, fmt.Errorf("--quota-from %s: read %s: %w", from, ShardDemandTable, duck.Clean(err))
