@@ -327,10 +327,10 @@ type aslMachine struct {
 }
 
 type aslState struct {
-	Type          string          `json:"Type"`
-	Next          string          `json:"Next"`
-	End           bool            `json:"End"`
-	Default       string          `json:"Default"`
+	Type          string                  `json:"Type"`
+	Next          string                  `json:"Next"`
+	End           bool                    `json:"End"`
+	Default       string                  `json:"Default"`
 	Choices       []struct{ Next string } `json:"Choices"`
 	ItemProcessor *struct {
 		ProcessorConfig struct{ Mode, ExecutionType string } `json:"ProcessorConfig"`
