@@ -5,7 +5,7 @@ BIN     := bin/assign
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -ldflags "-X github.com/assign-dev/assign/cmd/assign/cmdutil.Version=$(VERSION)"
 
-.PHONY: build demo test test-short fuzz bench bench-large bench-db lint vet fmt clean screenshots bench-dashboard
+.PHONY: build demo test test-short fuzz bench bench-large bench-db bench-shards bench-shards-10m lint vet fmt clean screenshots bench-dashboard
 
 build:
 	$(GO) build $(TAGS) $(LDFLAGS) -o $(BIN) ./cmd/assign
@@ -47,6 +47,19 @@ bench: build
 
 bench-large: build
 	$(GO) run $(TAGS) ./benchmarks/cmd/bench --large
+
+## bench-shards: sharded jobs against one machine (benchmarks/cmd/shardbench):
+## the loss of a sharded run at medium in 4 and 16 shards, and large
+## preassign in 8 shards (each shard's peak RSS, the merge's time, equality).
+## Large needs ~25 GB of disk; run it on a quiet machine.
+bench-shards: build
+	$(GO) run $(TAGS) ./benchmarks/cmd/shardbench --scale medium --op run --shards 4,16
+	$(GO) run $(TAGS) ./benchmarks/cmd/shardbench --scale large --op preassign --shards 8
+
+## bench-shards-10m: a 10-million-user extract planned in 16 shards one after
+## another (no single-machine run); ~60 GB of disk and a long time.
+bench-shards-10m: build
+	$(GO) run $(TAGS) ./benchmarks/cmd/shardbench --scale u10m --op preassign --shards 16 --no-single
 
 ## bench-db: time `assign load` from PostgreSQL and MariaDB (throwaway local
 ## servers) against the Parquet load of the same extract; medium by default,

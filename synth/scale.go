@@ -44,6 +44,9 @@ var Scales = []Scale{
 	{Name: "u1m", Users: 1_000_000, Snacks: 1_500, Categories: 16, Deliveries: 50_000_000, Ratings: 26_000_000, StockLots: 5_000, Hidden: true},
 	{Name: "u100k-s500", Users: 100_000, Snacks: 500, Categories: 16, Deliveries: 5_000_000, Ratings: 2_600_000, StockLots: 1_700, Hidden: true},
 	{Name: "u100k-s3000", Users: 100_000, Snacks: 3_000, Categories: 16, Deliveries: 5_000_000, Ratings: 2_600_000, StockLots: 10_000, Hidden: true},
+	// Ten million users at large's catalogue: beyond one machine's memory
+	// for a single job, the sharding benchmark plans it in shards.
+	{Name: "u10m", Users: 10_000_000, Snacks: 3_000, Categories: 20, Deliveries: 500_000_000, Ratings: 260_000_000, StockLots: 10_000, Hidden: true},
 }
 
 // LookupScale returns the scale named name (case-insensitive).
