@@ -48,6 +48,7 @@ type options struct {
 	days, parallel                                   int
 	seed                                             int64
 	noSingle, keep                                   bool
+	stockFactor                                      float64
 }
 
 // Main parses args and runs the benchmark.
@@ -69,6 +70,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.parallel, "parallel", 2, "run: shards at once in assign shards --local")
 	fs.BoolVar(&o.noSingle, "no-single", false, "preassign: skip the single-machine run (a scale one machine cannot hold)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the parts and the runs this benchmark writes")
+	fs.Float64Var(&o.stockFactor, "stock-factor", 1, "scale every lot's quantity by this factor (a scarce-stock variant of the extract, loaded into a home of its own)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -109,6 +111,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	home, err := harness.PrepareHome(ctx, hopt, sc)
 	if err != nil {
 		return err
+	}
+	if o.stockFactor != 1 {
+		if o.stockFactor <= 0 {
+			return fmt.Errorf("--stock-factor %v: must be > 0", o.stockFactor)
+		}
+		if home, err = scarceHome(ctx, o, sc, logf); err != nil {
+			return err
+		}
 	}
 	b := &bench{o: o, home: home.Dir, logf: logf, started: time.Now().UTC()}
 	b.load1, _ = harness.LoadAverage()
@@ -207,6 +217,9 @@ func (b *bench) command() string {
 	}
 	if b.o.noSingle {
 		parts = append(parts, "--no-single")
+	}
+	if b.o.stockFactor != 1 {
+		parts = append(parts, "--stock-factor", strconv.FormatFloat(b.o.stockFactor, 'g', -1, 64))
 	}
 	return strings.Join(parts, " ")
 }
@@ -435,6 +448,54 @@ func (b *bench) run(ctx context.Context, sc synth.Scale) (string, error) {
 	}
 	s.WriteString("\nScore vs one machine is (sharded - one machine) / one machine; negative is a loss. \"wall (all steps)\" is `assign shards --local N` end to end: the sharded preassign, its merge, the run shards and the run's merge.\n")
 	return s.String(), nil
+}
+
+// scarceHome returns a cached home holding the scale's extract with every
+// lot's quantity scaled by o.stockFactor (floored): the other tables are
+// links to the cached extract's files, stock.parquet is rewritten, and the
+// extract is loaded as usual.
+func scarceHome(ctx context.Context, o *options, sc synth.Scale, logf func(string, ...any)) (*harness.Home, error) {
+	tag := fmt.Sprintf("%s-seed%d-stock%s", sc.Name, o.seed, strconv.FormatFloat(o.stockFactor, 'g', -1, 64))
+	home := filepath.Join(o.cache, "homes", tag)
+	snap := filepath.Join(home, "snapshots", "bench.duckdb")
+	if _, err := os.Stat(snap); err == nil {
+		logf("reusing the scarce-stock home %s", home)
+		return &harness.Home{Dir: home, Snapshot: snap}, nil
+	}
+	src := filepath.Join(o.cache, "extracts", fmt.Sprintf("%s-seed%d-parquet", sc.Name, o.seed))
+	dst := filepath.Join(o.cache, "extracts", tag)
+	_ = os.RemoveAll(dst)
+	_ = os.RemoveAll(home)
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.Name() == "stock.parquet" {
+			continue
+		}
+		if err := os.Symlink(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
+			return nil, err
+		}
+	}
+	db, err := duck.OpenMemory(ctx, duck.Options{Threads: 2})
+	if err != nil {
+		return nil, err
+	}
+	_, err = db.Exec(ctx, fmt.Sprintf("COPY (SELECT * REPLACE (floor(quantity * %v)::INTEGER AS quantity) FROM read_parquet(%s)) TO %s (FORMAT parquet)",
+		o.stockFactor, duck.Quote(filepath.Join(src, "stock.parquet")), duck.Quote(filepath.Join(dst, "stock.parquet"))))
+	db.Close()
+	if err != nil {
+		return nil, fmt.Errorf("scale the stock: %w", duck.Clean(err))
+	}
+	logf("loading the scarce-stock extract %s into %s", dst, home)
+	if _, err := harness.Measure(ctx, harness.Command{Argv: []string{o.assign, "--home", home, "load", dst, "--name", "bench"}}); err != nil {
+		return nil, err
+	}
+	return &harness.Home{Dir: home, Snapshot: snap}, nil
 }
 
 // repoRoot finds the module root from the working directory.
