@@ -22,15 +22,27 @@ type RefusedError struct {
 	What string
 	// Path is the file a refused file access named, if any.
 	Path string
+	// Reason replaces the general explanation when set, e.g. why a
+	// function is refused.
+	Reason string
 	// Hint is a way around the refusal, if there is one.
 	Hint string
 }
 
 func (e *RefusedError) Error() string {
 	if e.Path != "" {
-		return fmt.Sprintf("refused reading %q in statement %d: assign query reads only the snapshot and files under the home's runs folder", e.Path, e.Statement)
+		msg := fmt.Sprintf("refused reading %q in statement %d: ", e.Path, e.Statement)
+		if e.Reason != "" {
+			return msg + e.Reason
+		}
+		return msg + "assign query reads only the snapshot and files under the home's runs folder"
 	}
-	msg := fmt.Sprintf("refused %s in statement %d: assign query is read-only and runs only queries (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN)", e.What, e.Statement)
+	msg := fmt.Sprintf("refused %s in statement %d: ", e.What, e.Statement)
+	if e.Reason != "" {
+		msg += e.Reason + "; assign query only reads"
+	} else {
+		msg += "assign query is read-only and runs only queries (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN)"
+	}
 	if e.Hint != "" {
 		msg += "; " + e.Hint
 	}
@@ -90,15 +102,21 @@ var leadingWords = map[string]string{
 	"PREPARE": "PREPARE", "EXECUTE": "EXECUTE", "DEALLOCATE": "DEALLOCATE",
 }
 
+const pivotHint = "a PIVOT without an IN list does: list the values, PIVOT t ON col IN ('a', 'b')"
+
 var permissionPath = regexp.MustCompile(`Cannot access (?:file|directory) "([^"]*)"`)
 
 var explainPrefix = regexp.MustCompile(`(?is)^\s*EXPLAIN(\s+ANALYZE)?\s+`)
 
-// Check splits text into statements and prepares each one (preparing binds
-// but never executes) to learn its type. It returns the statements when
-// every one is a query, and a RefusedError naming the first that is not.
-// Files outside the allowed folders fail here too: the session's settings
-// make DuckDB's binder refuse them.
+// Check splits text into statements and checks each one before any runs:
+// DuckDB parses it (json_serialize_sql, which neither binds nor runs) and
+// every function it calls must be on the list of functions that only read
+// (functions.go); a statement reading files by path is refused while a
+// symbolic link under the runs folder leads outside it; then DuckDB
+// prepares it (binding, never executing) to learn its type, which must be
+// a query. It returns the statements when all pass, and a RefusedError
+// naming the first that does not. Files outside the allowed folders fail
+// when prepared: the session's settings make DuckDB's binder refuse them.
 func (s *Session) Check(text string) ([]Statement, error) {
 	parts, err := SplitStatements(text)
 	if err != nil {
@@ -116,6 +134,25 @@ func (s *Session) Check(text string) ([]Statement, error) {
 			// statement must pass the same check.
 			st.Explain = true
 			body = p[m[1]:]
+		}
+		// The parser's view first: nothing is bound yet, and binding is
+		// where some functions act (enable_logging writes files when bound).
+		reads, err := s.checkParsed(i+1, body)
+		var perr *parseError
+		if errors.As(err, &perr) {
+			// The same parser fails in prepare, with the line at fault.
+			if err := s.checkOne(i+1, body); err != nil {
+				return nil, err
+			}
+			return nil, perr.err
+		}
+		if err != nil {
+			return nil, err
+		}
+		if reads {
+			if err := s.checkLinks(i + 1); err != nil {
+				return nil, err
+			}
 		}
 		if err := s.checkOne(i+1, body); err != nil {
 			return nil, err
@@ -173,8 +210,7 @@ func (s *Session) checkOne(n int, text string) error {
 func classifyPrepareError(n int, text string, err error) error {
 	msg := duck.Clean(err).Error()
 	if strings.Contains(msg, "missing context for multi-statement") {
-		return &RefusedError{Statement: n, What: "a statement that expands into several",
-			Hint: "a PIVOT without an IN list does: list the values, PIVOT t ON col IN ('a', 'b')"}
+		return &RefusedError{Statement: n, What: "a statement that expands into several", Hint: pivotHint}
 	}
 	first := firstKeyword(text)
 	if what, ok := leadingWords[first]; ok {

@@ -10,11 +10,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/jedib0t/go-pretty/v6/text"
+
+	"github.com/assign-dev/assign/duck"
 )
 
 // Output formats of query results.
@@ -239,10 +242,14 @@ type markdownWriter struct {
 
 var mdEscaper = strings.NewReplacer("|", `\|`, "\n", " ", "\r", "")
 
+// mdCell writes v as a Markdown cell: pipes escaped, line breaks as
+// spaces, other control characters escaped.
+func mdCell(v string) string { return EscapeControl(mdEscaper.Replace(v)) }
+
 func (m *markdownWriter) Begin(schema *arrow.Schema) error {
 	m.bw.WriteString("|")
 	for _, n := range fieldNames(schema) {
-		m.bw.WriteString(" " + mdEscaper.Replace(n) + " |")
+		m.bw.WriteString(" " + mdCell(n) + " |")
 	}
 	m.bw.WriteString("\n|")
 	for _, f := range schema.Fields() {
@@ -264,7 +271,7 @@ func (m *markdownWriter) Write(rec arrow.RecordBatch) error {
 			if !ok {
 				v = "NULL"
 			}
-			m.bw.WriteString(" " + mdEscaper.Replace(v) + " |")
+			m.bw.WriteString(" " + mdCell(v) + " |")
 		}
 		m.bw.WriteString("\n")
 	}
@@ -300,12 +307,20 @@ func (t *tableWriter) Write(rec arrow.RecordBatch) error {
 			if !ok {
 				v = "NULL"
 			}
-			// Strings alias the batch's buffers, which the next batch reuses.
-			r[c] = strings.Clone(v)
+			// Strings alias the batch's buffers, which the next batch
+			// reuses: escaping copies, Clone copies the rest.
+			if e := EscapeControl(v); e != v {
+				r[c] = e
+			} else {
+				r[c] = strings.Clone(v)
+			}
 		}
 		t.rows = append(t.rows, r)
 	}
 	t.total += rec.NumRows()
+	if len(t.rows) >= t.max {
+		return duck.ErrCountRest // the rest is only counted
+	}
 	return nil
 }
 
@@ -322,7 +337,7 @@ func (t *tableWriter) Close() (int64, error) {
 	hr := make(table.Row, len(t.header))
 	var cfg []table.ColumnConfig
 	for i, h := range t.header {
-		hr[i] = h
+		hr[i] = EscapeControl(h)
 		if t.right[i] {
 			cfg = append(cfg, table.ColumnConfig{Number: i + 1, Align: text.AlignRight, AlignHeader: text.AlignRight})
 		}
@@ -334,12 +349,45 @@ func (t *tableWriter) Close() (int64, error) {
 	return t.total, t.bw.Flush()
 }
 
-// Truncated reports whether a table writer dropped rows beyond its cap.
-func Truncated(w ResultWriter) (shown int, ok bool) {
-	if t, isTable := w.(*tableWriter); isTable && t.total > int64(len(t.rows)) {
-		return len(t.rows), true
+// EscapeControl makes s safe to print on a terminal: control characters
+// (an ANSI escape sequence starts with one), Unicode direction overrides
+// and bytes that are not UTF-8 are written as Go-style escapes (\x1b, \n,
+// \u202e, \xff), so a value from an extract cannot move the cursor,
+// recolour or rewrite the screen, or reorder what is shown. Other text,
+// backslashes included, is unchanged.
+func EscapeControl(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c >= 0x80 {
+			clean = false
+			break
+		}
 	}
-	return 0, false
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r >= 0x80 && r <= 0x9f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 func fieldNames(s *arrow.Schema) []string {

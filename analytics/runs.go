@@ -30,13 +30,15 @@ var runsSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "seconds", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 	{Name: "dir", Type: arrow.BinaryTypes.String},
 	{Name: "scenario", Type: arrow.FixedWidthTypes.Boolean},
+	{Name: "problem", Type: arrow.BinaryTypes.String, Nullable: true},
 }, nil)
 
 // createRunsTable builds memory.main.runs, one row per complete run folder
 // with the figures of its manifest, through an Arrow batch; scenario is true
-// for what-if runs (assign whatif), which no latest* alias ever names. A run whose
-// manifest cannot be read keeps its id, mode and folder, NULL elsewhere.
-func (s *Session) createRunsTable(ctx context.Context, runs []store.RunInfo, manifests []*plan.Manifest) error {
+// for what-if runs (assign whatif), which no latest* alias ever names. A
+// damaged run says why in problem; one whose manifest cannot be read keeps
+// its id, mode and folder, NULL elsewhere.
+func (s *Session) createRunsTable(ctx context.Context, runs []store.RunInfo, states []runState) error {
 	b := array.NewRecordBuilder(memory.DefaultAllocator, runsSchema)
 	defer b.Release()
 	str := func(i int, v string) {
@@ -47,7 +49,12 @@ func (s *Session) createRunsTable(ctx context.Context, runs []store.RunInfo, man
 		}
 	}
 	for i, r := range runs {
-		m := manifests[i]
+		var m *plan.Manifest
+		if states[i].ref != nil {
+			m = states[i].ref.Manifest
+		} else {
+			m, _ = readManifest(r.Dir)
+		}
 		b.Field(0).(*array.StringBuilder).Append(r.ID)
 		b.Field(1).(*array.StringBuilder).Append(r.Mode)
 		if m == nil {
@@ -75,6 +82,7 @@ func (s *Session) createRunsTable(ctx context.Context, runs []store.RunInfo, man
 		}
 		b.Field(14).(*array.StringBuilder).Append(r.Dir)
 		b.Field(15).(*array.BooleanBuilder).Append(r.Scenario)
+		str(16, states[i].problem)
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
@@ -85,7 +93,7 @@ func (s *Session) createRunsTable(ctx context.Context, runs []store.RunInfo, man
 	defer rr.Release()
 	err = s.db.CreateTableFromArrow(ctx, "memory.main.runs", rr, `SELECT run_id, mode, snapshot, created_at::TIMESTAMP AS created_at,
   date_from::DATE AS date_from, date_to::DATE AS date_to, days, users, boxes, short_boxes, demand_units, covered_units,
-  shortage_units, seconds, dir, scenario FROM {{input}} ORDER BY run_id`)
+  shortage_units, seconds, dir, scenario, problem FROM {{input}} ORDER BY run_id`)
 	if err != nil {
 		return fmt.Errorf("list runs as a table: %w", err)
 	}

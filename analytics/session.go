@@ -9,8 +9,6 @@ package analytics
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -62,12 +60,21 @@ type Options struct {
 	WritablePaths []string
 	// Now is the clock for the default date.
 	Now func() time.Time
+	// MemoryLimit caps the memory DuckDB's buffer manager uses for the
+	// session's queries, in bytes (sorts, joins and aggregates beyond it
+	// spill to disk); 0 means DefaultMemoryLimit().
+	MemoryLimit int64
+	// TempLimit caps what the session spills to disk, in bytes; 0 means
+	// twice the memory limit.
+	TempLimit int64
 }
 
 // RunRef is a run folder the session exposes.
 type RunRef struct {
-	ID       string
-	Dir      string
+	ID  string
+	Dir string
+	// Mode is "preassign" or "run".
+	Mode     string
 	Manifest *plan.Manifest
 	// Tables are the output tables present in the folder.
 	Tables []string
@@ -85,9 +92,19 @@ type Session struct {
 	Date   engine.Day
 	Days   int
 	Policy policy.Policy
-	// Notes are things the user should know (a run made on another snapshot).
-	Notes []string
-	home  *store.Home
+	// Warnings are problems the session worked around (a damaged run
+	// skipped), one line each.
+	Warnings []string
+	// MemoryLimit and TempLimit are the limits in force, in bytes.
+	MemoryLimit, TempLimit int64
+
+	home      *store.Home
+	tmpDir    string
+	known     *knownSets
+	extraDirs []string // run folders outside runs/ the session reads
+	// shortageRun is the alias shortage_by_category reads, and
+	// shortageProblem why the view is missing when it is.
+	shortageRun, shortageProblem string
 }
 
 // Open opens a session over home.
@@ -96,20 +113,51 @@ func Open(ctx context.Context, home *store.Home, opt Options) (*Session, error) 
 	if err != nil {
 		return nil, err
 	}
-	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: opt.Threads, TempDir: home.TmpDir()})
+	mem, tmpLimit := opt.MemoryLimit, opt.TempLimit
+	if mem <= 0 {
+		mem = DefaultMemoryLimit()
+	}
+	if tmpLimit <= 0 {
+		tmpLimit = 2 * mem
+	}
+	// A spill folder of the session's own: DuckDB lets a query read its
+	// temporary folder, and what other processes spill under tmp/ is
+	// none of its business. It goes when the session closes.
+	if err := os.MkdirAll(home.TmpDir(), 0o755); err != nil {
+		return nil, fmt.Errorf("create the spill folder: %w", err)
+	}
+	tmp, err := os.MkdirTemp(home.TmpDir(), fmt.Sprintf("%s%d-", QueryTmpPrefix, os.Getpid()))
 	if err != nil {
+		return nil, fmt.Errorf("create the spill folder: %w", err)
+	}
+	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: opt.Threads, TempDir: tmp, MemoryLimit: fmt.Sprintf("%dB", mem)})
+	if err != nil {
+		os.RemoveAll(tmp)
 		return nil, err
 	}
-	s := &Session{db: db, Snapshot: name, Runs: map[string]*RunRef{}, home: home, Policy: policy.Default()}
+	s := &Session{db: db, Snapshot: name, Runs: map[string]*RunRef{}, home: home, Policy: policy.Default(),
+		tmpDir: tmp, MemoryLimit: mem, TempLimit: tmpLimit}
 	if err := s.setup(ctx, opt); err != nil {
-		db.Close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// Close releases the database.
-func (s *Session) Close() error { return s.db.Close() }
+// QueryTmpPrefix starts the name of a query session's spill folder under
+// the home's tmp/, followed by the process id and a dash.
+const QueryTmpPrefix = "query-"
+
+// Close releases the database and removes the session's spill folder.
+func (s *Session) Close() error {
+	err := s.db.Close()
+	if s.tmpDir != "" {
+		if rerr := os.RemoveAll(s.tmpDir); err == nil {
+			err = rerr
+		}
+	}
+	return err
+}
 
 // DB is the session's database, for callers that run their own (trusted)
 // queries, such as the report.
@@ -120,50 +168,83 @@ func (s *Session) setup(ctx context.Context, opt Options) error {
 	if err != nil {
 		return err
 	}
-	manifests := make([]*plan.Manifest, len(runs))
-	for i, r := range runs {
-		manifests[i], _ = readManifest(r.Dir) // an unreadable manifest only loses that run's row details
+	runsRoot := s.home.RunsDir()
+	if r, err := filepath.EvalSymlinks(runsRoot); err == nil {
+		runsRoot = r
 	}
-	if len(runs) > 0 || opt.Run != "" {
+	states := make([]runState, len(runs))
+	for i, r := range runs {
+		states[i] = inspectRun(r, runsRoot)
+	}
+	if opt.Run != "" {
 		ri, err := s.home.FindRun(opt.Run)
 		if err != nil {
 			return err
 		}
-		if s.Runs[AliasLatest], err = newRunRef(ri); err != nil {
-			return err
+		st := inspectRun(ri, runsRoot)
+		if st.problem != "" {
+			return fmt.Errorf("run %s cannot be read: %s", ri.ID, st.problem)
+		}
+		if err := s.attachRun(ctx, AliasLatest, st.ref); err != nil {
+			return fmt.Errorf("run %s cannot be read: %w", ri.ID, err)
+		}
+		s.Runs[AliasLatest] = st.ref
+		if !within(runsRoot, st.ref.Dir) {
+			s.extraDirs = append(s.extraDirs, st.ref.Dir)
 		}
 	}
-	for i := len(runs) - 1; i >= 0; i-- {
-		alias := ""
-		switch runs[i].Mode {
-		case "preassign":
-			alias = AliasPreassign
-		case "run":
-			alias = AliasRun
-		}
-		if alias == "" || runs[i].Scenario || s.Runs[alias] != nil {
+	// Newest first, each alias takes the newest run of its kind that reads
+	// well; a damaged run is skipped with a warning.
+	for i := len(states) - 1; i >= 0; i-- {
+		st := &states[i]
+		if st.problem != "" || st.info.Scenario { // no alias names a what-if run
 			continue
 		}
-		if s.Runs[alias], err = newRunRef(runs[i]); err != nil {
-			return err
+		var want []string
+		if s.Runs[AliasLatest] == nil {
+			want = append(want, AliasLatest)
+		}
+		switch st.ref.Mode {
+		case "preassign":
+			if s.Runs[AliasPreassign] == nil {
+				want = append(want, AliasPreassign)
+			}
+		case "run":
+			if s.Runs[AliasRun] == nil {
+				want = append(want, AliasRun)
+			}
+		}
+		var done []string
+		for _, alias := range want {
+			if err := s.attachRun(ctx, alias, st.ref); err != nil {
+				st.problem = err.Error()
+				break
+			}
+			done = append(done, alias)
+		}
+		if st.problem != "" {
+			for _, alias := range done {
+				s.detach(ctx, alias)
+			}
+			for _, alias := range want {
+				s.detach(ctx, alias)
+			}
+			continue
+		}
+		for _, alias := range done {
+			s.Runs[alias] = st.ref
 		}
 	}
+	s.warnDamaged(states)
 	if l := s.Runs[AliasLatest]; l != nil && l.Manifest != nil {
 		if l.Manifest.Snapshot != "" && l.Manifest.Snapshot != s.Snapshot {
-			s.Notes = append(s.Notes, fmt.Sprintf("latest.* is run %s, made on snapshot %s; the tables you query are snapshot %s", l.ID, l.Manifest.Snapshot, s.Snapshot))
+			s.Warnings = append(s.Warnings, fmt.Sprintf("latest.* is run %s, made on snapshot %s, but the tables you query are snapshot %s: joined, they can pair a snack id with another extract's name or category; add --snapshot %s to query the run's own snapshot, or run it again", l.ID, l.Manifest.Snapshot, s.Snapshot, l.Manifest.Snapshot))
 		}
 		s.Policy = l.Manifest.Policy
 	}
 	s.Date, s.Days = s.defaultDates(opt)
 
-	for _, alias := range []string{AliasLatest, AliasPreassign, AliasRun} {
-		if r := s.Runs[alias]; r != nil {
-			if err := s.attachRun(ctx, alias, r); err != nil {
-				return err
-			}
-		}
-	}
-	if err := s.createRunsTable(ctx, runs, manifests); err != nil {
+	if err := s.createRunsTable(ctx, runs, states); err != nil {
 		return err
 	}
 	if err := s.createViews(ctx); err != nil {
@@ -201,35 +282,6 @@ func (s *Session) defaultDates(opt Options) (engine.Day, int) {
 	return d, days
 }
 
-func newRunRef(ri store.RunInfo) (*RunRef, error) {
-	m, err := readManifest(ri.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("run %s: %w", ri.ID, err)
-	}
-	r := &RunRef{ID: ri.ID, Dir: ri.Dir, Manifest: m}
-	for _, t := range RunTables {
-		if _, ok := results.ParquetPath(ri.Dir, t); ok {
-			r.Tables = append(r.Tables, t)
-		}
-	}
-	if len(r.Tables) == 0 {
-		return nil, fmt.Errorf("run %s in %s holds no Parquet tables: it was written with --no-save or by another version; run preassign again", ri.ID, ri.Dir)
-	}
-	return r, nil
-}
-
-func readManifest(dir string) (*plan.Manifest, error) {
-	b, err := os.ReadFile(filepath.Join(dir, store.ManifestFile))
-	if err != nil {
-		return nil, fmt.Errorf("read manifest: %w", err)
-	}
-	var m plan.Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("manifest %s is not valid JSON: %w", filepath.Join(dir, store.ManifestFile), err)
-	}
-	return &m, nil
-}
-
 // attachRun creates an in-memory catalog named alias with one view per
 // table of the run. Views read the Parquet files at query time, so opening
 // a session costs nothing per run row.
@@ -242,10 +294,15 @@ func (s *Session) attachRun(ctx context.Context, alias string, r *RunRef) error 
 	}
 	for _, st := range stmts {
 		if _, err := s.db.Exec(ctx, st); err != nil {
-			return fmt.Errorf("expose run %s as %s: %w", r.ID, alias, duck.Clean(err))
+			return fmt.Errorf("its tables cannot be read (%s)", firstLine(duck.Clean(err).Error()))
 		}
 	}
 	return nil
+}
+
+// detach drops an alias's catalog, if it was created.
+func (s *Session) detach(ctx context.Context, alias string) {
+	_, _ = s.db.Exec(ctx, "DETACH DATABASE IF EXISTS "+duck.Ident(alias))
 }
 
 // createViews creates the convenience views and query_params in the
@@ -262,8 +319,10 @@ func (s *Session) createViews(ctx context.Context) error {
 		"user_eligibility": {"date": date, "repeat_window_days": fmt.Sprint(s.Policy.RepeatWindowDays), "never_again_rating": fmt.Sprint(s.Policy.NeverAgainRating), "latest": latest},
 		"ratings_named":    {"latest": latest},
 	}
-	if s.Runs[AliasLatest] != nil && s.Runs[AliasLatest].has("demand") {
-		params["shortage_by_category"] = map[string]string{"run": AliasLatest}
+	if p, err := s.shortageParams(ctx); err != nil {
+		return err
+	} else if p != nil {
+		params["shortage_by_category"] = p
 	}
 	for _, v := range ConvenienceViews {
 		p, ok := params[v]
@@ -275,13 +334,20 @@ func (s *Session) createViews(ctx context.Context) error {
 			return fmt.Errorf("create view %s: %w", v, duck.Clean(err))
 		}
 	}
-	runID := "NULL"
+	runID, runSnap, preID := "NULL", "NULL", "NULL"
 	if l := s.Runs[AliasLatest]; l != nil {
 		runID = duck.Quote(l.ID)
+		if l.Manifest != nil && l.Manifest.Snapshot != "" {
+			runSnap = duck.Quote(l.Manifest.Snapshot)
+		}
+	}
+	if r := s.Runs[s.shortageRun]; r != nil {
+		preID = duck.Quote(r.ID)
 	}
 	q := fmt.Sprintf(`CREATE VIEW memory.main.query_params AS SELECT %s AS snapshot, %s AS latest_run, %s::DATE AS date, %d AS days,
-  %d AS min_shelf_days, %d AS repeat_window_days, %d AS never_again_rating`,
-		duck.Quote(s.Snapshot), runID, duck.Quote(s.Date.String()), s.Days, s.Policy.MinShelfDays, s.Policy.RepeatWindowDays, s.Policy.NeverAgainRating)
+  %d AS min_shelf_days, %d AS repeat_window_days, %d AS never_again_rating, %s AS latest_run_snapshot, %s AS shortage_run`,
+		duck.Quote(s.Snapshot), runID, duck.Quote(s.Date.String()), s.Days, s.Policy.MinShelfDays, s.Policy.RepeatWindowDays, s.Policy.NeverAgainRating,
+		runSnap, preID)
 	if _, err := s.db.Exec(ctx, q); err != nil {
 		return fmt.Errorf("create view query_params: %w", duck.Clean(err))
 	}
@@ -290,6 +356,42 @@ func (s *Session) createViews(ctx context.Context) error {
 	}
 	return nil
 }
+
+// shortageParams picks the run shortage_by_category describes: the run
+// --run names when it is a preassign, else the newest preassign (the
+// shortage of a stock-aware run is 0 by definition, so the newest run of
+// any mode would show nothing short after an 'assign run'). Snack names and
+// categories come from the snapshot that run was made on: when it is not
+// the queried one it is attached read-only, and when it is gone the view
+// is left out (hint says why). nil means no view.
+func (s *Session) shortageParams(ctx context.Context) (map[string]string, error) {
+	alias := AliasPreassign
+	if l := s.Runs[AliasLatest]; l != nil && l.Mode == "preassign" {
+		alias = AliasLatest
+	}
+	r := s.Runs[alias]
+	if r == nil || !r.has("demand") {
+		return nil, nil
+	}
+	s.shortageRun = alias
+	snacks := "snap.main.snacks"
+	if snap := r.Manifest.Snapshot; snap != "" && snap != s.Snapshot {
+		_, path, err := s.home.Resolve(snap)
+		if err != nil {
+			s.shortageProblem = fmt.Sprintf("the preassign run %s was made on snapshot %s, which is no longer in the home, so its snacks' names and categories are unknown: run assign preassign again", r.ID, snap)
+			return nil, nil
+		}
+		if _, err := s.db.Exec(ctx, fmt.Sprintf("ATTACH %s AS %s (READ_ONLY)", duck.Quote(path), duck.Ident(runSnapshotCatalog))); err != nil {
+			return nil, fmt.Errorf("open snapshot %s of run %s: %w", snap, r.ID, duck.Clean(err))
+		}
+		snacks = runSnapshotCatalog + ".main.snacks"
+	}
+	return map[string]string{"run": alias, "snacks": snacks}, nil
+}
+
+// runSnapshotCatalog holds the snapshot of shortage_by_category's run when
+// it is not the one queried.
+const runSnapshotCatalog = "shortage_run_snapshot"
 
 func (r *RunRef) has(table string) bool {
 	for _, t := range r.Tables {
@@ -319,6 +421,9 @@ func (s *Session) latestRatings(ctx context.Context) (string, error) {
 // configuration so user SQL cannot undo it.
 func (s *Session) lockDown(ctx context.Context, writable []string) error {
 	dirs := []string{duck.Quote(s.home.RunsDir() + string(filepath.Separator))}
+	for _, d := range s.extraDirs {
+		dirs = append(dirs, duck.Quote(d+string(filepath.Separator)))
+	}
 	paths := make([]string, 0, len(writable))
 	for _, p := range writable {
 		abs, err := filepath.Abs(p)
@@ -332,6 +437,9 @@ func (s *Session) lockDown(ctx context.Context, writable []string) error {
 		"SET allowed_paths = [" + strings.Join(paths, ", ") + "]",
 		"SET enable_external_access = false",
 		"SET autoload_known_extensions = false",
+		"SET autoinstall_known_extensions = false",
+		"SET allow_community_extensions = false",
+		fmt.Sprintf("SET max_temp_directory_size = '%dB'", s.TempLimit),
 		"SET lock_configuration = true",
 	}
 	for _, st := range stmts {
@@ -340,35 +448,6 @@ func (s *Session) lockDown(ctx context.Context, writable []string) error {
 		}
 	}
 	return nil
-}
-
-// Stream runs a checked statement and hands its schema and then each Arrow
-// record batch, in order, to w. Results are never materialised whole, so
-// any size streams. The caller closes w.
-func (s *Session) Stream(ctx context.Context, st Statement, w ResultWriter) error {
-	if err := s.db.QueryArrowSchema(ctx, st.SQL, w.Begin, w.Write); err != nil {
-		return s.explainError(err)
-	}
-	return nil
-}
-
-// CopyParquet writes the result of a checked query to path with DuckDB's
-// COPY, which streams and compresses in parallel. path must be one of the
-// session's WritablePaths. It returns the rows written.
-func (s *Session) CopyParquet(ctx context.Context, st Statement, path string) (int64, error) {
-	if st.Explain {
-		return 0, errors.New("EXPLAIN returns a plan, not a table: use --format table or csv")
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return 0, err
-	}
-	res, err := s.db.Exec(ctx, fmt.Sprintf("COPY (%s) TO %s (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)", st.SQL, duck.Quote(abs)))
-	if err != nil {
-		return 0, s.explainError(err)
-	}
-	n, _ := res.RowsAffected()
-	return n, nil
 }
 
 // explainError adds a hint to errors about missing run views.
@@ -392,8 +471,13 @@ func (s *Session) hint(err error) error {
 			return &noRunError{what: alias + ".*", err: err, mode: alias}
 		}
 	}
-	if s.Runs[AliasLatest] == nil && strings.Contains(msg, "shortage_by_category") {
-		return &noRunError{what: "shortage_by_category", err: err, mode: AliasLatest}
+	if strings.Contains(msg, "shortage_by_category") {
+		if s.shortageProblem != "" {
+			return fmt.Errorf("shortage_by_category is not available: %s", s.shortageProblem)
+		}
+		if s.shortageRun == "" {
+			return &noRunError{what: "shortage_by_category", err: err, mode: AliasPreassign}
+		}
 	}
 	return err
 }
@@ -416,3 +500,32 @@ func (e *noRunError) Error() string {
 }
 
 func (e *noRunError) Unwrap() error { return e.err }
+
+// DefaultMemoryLimit is the memory limit of a session when none is given:
+// a quarter of the machine's memory (at least 1 GiB), so one analyst's
+// query leaves the machine to everyone else.
+func DefaultMemoryLimit() int64 {
+	total := totalMemory()
+	if total <= 0 {
+		return 4 << 30
+	}
+	return max(total/4, 1<<30)
+}
+
+// totalMemory is the machine's memory in bytes (MemTotal), or 0 when it
+// cannot be read.
+func totalMemory() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "MemTotal:" {
+			var kb int64
+			if _, err := fmt.Sscan(f[1], &kb); err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}

@@ -63,12 +63,8 @@ func query(t *testing.T, s *Session, sql string) string {
 	}
 	var buf bytes.Buffer
 	for _, st := range stmts {
-		w, _ := NewWriter(FormatCSV, &buf, 0)
-		if err := s.Stream(context.Background(), st, w); err != nil {
+		if _, err := s.Run(context.Background(), st, &buf, RunOptions{Format: FormatCSV}); err != nil {
 			t.Fatalf("%s: %v", sql, err)
-		}
-		if _, err := w.Close(); err != nil {
-			t.Fatal(err)
 		}
 	}
 	return buf.String()
@@ -102,9 +98,9 @@ func TestRefusesEveryKindOfWriteOrEscape(t *testing.T) {
 		{"RESET threads", "SET"},
 		{"USE memory", "SET"},
 		{"SET VARIABLE x = 1", "SET"},
-		{"PRAGMA threads = 1", "SET"},
+		{"PRAGMA threads = 1", "setting PRAGMA (threads)"},
 		{"BEGIN TRANSACTION", "transaction"},
-		{"CHECKPOINT", "CALL"},
+		{"CHECKPOINT", "CHECKPOINT"},
 		{"CALL duckdb_settings()", "CALL"},
 		{"PREPARE p AS SELECT 1", "PREPARE"},
 		{"VACUUM", "VACUUM"},
@@ -115,6 +111,32 @@ func TestRefusesEveryKindOfWriteOrEscape(t *testing.T) {
 		{"SELECT * FROM read_text('/etc/hostname')", "/etc/hostname"},
 		{"SELECT * FROM glob('/etc/*')", "/etc/*"},
 		{"SELECT * FROM read_parquet('" + fixture.home.RunsDir() + "/../snapshots/x.parquet')", "snapshots"},
+		// Functions with side effects are refused by name before anything
+		// is bound (enable_logging acts when bound), wherever they hide.
+		{"SELECT * FROM enable_logging(storage = 'file', storage_path = '" + filepath.Join(fixture.home.RunsDir(), "logs") + "'); SELECT 1", "enable_logging()"},
+		{"SELECT * FROM enable_logging(storage = 'file', storage_path = '/tmp/assign-query-test-logs')", "enable_logging()"},
+		{"SELECT * FROM system.main.enable_logging()", "enable_logging()"},
+		{"SELECT (SELECT count(*) FROM enable_logging()) AS x", "enable_logging()"},
+		{"WITH x AS (SELECT * FROM disable_logging()) SELECT 1", "disable_logging()"},
+		{"SELECT write_log('x')", "write_log()"},
+		{"SELECT list_transform([1], x -> write_log('a'))", "write_log()"},
+		{"SELECT name.write_log() FROM snacks", "write_log()"},
+		{"SELECT * FROM checkpoint()", "checkpoint()"},
+		{"SELECT * FROM force_checkpoint()", "force_checkpoint()"},
+		{"SELECT * FROM truncate_duckdb_logs()", "truncate_duckdb_logs()"},
+		{"SELECT * FROM query('SELECT * FROM enable_logging()')", "query()"},
+		{"SELECT * FROM query_table('snacks')", "query_table()"},
+		{"SELECT * FROM json_execute_serialized_sql('x')", "json_execute_serialized_sql()"},
+		{"SELECT json_serialize_plan('SELECT * FROM enable_logging()')", "json_serialize_plan()"},
+		{"SELECT nextval('s')", "nextval()"},
+		{"SELECT setseed(0.5)", "setseed()"},
+		{"SELECT __internal_decompress_string(1::UBIGINT)", "__internal_decompress_string()"},
+		{"SELECT * FROM arrow_scan(1, 2, 3)", "arrow_scan()"},
+		{"SELECT * FROM histogram_values('snacks', snack_id)", "histogram_values()"},
+		{"SELECT * FROM snacks WHERE snack_id IN (SELECT * FROM enable_logging())", "enable_logging()"},
+		{"PRAGMA enable_profiling", "PRAGMA enable_profiling"},
+		{"PRAGMA import_database('" + fixture.home.RunsDir() + "')", "PRAGMA import_database"},
+		{"PRAGMA enable_logging", "PRAGMA enable_logging"},
 	}
 	for _, c := range cases {
 		_, err := s.Check(c.sql)
@@ -146,6 +168,24 @@ func TestAllowsQueries(t *testing.T) {
 		"PIVOT snacks ON active IN (true, false) USING count(*) GROUP BY category",
 		"SELECT count(*) FROM read_parquet('" + fixture.home.RunsDir() + "/*/demand.parquet')",
 		"SELECT * FROM runs", "SELECT * FROM query_params",
+		// What analysts write: windows, lambdas, grouping sets, pivots,
+		// series, JSON, regexes, dates, structs, lists and maps.
+		"SELECT snack_id, row_number() OVER (PARTITION BY category ORDER BY snack_id) AS r, lag(snack_id) OVER w FROM snacks WINDOW w AS (ORDER BY snack_id) QUALIFY r <= 2",
+		"SELECT category, grouping(category) AS g, count(*) FROM snacks GROUP BY ROLLUP (category)",
+		"SELECT list_transform([1, 2, 3], x -> x * 2) AS l, [x + 1 FOR x IN [1, 2] IF x > 1] AS c, {'a': 1}.a AS s, MAP {'k': 1}['k'] AS m",
+		"SELECT extract(year FROM launched_on), date_trunc('month', launched_on), strftime(launched_on, '%Y-%m') FROM snacks",
+		"SELECT regexp_matches(name, '^A'), name ILIKE '%nut%', lower(name) || '!' , coalesce(NULL, 1), CAST('1' AS INTEGER), TRY_CAST('x' AS INTEGER) FROM snacks",
+		"SELECT * FROM range(10) t(i), generate_series(1, 3) g(j) WHERE i % 2 = 0",
+		"SELECT unnest([1, 2, 3]) AS x, snack_id.abs() AS y FROM snacks",
+		"SELECT COLUMNS('snack_.*'), * EXCLUDE (name) FROM snacks",
+		"UNPIVOT (SELECT 1 AS a, 2 AS b) ON a, b INTO NAME k VALUE v",
+		"WITH RECURSIVE t(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM t WHERE i < 5) SELECT sum(i) FROM t",
+		"SELECT json_extract('{\"a\": 1}', '$.a'), to_json({'a': 1}), quantile_cont(snack_id, 0.5) FROM snacks",
+		"SELECT * FROM json_each('{\"a\": 1}')",
+		"SELECT * FROM duckdb_tables()", "SELECT * FROM duckdb_functions() LIMIT 1", "SELECT * FROM pragma_table_info('snacks')",
+		"SHOW snacks", "DESCRIBE SELECT 1 AS x", "SUMMARIZE SELECT 1 AS x", "PRAGMA show_tables", "PRAGMA version",
+		"SELECT * FROM snacks USING SAMPLE 10 ROWS", "SELECT histogram(category) FROM snacks",
+		"SELECT current_setting('threads'), getvariable('x'), typeof(1), version(), json_serialize_sql('SELECT 1')",
 	} {
 		if _, err := s.Check(sql); err != nil {
 			t.Errorf("%s: %v", sql, err)
@@ -224,8 +264,8 @@ func TestRatingsNamedWithoutDerivedTable(t *testing.T) {
 	}
 	plain := openFixture(t, Options{Snapshot: name})
 	derived := openFixture(t, Options{})
-	if !strings.Contains(strings.Join(plain.Notes, " "), "made on snapshot") {
-		t.Errorf("no note that latest.* comes from another snapshot: %q", plain.Notes)
+	if !strings.Contains(strings.Join(plain.Warnings, " "), "made on snapshot") {
+		t.Errorf("no warning that latest.* comes from another snapshot: %q", plain.Warnings)
 	}
 	q := "SELECT user_id, snack_id, rating FROM ratings_named ORDER BY user_id, snack_id"
 	a, b := query(t, plain, q), query(t, derived, q)

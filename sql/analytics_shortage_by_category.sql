@@ -1,16 +1,17 @@
 -- analytics_shortage_by_category: per snack category, over the whole horizon
--- of the run `latest` names, the units the boxes need (demand), the units
--- the lots cover FEFO, the shortage, its share of demand, how many snacks
--- are short, and the snack short the most (ties: lower snack_id). Ordered
--- by shortage descending, then category. Parameters: :run, the catalog
--- holding the run's views (latest).
+-- of a preassign run, the units the boxes need (demand), the units the lots
+-- cover FEFO, the shortage, its share of demand, how many snacks are short,
+-- and the snack short the most (ties: lower snack_id). Ordered by shortage
+-- descending, then category. Parameters: {{run}}, the catalog holding the
+-- run's views (latest or latest_preassign); {{snacks}}, the snacks table of
+-- the snapshot the run was made on (names and categories).
 WITH per_snack AS (
     SELECT d.snack_id, s.name, s.category,
            sum(d.demand)::BIGINT AS demand,
            sum(d.covered)::BIGINT AS covered,
            sum(d.shortage)::BIGINT AS shortage
     FROM {{run}}.demand d
-    JOIN snacks s ON s.snack_id = d.snack_id
+    JOIN {{snacks}} s ON s.snack_id = d.snack_id
     GROUP BY d.snack_id, s.name, s.category
 )
 SELECT category,

@@ -2,6 +2,8 @@ package cmdutil
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -47,4 +49,30 @@ func HumanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// ParseBytes reads a size such as 512MB, 4GB, 1.5GiB or 1073741824 (bytes).
+// KB, MB, GB and TB are powers of 1000, KiB, MiB, GiB and TiB of 1024; the
+// B may be left out (4G) and case does not matter.
+func ParseBytes(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := 0
+	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
+		i++
+	}
+	num, unit := t[:i], strings.ToUpper(strings.TrimSpace(t[i:]))
+	v, err := strconv.ParseFloat(num, 64)
+	if num == "" || err != nil || v < 0 {
+		return 0, fmt.Errorf("want a size such as 512MB or 4GB")
+	}
+	mult := map[string]float64{"": 1, "B": 1,
+		"K": 1e3, "KB": 1e3, "M": 1e6, "MB": 1e6, "G": 1e9, "GB": 1e9, "T": 1e12, "TB": 1e12,
+		"KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40}[unit]
+	if mult == 0 {
+		return 0, fmt.Errorf("unknown unit %q: use B, KB, MB, GB, TB, KiB, MiB, GiB or TiB", t[i:])
+	}
+	if v*mult > float64(1<<62) {
+		return 0, fmt.Errorf("too large")
+	}
+	return int64(v * mult), nil
 }

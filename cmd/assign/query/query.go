@@ -32,9 +32,26 @@ type Options struct {
 	Out      string
 	MaxRows  int
 	Threads  int
+	// MemoryLimit is --memory-limit as given ("4GB"); Timeout --timeout.
+	MemoryLimit string
+	Timeout     time.Duration
 
-	date time.Time
+	date        time.Time
+	memoryLimit int64
 }
+
+// DefaultTimeout is --timeout's default: long enough for any view on a
+// large snapshot, short enough that a query that never ends does end.
+const DefaultTimeout = 10 * time.Minute
+
+// processHeadroom is what the process may hold beyond --memory-limit:
+// the program, output buffers, and DuckDB memory outside its buffer
+// manager (vectors, lists).
+const processHeadroom = 1 << 30
+
+// minMemoryLimit is the smallest --memory-limit: below it DuckDB cannot
+// open the snapshot and the views.
+const minMemoryLimit = 256 << 20
 
 // ShortageExample is the question the analysts' docs start from; the help
 // and docs/ANALYSTS.md carry it verbatim and a test runs it.
@@ -51,7 +68,8 @@ func NewCmdQuery(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 		Short: "Run read-only SQL over a snapshot and the latest run outputs",
 		Long: `Run SQL (DuckDB dialect) over the current snapshot, or --snapshot NAME, and
 the outputs of runs. The SQL comes from the argument, from -f FILE (- for
-standard input), or from standard input when it is not a terminal.
+standard input), or from standard input when it is not a terminal. An
+argument that starts with a "-- comment" line is SQL, not a flag.
 
 What the SQL can read:
   snacks, users, stock, ratings, ...   the snapshot's tables, unqualified
@@ -59,27 +77,48 @@ What the SQL can read:
     latest.snack_summary,              (or of --run ID); latest.picks in run mode
     latest.short_boxes, latest.picks
   latest_preassign.*, latest_run.*     the newest preassign run, the newest 'run' run
-  runs                                 every run: id, mode, snapshot, dates, counts
+  runs                                 every run: id, mode, snapshot, dates, counts,
+                                       problem (why a damaged run is skipped)
   usable_stock                         usable units per snack and date over
                                        --date .. --date+--days-1 (min_shelf_days applied)
   user_eligibility                     per user: eligible snacks on --date, stock aside
   ratings_named                        latest rating per (user, snack) with names
-  shortage_by_category                 latest.demand's shortage per category
-  query_params                         the date, days and policy the views use
+  shortage_by_category                 shortage per category of the preassign run:
+                                       --run's when it is a preassign, else the
+                                       newest preassign (a 'run' has no shortage)
+  query_params                         the date, days, policy and runs the views use
 Parquet files under the home's runs folder can also be read by path, e.g.
 read_parquet('<home>/runs/[0-9]*/demand.parquet', filename = true) for all runs.
 
-The session is read-only: every statement is checked before any runs, and
-only queries (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE,
-EXPLAIN, PRAGMA table_info) pass. Writes, ATTACH, COPY, INSTALL/LOAD, SET
-and reading files outside the home's runs folder are refused with a message
-naming what was refused.
+Runs: a damaged run folder (a cut Parquet file, a manifest that is not
+JSON) is skipped with a warning naming it. When latest.* was made on
+another snapshot than the one queried, a warning says so: joining its
+snack ids to this snapshot's snacks can pair them with another extract's
+names; shortage_by_category takes names from the run's own snapshot (and
+is refused when that snapshot is gone).
 
-Output: an aligned table on a terminal (at most --max-rows rows, with the row
-count and time on stderr), CSV when standard output is not a terminal, or
---format csv|json|jsonl|markdown|parquet. --out FILE writes the file
-atomically and picks the format from its extension; parquet needs --out.
-Results stream: any size can go to csv, jsonl or parquet.`,
+The session only reads: every statement is checked before any runs. DuckDB
+parses it, and every function it calls must be on assign's list of
+functions that only read (enable_logging, checkpoint, query, write_log,
+... are refused); only queries (SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW,
+SUMMARIZE, EXPLAIN, PRAGMA table_info) pass. Writes, ATTACH, COPY,
+INSTALL/LOAD, SET, reading files outside the home's runs folder, and any
+read by path while a symbolic link in runs/ leads outside it are refused
+with a message naming what was refused.
+
+Limits: a query works in --memory-limit of memory (sorts, joins and
+aggregates spill beyond it to a folder of its own under the home's tmp/,
+up to twice as much; the process as a whole stops at --memory-limit plus
+1 GiB) and stops after --timeout. Either ends the query with one line
+saying which limit and exit status 1.
+
+Output: an aligned table on a terminal (at most --max-rows rows, with the
+row count and time on stderr; control characters in values are shown
+escaped, \x1b), CSV when standard output is not a terminal, or --format
+csv|json|jsonl|markdown|parquet. --out FILE writes the file atomically and
+picks the format from its extension; parquet needs --out. Every format
+streams: memory does not grow with the result.
+`,
 		Example: `  # Which snacks will we be short of next week, and by how much, by category?
   assign query "` + ShortageExample + `"
 
@@ -93,7 +132,11 @@ Results stream: any size can go to csv, jsonl or parquet.`,
   assign query -f weekly.sql --out weekly.parquet
 
   # From standard input, as JSON lines
-  echo "SELECT * FROM runs" | assign query --format jsonl`,
+  echo "SELECT * FROM runs" | assign query --format jsonl
+
+  # A comment first is fine; a big export with more memory and time
+  assign query --memory-limit 8GB --timeout 1h --out boxes.csv "-- all boxes
+  SELECT * FROM latest.boxes"`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -118,6 +161,8 @@ Results stream: any size can go to csv, jsonl or parquet.`,
 	fs.StringVarP(&opts.Out, "out", "o", "", "write the result to this file instead of standard output")
 	fs.IntVar(&opts.MaxRows, "max-rows", 1000, "rows the table format prints at most (0 = no limit)")
 	fs.IntVar(&opts.Threads, "threads", 0, "DuckDB worker threads (default: all cores)")
+	fs.StringVar(&opts.MemoryLimit, "memory-limit", "", fmt.Sprintf("memory for the query's work, e.g. 2GB; beyond it sorts and joins spill to the home's tmp folder, up to twice as much (default: a quarter of this machine's memory, %s)", cmdutil.HumanBytes(analytics.DefaultMemoryLimit())))
+	fs.DurationVar(&opts.Timeout, "timeout", DefaultTimeout, "stop a statement that runs longer than this, e.g. 30s or 2h (0 = no limit)")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(analytics.Formats, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -172,6 +217,20 @@ func (o *Options) validate(cmd *cobra.Command) error {
 	if err := cmdutil.CheckIntRange("threads", o.Threads, 0, 1024); err != nil {
 		return err
 	}
+	o.memoryLimit = analytics.DefaultMemoryLimit()
+	if o.MemoryLimit != "" {
+		n, err := cmdutil.ParseBytes(o.MemoryLimit)
+		if err != nil {
+			return cmdutil.FlagErrorf("--memory-limit %q: %v", o.MemoryLimit, err)
+		}
+		if n < minMemoryLimit {
+			return cmdutil.FlagErrorf("--memory-limit %q: must be at least %s", o.MemoryLimit, cmdutil.HumanBytes(minMemoryLimit))
+		}
+		o.memoryLimit = n
+	}
+	if o.Timeout < 0 {
+		return cmdutil.FlagErrorf("--timeout %s: must be 0 (no limit) or more", o.Timeout)
+	}
 	// A folder first: its name has no extension to pick a format from.
 	if fi, err := os.Stat(o.Out); o.Out != "" && err == nil && fi.IsDir() {
 		return cmdutil.FlagErrorf("--out %s is a folder; give a file name", o.Out)
@@ -210,13 +269,19 @@ func queryRun(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
+	// Memory DuckDB does not account for (a huge list built in one
+	// expression) must not take the machine: cap the process too.
+	restore := capProcessMemory(o.memoryLimit + processHeadroom)
+	defer restore()
+
 	var tmp string
 	if o.Out != "" {
 		// Every --out goes to a temporary file beside the target and is
-		// renamed into place, so a reader never sees half a file.
-		abs, err := filepath.Abs(o.Out)
-		if err != nil {
-			return err
+		// renamed into place, so a reader never sees half a file; on any
+		// error the temporary file goes.
+		abs, aerr := filepath.Abs(o.Out)
+		if aerr != nil {
+			return aerr
 		}
 		tmp = atomicfs.TempPath(abs)
 		defer os.Remove(tmp)
@@ -227,14 +292,14 @@ func queryRun(ctx context.Context, o *Options) error {
 	}
 	sess, err := analytics.Open(ctx, home, analytics.Options{
 		Snapshot: o.Snapshot, Run: o.Run, Date: o.date, Days: o.Days, Threads: o.Threads,
-		WritablePaths: writable, Now: f.Now,
+		WritablePaths: writable, Now: f.Now, MemoryLimit: o.memoryLimit,
 	})
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
-	for _, n := range sess.Notes {
-		fmt.Fprintf(f.IO.ErrOut, "note: %s\n", n)
+	for _, w := range sess.Warnings {
+		fmt.Fprintf(f.IO.ErrOut, "warning: %s\n", w)
 	}
 	stmts, err := sess.Check(o.SQL)
 	if err != nil {
@@ -247,8 +312,10 @@ func queryRun(ctx context.Context, o *Options) error {
 
 	var rows int64
 	if o.Format == analytics.FormatParquet {
-		if rows, err = sess.CopyParquet(ctx, stmts[0], tmp); err != nil {
-			return err
+		qctx, cancel := analytics.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+		if rows, err = sess.CopyParquet(qctx, stmts[0], tmp); err != nil {
+			return o.limitHint(err)
 		}
 	} else {
 		var out io.Writer = f.IO.Out
@@ -260,37 +327,27 @@ func queryRun(ctx context.Context, o *Options) error {
 			defer file.Close()
 			out = file
 		}
-		maxRows := o.MaxRows
-		if maxRows == 0 {
-			maxRows = int(^uint(0) >> 1)
-		}
 		for i, st := range stmts {
 			if i > 0 {
 				fmt.Fprintln(out)
 			}
-			w, err := analytics.NewWriter(o.Format, out, maxRows)
+			res, err := sess.Run(ctx, st, out, analytics.RunOptions{Format: o.Format, MaxRows: o.MaxRows, Timeout: o.Timeout})
 			if err != nil {
-				return err
-			}
-			if err := sess.Stream(ctx, st, w); err != nil {
 				if ctx.Err() != nil && o.Out == "" {
 					return cmdutil.Interrupted("interrupted; the rows printed before it are not the whole result")
 				}
+				err = o.limitHint(err)
 				if len(stmts) > 1 {
 					return fmt.Errorf("statement %d: %w", i+1, err)
 				}
 				return err
 			}
-			n, err := w.Close()
-			if err != nil {
-				return fmt.Errorf("write the result: %w", err)
-			}
-			rows = n
-			if shown, cut := analytics.Truncated(w); cut {
-				fmt.Fprintf(f.IO.ErrOut, "Showing the first %d of %d rows: raise --max-rows, or use --format csv or --out FILE for all of them.\n", shown, n)
+			rows = res.Rows
+			if res.Truncated() {
+				fmt.Fprintf(f.IO.ErrOut, "Showing the first %d of %d rows: raise --max-rows, or use --format csv or --out FILE for all of them.\n", res.Shown, res.Rows)
 			}
 			if len(stmts) > 1 && i < len(stmts)-1 {
-				fmt.Fprintf(f.IO.ErrOut, "%s\n", rowCount(n))
+				fmt.Fprintf(f.IO.ErrOut, "%s\n", rowCount(res.Rows))
 			}
 		}
 		if file != nil {
@@ -310,6 +367,25 @@ func queryRun(ctx context.Context, o *Options) error {
 		fmt.Fprintf(f.IO.ErrOut, "%s in %.2fs\n", rowCount(rows), time.Since(started).Seconds())
 	}
 	return nil
+}
+
+// limitHint names the flag that raises a limit a query ran into.
+func (o *Options) limitHint(err error) error {
+	var le *analytics.LimitError
+	if !errors.As(err, &le) {
+		return err
+	}
+	mem := "the default"
+	if o.MemoryLimit != "" {
+		mem = o.MemoryLimit
+	}
+	switch le.Limit {
+	case "time":
+		return fmt.Errorf("%w: raise --timeout (now %s; 0 for no limit), or narrow the query", err, o.Timeout)
+	case "temp":
+		return fmt.Errorf("%w: raise --memory-limit (now %s; a query may spill twice that to the home's tmp folder), or narrow the query", err, mem)
+	}
+	return fmt.Errorf("%w: raise --memory-limit (now %s), or narrow the query", err, mem)
 }
 
 func rowCount(n int64) string {

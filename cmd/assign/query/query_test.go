@@ -187,6 +187,11 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"-f", "/no/such.sql"}, "-f /no/such.sql"},
 		{[]string{"-f", "x.sql", "SELECT 1"}, "not both"},
 		{[]string{"--format", "csv", "SELECT 1; SELECT 2"}, "holds 2 statements"},
+		{[]string{"--memory-limit", "12XB", "SELECT 1"}, `--memory-limit "12XB": unknown unit`},
+		{[]string{"--memory-limit", "lots", "SELECT 1"}, "want a size such as 512MB"},
+		{[]string{"--memory-limit", "100MB", "SELECT 1"}, "must be at least 256.0 MiB"},
+		{[]string{"--timeout", "-1s", "SELECT 1"}, "--timeout -1s"},
+		{[]string{"--timeout", "soon", "SELECT 1"}, "--timeout"},
 	}
 	for _, c := range cases {
 		r := run(t, "", c.args...)

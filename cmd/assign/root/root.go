@@ -52,7 +52,7 @@ func MainContext(ctx context.Context, f *cmdutil.Factory, args []string) (code i
 		}
 	}()
 	cmd := NewCmdRoot(f)
-	cmd.SetArgs(args)
+	cmd.SetArgs(commentArgsLast(args))
 	cmd.SetIn(f.IO.In)
 	cmd.SetOut(f.IO.Out)
 	cmd.SetErr(f.IO.ErrOut)
@@ -81,6 +81,32 @@ func reportInterrupt(f *cmdutil.Factory, ctx context.Context, err error) int {
 		return cmdutil.ExitTerminated
 	}
 	return cmdutil.ExitInterrupted
+}
+
+// commentArgsLast moves arguments that start with an SQL line comment
+// ("-- weekly\nSELECT ...") after a "--", so they are read as arguments,
+// not as a flag: no flag name holds white space. Arguments after an
+// existing "--" stay where they are.
+func commentArgsLast(args []string) []string {
+	var keep, moved []string
+	for i, a := range args {
+		if a == "--" {
+			if moved == nil {
+				return args
+			}
+			keep = append(keep, args[i:]...)
+			return append(keep, moved...)
+		}
+		if len(a) > 2 && strings.HasPrefix(a, "--") && strings.ContainsRune(" \t\r\n", rune(a[2])) {
+			moved = append(moved, a)
+			continue
+		}
+		keep = append(keep, a)
+	}
+	if moved == nil {
+		return args
+	}
+	return append(append(keep, "--"), moved...)
 }
 
 func reportError(f *cmdutil.Factory, cmd *cobra.Command, err error) int {
