@@ -105,16 +105,26 @@ func (s *Session) checkParsed(n int, text string) (reads bool, err error) {
 	}
 	var calls []call
 	walkParse(tree, &calls, &reads)
-	known, err := s.knownFunctions()
-	if err != nil {
-		return false, err
-	}
 	for _, c := range calls {
-		set := known.scalar
-		if c.table {
-			set = known.table
+		// DuckDB's list of functions is only read for a name on neither
+		// list (reading it takes a good part of a second).
+		var lerr error
+		isKnown := func(name string) bool {
+			known, err := s.knownFunctions()
+			if err != nil {
+				lerr = err
+				return true
+			}
+			if c.table {
+				return known.table[name]
+			}
+			return known.scalar[name]
 		}
-		if ok, why := functionVerdict(c.name, c.table, func(n string) bool { return set[n] }); !ok {
+		ok, why := functionVerdict(c.name, c.table, isKnown)
+		if lerr != nil {
+			return false, lerr
+		}
+		if !ok {
 			return false, &RefusedError{Statement: n, What: c.name + "()", Reason: why}
 		}
 		if c.table && fileReaders[strings.ToLower(c.name)] {
