@@ -376,3 +376,32 @@ func TestLimits(t *testing.T) {
 		t.Errorf("after the limits: %q", got)
 	}
 }
+
+// failAfter fails every write after n bytes, as a closed pipe or a full
+// disk would.
+type failAfter struct{ n int }
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if f.n -= len(p); f.n < 0 {
+		return 0, errors.New("disk full")
+	}
+	return len(p), nil
+}
+
+// A writer that fails stops the query: the error is the writer's, and
+// DuckDB does not go on producing rows nobody reads.
+func TestWriterErrorStopsTheQuery(t *testing.T) {
+	s := openFixture(t, Options{})
+	stmts, err := s.Check("SELECT i, 'row ' || i AS label FROM range(1000000000) t(i)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res, err := s.Run(context.Background(), stmts[0], &failAfter{n: 1 << 20}, RunOptions{Format: FormatCSV})
+	if err == nil || !strings.Contains(err.Error(), "write the result: disk full") {
+		t.Fatalf("Run = %+v, %v", res, err)
+	}
+	if d := time.Since(start); d > 30*time.Second || res.Rows > 10000000 {
+		t.Errorf("the query went on after the writer failed: %d rows, %s", res.Rows, d)
+	}
+}

@@ -112,10 +112,14 @@ func (s *Session) Stream(ctx context.Context, st Statement, w ResultWriter) erro
 	return err
 }
 
-// stream runs st into w's Begin and Write and returns the result's row
-// count.
+// stream runs st into w's Begin and Write (formatting on a goroutine of its
+// own, overlapping DuckDB's work) and returns the result's row count.
 func (s *Session) stream(ctx context.Context, st Statement, w ResultWriter) (int64, error) {
-	rows, err := s.db.Stream(ctx, st.SQL, w.Begin, w.Write)
+	ov := newOverlap(w)
+	rows, err := s.db.Stream(ctx, st.SQL, w.Begin, ov.write)
+	if werr := ov.finish(); werr != nil {
+		return rows, fmt.Errorf("write the result: %w", werr)
+	}
 	if err != nil {
 		return rows, s.runError(ctx, err)
 	}
