@@ -405,3 +405,30 @@ func TestWriterErrorStopsTheQuery(t *testing.T) {
 		t.Errorf("the query went on after the writer failed: %d rows, %s", res.Rows, d)
 	}
 }
+
+// --run may name a run folder outside the home (preassign --out DIR): the
+// session may read that folder too, and only it.
+func TestRunFolderOutsideTheHome(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "forecast")
+	if err := os.CopyFS(dir, os.DirFS(fixture.runDir)); err != nil {
+		t.Fatal(err)
+	}
+	s := openFixture(t, Options{Run: dir})
+	if got := query(t, s, "SELECT count(*) > 0 AS ok FROM latest.demand"); got != "ok\ntrue\n" {
+		t.Errorf("latest.demand of a run folder outside the home: %q", got)
+	}
+	if got := query(t, s, "SELECT count(*) > 0 AS ok FROM read_parquet('"+dir+"/demand.parquet')"); got != "ok\ntrue\n" {
+		t.Errorf("reading the run folder by path: %q", got)
+	}
+	var r *RefusedError
+	if _, err := s.Check("SELECT * FROM read_text('" + filepath.Dir(dir) + "/*')"); !errors.As(err, &r) {
+		t.Errorf("the folder around the run: want a refusal, got %v", err)
+	}
+	link := filepath.Join(dir, "etc")
+	if err := os.Symlink("/etc", link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Check("SELECT * FROM read_text('" + link + "/hostname')"); !errors.As(err, &r) || !strings.Contains(err.Error(), "symbolic link to /etc") {
+		t.Errorf("a link out of the run folder: want a refusal, got %v", err)
+	}
+}

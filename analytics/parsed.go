@@ -224,18 +224,21 @@ func pragmaName(text string) string {
 const maxLinkScan = 200000
 
 // checkLinks refuses reading files by path while a symbolic link under the
-// runs folder leads outside it: DuckDB checks the path it is given against
-// allowed_directories and would follow the link.
+// runs folder (or a --run folder outside the home) leads outside it: DuckDB
+// checks the path it is given against allowed_directories and would follow
+// the link.
 func (s *Session) checkLinks(n int) error {
-	link, target, err := escapingLink(s.home.RunsDir())
-	if err != nil {
-		return fmt.Errorf("statement %d: check the runs folder: %w", n, err)
+	for _, root := range append([]string{s.home.RunsDir()}, s.extraDirs...) {
+		link, target, err := escapingLink(root)
+		if err != nil {
+			return fmt.Errorf("statement %d: check %s: %w", n, root, err)
+		}
+		if link != "" {
+			return &RefusedError{Statement: n, What: "a file read", Path: link,
+				Reason: fmt.Sprintf("it is a symbolic link to %s, outside the folder assign query may read (%s), and assign query reads no file by path while such a link exists; remove it (rm %s)", target, root, link)}
+		}
 	}
-	if link == "" {
-		return nil
-	}
-	return &RefusedError{Statement: n, What: "a file read", Path: link,
-		Reason: fmt.Sprintf("it is a symbolic link to %s, outside the home's runs folder, and assign query reads no file by path while such a link exists; remove it (rm %s)", target, link)}
+	return nil
 }
 
 var errTooMany = errors.New("too many entries")
