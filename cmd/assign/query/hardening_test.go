@@ -165,4 +165,9 @@ func TestTableOutputEscapesControlCharacters(t *testing.T) {
 	if r.code != 0 || r.out != "name\nok\x1b\n" {
 		t.Errorf("csv: exit %d, out %q", r.code, r.out)
 	}
+	// A value DuckDB quotes in an error message is escaped too.
+	r = run(t, "", "--format", "csv", "SELECT (CASE WHEN i = 9 THEN 'x' || chr(27) || '[2J' ELSE i::VARCHAR END)::INTEGER AS v FROM range(10) t(i)")
+	if r.code != 1 || strings.ContainsRune(r.err, 0x1b) || !strings.Contains(r.err, `x\x1b[2J`) {
+		t.Errorf("error: exit %d, stderr %q", r.code, r.err)
+	}
 }

@@ -148,7 +148,10 @@ streams: memory does not grow with the result.
 			if runF != nil {
 				return runF(opts)
 			}
-			return queryRun(cmd.Context(), opts)
+			if err := queryRun(cmd.Context(), opts); err != nil {
+				return &escapedError{err}
+			}
+			return nil
 		},
 	}
 	fs := cmd.Flags()
@@ -368,6 +371,15 @@ func queryRun(ctx context.Context, o *Options) error {
 	}
 	return nil
 }
+
+// escapedError shows an error with its control characters escaped: DuckDB
+// quotes values in its messages ("Could not convert string '...'"), and a
+// value from an extract must not drive the terminal. Unwrap keeps the
+// error's kind (exit codes) visible.
+type escapedError struct{ err error }
+
+func (e *escapedError) Error() string { return analytics.EscapeControl(e.err.Error()) }
+func (e *escapedError) Unwrap() error { return e.err }
 
 // limitHint names the flag that raises a limit a query ran into.
 func (o *Options) limitHint(err error) error {
