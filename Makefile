@@ -5,7 +5,7 @@ BIN     := bin/assign
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -ldflags "-X github.com/assign-dev/assign/cmd/assign/cmdutil.Version=$(VERSION)"
 
-.PHONY: build demo test test-short fuzz bench bench-large bench-db bench-shards bench-shards-10m lint vet fmt clean screenshots bench-dashboard
+.PHONY: build demo test test-short race fuzz bench bench-large bench-db bench-shards bench-shards-10m lint vet gofmt staticcheck fmt clean screenshots bench-dashboard
 
 build:
 	$(GO) build $(TAGS) $(LDFLAGS) -o $(BIN) ./cmd/assign
@@ -14,12 +14,18 @@ build:
 demo: build
 	./$(BIN) demo
 
-## test: the whole test suite (unit, golden, end-to-end, brief fuzzing)
-test: build
-	$(GO) vet $(TAGS) ./...
+## test: the whole test suite: lint (vet, gofmt, staticcheck), unit, golden,
+## end-to-end, the race detector on the concurrent packages, brief fuzzing
+test: build lint
 	$(GO) test $(TAGS) -count=1 -timeout 20m ./...
 	cd deploy/check && $(GO) test $(TAGS) -count=1 ./...
+	$(MAKE) --no-print-directory race
 	$(MAKE) --no-print-directory fuzz
+
+## race: the packages that share memory between goroutines, under the race detector
+RACE_PKGS := ./engine ./duck ./analytics ./store
+race:
+	$(GO) test $(TAGS) -race -count=1 -timeout 20m $(RACE_PKGS)
 
 ## fuzz: run every fuzz target briefly (about 10 s each here), or for FUZZTIME
 ## (e.g. make fuzz FUZZTIME=10m, or FUZZTIME=1000000x) for a long run by hand.
@@ -80,11 +86,21 @@ DASH_HOME ?= ./assign-data
 bench-dashboard:
 	$(GO) run $(TAGS) ./benchmarks/cmd/dashbench --home $(DASH_HOME)
 
-lint: vet
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+## lint: go vet, gofmt -l (any file listed fails) and staticcheck
+lint: vet gofmt staticcheck
 
 vet:
 	$(GO) vet $(TAGS) ./...
+
+gofmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed (make fmt):"; echo "$$out"; exit 1; fi
+
+## staticcheck: the pinned version, installed by .ci/run with
+## go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+STATICCHECK_VERSION := v0.8.2
+staticcheck:
+	@command -v staticcheck >/dev/null || { echo "staticcheck is not installed: go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) (and put $$(go env GOPATH)/bin on PATH)"; exit 1; }
+	staticcheck $(TAGS) ./...
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -60,8 +60,6 @@ func run[T any](p *page, a chromedp.Action[T]) T {
 	return v
 }
 
-func (p *page) eval(js string) any { p.t.Helper(); return run(p, chromedp.Evaluate[any](js)) }
-
 // renders is how many times the app has rendered a page.
 func (p *page) renders() float64 {
 	p.t.Helper()

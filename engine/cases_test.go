@@ -22,8 +22,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the want/ sections of engine/testdata/cases from the current output")
 
-var tableNames = []string{"snacks", "snack_tags", "users", "skips", "user_ng", "user_prefs", "deliveries", "ratings", "requests", "stock"}
-
 // caseArgs are the settings of one case, from its "args" section:
 //
 //	date 2026-03-02

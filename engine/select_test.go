@@ -78,8 +78,8 @@ func TestChooseEqualsFullRanking(t *testing.T) {
 	rigs := map[string]func(s int, v float64) float64{
 		"loaded":     func(s int, v float64) float64 { return v },
 		"exact ties": func(s int, v float64) float64 { return float64(s%4) * 0.125 },
-		"ulp ties": func(s int, v float64) float64 {
-			v = 0.5
+		"ulp ties": func(s int, _ float64) float64 {
+			v := 0.5
 			for range (s * 37) % 7 {
 				v = math.Nextafter(v, 1)
 			}

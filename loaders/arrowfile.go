@@ -157,7 +157,7 @@ func (r *arrowFileReader) Next() bool {
 func (r *arrowFileReader) RecordBatch() arrow.RecordBatch { return r.cur }
 
 // Record is the deprecated name of RecordBatch, required by the interface.
-func (r *arrowFileReader) Record() arrow.Record { return r.cur }
+func (r *arrowFileReader) Record() arrow.RecordBatch { return r.cur }
 
 func (r *arrowFileReader) Err() error { return r.err }
 

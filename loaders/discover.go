@@ -85,7 +85,7 @@ func Discover(dir string) (*Extract, error) {
 		return nil, fmt.Errorf("extract folder %s: %w", dir, err)
 	}
 	if !fi.IsDir() {
-		return nil, fmt.Errorf("extract %s is not a folder: give the folder holding snacks.csv, users.csv, stock.csv, ...", dir)
+		return nil, fmt.Errorf("extract %s is not a folder: give the folder that holds snacks.csv, users.csv, stock.csv and the other tables", dir)
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {

@@ -433,6 +433,6 @@ func (r *partReader) Next() bool {
 func (r *partReader) RecordBatch() arrow.RecordBatch { return r.cur }
 
 // Record is the deprecated name of RecordBatch, still called by cdata.
-func (r *partReader) Record() arrow.Record { return r.cur }
+func (r *partReader) Record() arrow.RecordBatch { return r.cur }
 
 func (r *partReader) Err() error { return r.err }

@@ -156,7 +156,7 @@ func (r *mergeReader) Next() bool {
 func (r *mergeReader) RecordBatch() arrow.RecordBatch { return r.cur }
 
 // Record is the deprecated name of RecordBatch, required by the interface.
-func (r *mergeReader) Record() arrow.Record { return r.cur }
+func (r *mergeReader) Record() arrow.RecordBatch { return r.cur }
 
 func (r *mergeReader) Err() error { return r.err }
 

@@ -65,7 +65,7 @@ func assign(t *testing.T, home string, args ...string) (int, string, string) {
 
 // shardsCmd runs `assign shards args...` in-process, its shards as child
 // processes of the test binary; onStart sees every attempt start.
-func shardsCmd(t *testing.T, home string, onStart func(index, attempt int, p *os.Process), args ...string) (error, *shards.Options, string) {
+func shardsCmd(t *testing.T, home string, onStart func(index, attempt int, p *os.Process), args ...string) (*shards.Options, string, error) {
 	t.Helper()
 	ios, _, out, _ := cmdutil.Test()
 	f := cmdutil.New(ios)
@@ -81,7 +81,7 @@ func shardsCmd(t *testing.T, home string, onStart func(index, attempt int, p *os
 	cmd.SetErr(out)
 	cmd.SilenceErrors, cmd.SilenceUsage = true, true
 	err := cmd.Execute()
-	return err, opts, out.String()
+	return opts, out.String(), err
 }
 
 func sameCSV(t *testing.T, want, got string) {
@@ -127,7 +127,7 @@ func TestKilledShardIsRetried(t *testing.T) {
 				killed = p.Signal(syscall.SIGKILL) == nil
 			}
 		}
-		err, _, out := shardsCmd(t, home, onStart, "--local", "3", "--parallel", "2", "--retries", "2", "--backoff", "10ms",
+		_, out, err := shardsCmd(t, home, onStart, "--local", "3", "--parallel", "2", "--retries", "2", "--backoff", "10ms",
 			"--parts", parts, "--out", got, "--format", "csv", "--", "preassign", "--date", date, "--days", "21", "--threads", "1")
 		if err != nil {
 			t.Fatalf("%v\n%s", err, out)
@@ -163,7 +163,7 @@ func TestEnvironmentContracts(t *testing.T) {
 	for _, style := range []string{"aws-batch", "cloud-run", "assign"} {
 		t.Run(style, func(t *testing.T) {
 			got := filepath.Join(t.TempDir(), "merged")
-			err, _, out := shardsCmd(t, home, nil, "--local", "2", "--env", style, "--out", got, "--format", "csv",
+			_, out, err := shardsCmd(t, home, nil, "--local", "2", "--env", style, "--out", got, "--format", "csv",
 				"--", "preassign", "--date", date, "--days", "7", "--threads", "1")
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
@@ -181,7 +181,7 @@ func TestEnvironmentContracts(t *testing.T) {
 // with its error and no merged run.
 func TestShardThatKeepsFailing(t *testing.T) {
 	home := newHome(t)
-	err, _, _ := shardsCmd(t, home, nil, "--local", "2", "--retries", "1", "--backoff", "1ms",
+	_, _, err := shardsCmd(t, home, nil, "--local", "2", "--retries", "1", "--backoff", "1ms",
 		"--", "preassign", "--date", date, "--snapshot", "snap-nope")
 	if err == nil {
 		t.Fatal("succeeded; want the shards' failure")
