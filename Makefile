@@ -75,6 +75,14 @@ DBBENCH ?=
 bench-db: build
 	$(GO) run $(TAGS) ./benchmarks/cmd/dbbench $(DBBENCH)
 
+## docs: rerun the generated examples of README.md and docs/ANALYSTS.md (the
+## blocks after "<!-- make docs -->") on today's build in a fresh demo home,
+## write their output back, and retake docs/img/report-top.png from the report
+## they wrote. internal/docgen's test fails when one of them no longer runs.
+.PHONY: docs
+docs:
+	$(GO) run $(TAGS) ./internal/docgen/cmd/docgen -report-shot docs/img/report-top.png README.md docs/ANALYSTS.md
+
 ## screenshots: every page of the dashboard (assign serve), from today's build,
 ## into docs/img/dashboard-*.png: the browser test saves them as it checks them.
 screenshots:
