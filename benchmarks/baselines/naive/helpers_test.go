@@ -84,31 +84,6 @@ func boxLines(res *Result) []string {
 	return out
 }
 
-// shortLines renders short_boxes as "2026-01-10 u1 filled/box_size".
-func shortLines(res *Result) []string {
-	var out []string
-	for _, s := range res.ShortBoxes {
-		out = append(out, fmt.Sprintf("%s u%d %d/%d", s.ShipOn, s.UserID, s.Filled, s.BoxSize))
-	}
-	return out
-}
-
-func demandLines(res *Result) []string {
-	var out []string
-	for _, d := range res.Demand {
-		out = append(out, fmt.Sprintf("%s s%d %d %d %d", d.ShipOn, d.SnackID, d.Demand, d.Covered, d.Shortage))
-	}
-	return out
-}
-
-func summaryLines(res *Result) []string {
-	var out []string
-	for _, s := range res.SnackSummary {
-		out = append(out, fmt.Sprintf("s%d %d %d %d %d", s.SnackID, s.Demand, s.StockUsable, s.Covered, s.Shortage))
-	}
-	return out
-}
-
 func equalLines(t *testing.T, what string, got, want []string) {
 	t.Helper()
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
