@@ -408,7 +408,20 @@ func CheckInvocation(args []string) error {
 		words = append(words, w)
 	}
 	var path []string
-	for _, w := range words {
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		if strings.HasPrefix(w, "--") && len(path) == 0 {
+			// a global flag before the command: assign --home DIR preassign ...
+			name, _, hasValue := strings.Cut(strings.TrimPrefix(w, "--"), "=")
+			fl := rootCmd.PersistentFlags().Lookup(name)
+			if fl == nil {
+				return fmt.Errorf("assign has no global flag --%s", name)
+			}
+			if !hasValue && fl.NoOptDefVal == "" {
+				i++
+			}
+			continue
+		}
 		if strings.HasPrefix(w, "-") || strings.HasPrefix(w, "[") {
 			break
 		}

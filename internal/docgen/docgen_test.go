@@ -66,6 +66,7 @@ func TestCheckInvocationCatchesMistakes(t *testing.T) {
 	for _, args := range [][]string{
 		{"assign", "preassign", "--dayz", "3"},
 		{"assign", "frobnicate"},
+		{"assign", "--homme", "/x", "demo"},
 		{"assign", "snapshots", "rmm", "x"},
 	} {
 		if err := CheckInvocation(args); err == nil {
@@ -76,6 +77,7 @@ func TestCheckInvocationCatchesMistakes(t *testing.T) {
 		{"assign", "preassign", "--date", "2026-03-02", "[--threads", "N]"},
 		{"assign", "snapshots", "gc", "--keep", "7", "--home", "x"},
 		{"assign", "shards", "--local", "16", "--", "preassign", "--nonsense"},
+		{"assign", "--home", "/x", "snapshots", "use", "snap-1"},
 	} {
 		if err := CheckInvocation(args); err != nil {
 			t.Errorf("%v: %v", args, err)
