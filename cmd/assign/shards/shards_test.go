@@ -229,7 +229,7 @@ func TestFlags(t *testing.T) {
 // quota, the run shards, the merge with its final pass) passes the checker.
 func TestRunJob(t *testing.T) {
 	home := newHome(t)
-	err, _, out := shardsCmd(t, home, nil, "--local", "2", "--", "run", "--date", date, "--days", "14", "--min-shelf-days", "150", "--threads", "1")
+	_, out, err := shardsCmd(t, home, nil, "--local", "2", "--", "run", "--date", date, "--days", "14", "--min-shelf-days", "150", "--threads", "1")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -299,7 +299,7 @@ func TestExtractsNotMadeByGen(t *testing.T) {
 				t.Fatal(errOut)
 			}
 			got := filepath.Join(t.TempDir(), "merged")
-			err, _, out := shardsCmd(t, home, nil, "--local", "3", "--out", got, "--format", "csv", "--", "preassign", "--date", date, "--days", "28")
+			_, out, err := shardsCmd(t, home, nil, "--local", "3", "--out", got, "--format", "csv", "--", "preassign", "--date", date, "--days", "28")
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
