@@ -34,6 +34,11 @@ type tableRun struct {
 	dupRows    int64
 	refRows    int64
 	violations int64
+	// cascadeRows are the rows rejected only because rows they refer to
+	// were rejected, and cascadeViols their references to them (counted in
+	// refRows and violations too): not defects of their own.
+	cascadeRows  int64
+	cascadeViols int64
 }
 
 // buildView unions the staged files of a table under one view with the
@@ -210,16 +215,20 @@ func (tr *tableRun) countRefs(ctx context.Context, db *duck.DB, stagedViews map[
 	if tr.refRows == 0 || len(tr.t.Refs) == 0 {
 		return nil
 	}
-	var miss []string
+	var miss, cascade, own []string
 	for i := range tr.t.Refs {
 		miss = append(miss, fmt.Sprintf("count(*) FILTER (WHERE NOT ok%d)", i))
+		cascade = append(cascade, fmt.Sprintf("count(*) FILTER (WHERE NOT ok%[1]d AND st%[1]d)", i))
+		own = append(own, fmt.Sprintf("(NOT ok%[1]d AND NOT st%[1]d)", i))
 	}
-	var viol int64
-	q := fmt.Sprintf("SELECT %s FROM (%s)", strings.Join(miss, " + "), tr.refFailSQL(stagedViews))
-	if err := db.QueryRow(ctx, q).Scan(&viol); err != nil {
+	var viol, cviol, crows int64
+	q := fmt.Sprintf("SELECT %s, %s, count(*) FILTER (WHERE NOT (%s)) FROM (%s)",
+		strings.Join(miss, " + "), strings.Join(cascade, " + "), strings.Join(own, " OR "), tr.refFailSQL(stagedViews))
+	if err := db.QueryRow(ctx, q).Scan(&viol, &cviol, &crows); err != nil {
 		return duck.Clean(err)
 	}
 	tr.violations += viol
+	tr.cascadeViols, tr.cascadeRows = cviol, crows
 	return nil
 }
 

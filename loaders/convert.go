@@ -67,6 +67,11 @@ func convert(c Column, srcType string) (conv conversion, ok bool) {
 		return convertText(c), true
 	}
 	direct := func(pre string) (conversion, bool) { return conversion{Pre: pre, Post: "{p}"}, true }
+	// A typed date or timestamp may be infinite or lie past year 9999, which
+	// the text rules cannot spell; one rule for all formats refuses both.
+	calendar := func(pre string) (conversion, bool) {
+		return conversion{Pre: pre, Post: "CASE WHEN isfinite({p}) AND year({p}) BETWEEN 0 AND 9999 THEN {p} END"}, true
+	}
 	switch c.Type {
 	case Bigint, Integer:
 		if fam == famInt {
@@ -78,17 +83,17 @@ func convert(c Column, srcType string) (conv conversion, ok bool) {
 	case Date:
 		switch fam {
 		case famDate:
-			return direct("{s}")
+			return calendar("{s}")
 		case famTimestamp, famTimestampTZ:
 			ts := utcTimestamp("{s}", fam)
-			return direct(fmt.Sprintf("CASE WHEN %[1]s = CAST(CAST(%[1]s AS DATE) AS TIMESTAMP) THEN CAST(%[1]s AS DATE) END", ts))
+			return calendar(fmt.Sprintf("CASE WHEN %[1]s = CAST(CAST(%[1]s AS DATE) AS TIMESTAMP) THEN CAST(%[1]s AS DATE) END", ts))
 		}
 	case Timestamp:
 		switch fam {
 		case famTimestamp, famTimestampTZ:
-			return direct(utcTimestamp("{s}", fam))
+			return calendar(utcTimestamp("{s}", fam))
 		case famDate:
-			return direct("CAST({s} AS TIMESTAMP)")
+			return calendar("CAST({s} AS TIMESTAMP)")
 		}
 	case Boolean:
 		if fam == famBool {
@@ -155,10 +160,16 @@ func typeRule(c Column, srcType string) string {
 		return fmt.Sprintf("%s %s (an integer)", c.Name, c.Type.SQL())
 	case Date:
 		if fam == famTimestamp || fam == famTimestampTZ {
-			return c.Name + " DATE (a timestamp must be at midnight)"
+			return c.Name + " DATE (a finite timestamp at midnight, years 0000 to 9999)"
+		}
+		if fam == famDate {
+			return c.Name + " DATE (a finite date, years 0000 to 9999)"
 		}
 		return c.Name + " DATE (YYYY-MM-DD)"
 	case Timestamp:
+		if fam == famDate || fam == famTimestamp || fam == famTimestampTZ {
+			return c.Name + " TIMESTAMP (a finite timestamp, years 0000 to 9999)"
+		}
 		return c.Name + " TIMESTAMP (YYYY-MM-DD HH:MM[:SS[.ffffff]])"
 	case Boolean:
 		return c.Name + " BOOLEAN (true/false, t/f, 1/0, yes/no, y/n)"

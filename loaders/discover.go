@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // Format is the file format of one source file.
@@ -98,7 +99,7 @@ func Discover(dir string) (*Extract, error) {
 		p := filepath.Join(dir, name)
 		st, err := os.Stat(p) // follow symlinks
 		if err != nil {
-			return nil, &FileError{File: name, Msg: fmt.Sprintf("cannot be read: %v", unwrapPath(err))}
+			return nil, statError(name, err)
 		}
 		ext := strings.ToLower(filepath.Ext(name))
 		base := strings.ToLower(strings.TrimSuffix(name, filepath.Ext(name)))
@@ -111,19 +112,29 @@ func Discover(dir string) (*Extract, error) {
 						return nil, &FileError{File: name, Msg: fmt.Sprintf("is a folder, not a %s file; a folder of files must be named %s/", f, base)}
 					}
 				}
-				ex.Notes = append(ex.Notes, fmt.Sprintf("ignored folder %s/: not a table of the extract", name))
+				ex.Notes = append(ex.Notes, fmt.Sprintf("ignored folder %s/: not a table of the extract", sanitize(name, maxShown)))
 				continue
 			}
 			src = &Source{Table: t, Name: name + "/", Folder: true}
-			files, notes, err := folderFiles(dir, name)
+			files, notes, ignored, err := folderFiles(dir, name, t)
 			if err != nil {
 				return nil, err
 			}
+			if len(files) == 0 {
+				// An empty folder is more likely a failed export than an
+				// empty table: an empty optional table is an absent one.
+				held := "it is empty"
+				if len(ignored) > 0 {
+					held = "it holds only " + echoNames(ignored, 5)
+				}
+				todo := fmt.Sprintf("put the files of table %s in it", t.Name)
+				if !t.Required {
+					todo += fmt.Sprintf(", or remove the folder to load %s empty", t.Name)
+				}
+				return nil, &FileError{Table: t.Name, File: name + "/", Msg: fmt.Sprintf("holds no .csv, .parquet, .jsonl or .arrow file (%s); %s", held, todo)}
+			}
 			src.Files = files
 			ex.Notes = append(ex.Notes, notes...)
-			if len(files) == 0 {
-				ex.Notes = append(ex.Notes, fmt.Sprintf("folder %s/ holds no .csv, .parquet, .jsonl or .arrow file: table %s is empty", name, t.Name))
-			}
 		} else {
 			f, known := formatByExt[ext]
 			t, isTable := TableByName(base)
@@ -135,10 +146,10 @@ func Discover(dir string) (*Extract, error) {
 				continue
 			}
 			if !known || !isTable {
-				ex.Notes = append(ex.Notes, fmt.Sprintf("ignored %s: not <table>.csv, .parquet, .jsonl or .arrow for a table of the extract", name))
+				ex.Notes = append(ex.Notes, fmt.Sprintf("ignored %s: not <table>.csv, .parquet, .jsonl or .arrow for a table of the extract", sanitize(name, maxShown)))
 				continue
 			}
-			sf, err := checkFile(p, name, f, st)
+			sf, err := checkFile(p, name, f, st, t)
 			if err != nil {
 				return nil, err
 			}
@@ -173,46 +184,83 @@ func Discover(dir string) (*Extract, error) {
 	return ex, nil
 }
 
-func folderFiles(dir, folder string) ([]SourceFile, []string, error) {
+// folderFiles lists the source files of a table folder in name order, with
+// notes on what it passed over and the names of those entries.
+func folderFiles(dir, folder string, t Table) (files []SourceFile, notes, ignored []string, err error) {
 	entries, err := os.ReadDir(filepath.Join(dir, folder))
 	if err != nil {
-		return nil, nil, &FileError{File: folder + "/", Msg: fmt.Sprintf("cannot be read: %v", unwrapPath(err))}
+		return nil, nil, nil, &FileError{File: folder + "/", Msg: fmt.Sprintf("cannot be read: %v", unwrapPath(err))}
 	}
-	var files []SourceFile
-	var notes []string
 	for _, e := range entries { // ReadDir sorts by name: file order is name order
 		rel := folder + "/" + e.Name()
 		p := filepath.Join(dir, folder, e.Name())
+		f, known := formatByExt[strings.ToLower(filepath.Ext(e.Name()))]
 		st, err := os.Stat(p)
 		if err != nil {
-			return nil, nil, &FileError{File: rel, Msg: fmt.Sprintf("cannot be read: %v", unwrapPath(err))}
+			if !known {
+				// Not a source file either way: pass it over as any other.
+				notes = append(notes, fmt.Sprintf("ignored %s: %s", sanitize(rel, maxShown), statError(rel, err).(*FileError).Msg))
+				ignored = append(ignored, e.Name())
+				continue
+			}
+			return nil, nil, nil, statError(rel, err)
 		}
-		f, known := formatByExt[strings.ToLower(filepath.Ext(e.Name()))]
 		if st.IsDir() {
 			if known {
-				return nil, nil, &FileError{File: rel, Msg: "is a folder, not a file"}
+				return nil, nil, nil, &FileError{File: rel, Msg: "is a folder, not a file"}
 			}
-			notes = append(notes, fmt.Sprintf("ignored folder %s/: folders inside a table folder are not read", rel))
+			notes = append(notes, fmt.Sprintf("ignored folder %s/: folders inside a table folder are not read", sanitize(rel, maxShown)))
+			ignored = append(ignored, e.Name()+"/")
 			continue
 		}
 		if !known {
-			notes = append(notes, fmt.Sprintf("ignored %s: not a .csv, .parquet, .jsonl or .arrow file", rel))
+			notes = append(notes, fmt.Sprintf("ignored %s: not a .csv, .parquet, .jsonl or .arrow file", sanitize(rel, maxShown)))
+			ignored = append(ignored, e.Name())
 			continue
 		}
-		sf, err := checkFile(p, rel, f, st)
+		sf, err := checkFile(p, rel, f, st, t)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		files = append(files, sf)
 	}
-	return files, notes, nil
+	return files, notes, ignored, nil
+}
+
+// statError words a failed stat of an extract entry (following links).
+func statError(rel string, err error) error {
+	if errors.Is(err, syscall.ELOOP) {
+		return &FileError{File: rel, Msg: "is a symbolic link that loops (it leads back to itself); point it at the table's file or folder, or remove it"}
+	}
+	return &FileError{File: rel, Msg: fmt.Sprintf("cannot be read: %v", unwrapPath(err))}
 }
 
 // checkFile fails early, with the file named, on what would otherwise come
-// back as an obscure reader error.
-func checkFile(path, rel string, f Format, st fs.FileInfo) (SourceFile, error) {
+// back as an obscure reader error, or a hang: a named pipe blocks an open
+// until a writer comes, so only regular files are opened at all.
+func checkFile(path, rel string, f Format, st fs.FileInfo, t Table) (SourceFile, error) {
 	if st.IsDir() {
 		return SourceFile{}, &FileError{File: rel, Msg: "is a folder, not a file"}
+	}
+	if !st.Mode().IsRegular() {
+		return SourceFile{}, &FileError{File: rel, Msg: fmt.Sprintf("is %s, not a regular file; export table %s to a regular file", fileKind(st.Mode()), t.Name)}
+	}
+	if st.Size() == 0 {
+		what := "without even a header row"
+		switch {
+		case f.typed():
+			what = "so not a " + formatTitle(f) + " file"
+		case f == JSONL:
+			what = "without a row"
+		}
+		todo := "export the table again"
+		if f == CSV {
+			todo += " with its header row"
+		}
+		if !t.Required {
+			todo += fmt.Sprintf(", or remove the file to load %s empty", t.Name)
+		}
+		return SourceFile{}, &FileError{File: rel, Msg: fmt.Sprintf("file is empty (0 bytes), %s; %s", what, todo)}
 	}
 	fh, err := os.Open(path)
 	if err != nil {
@@ -221,19 +269,25 @@ func checkFile(path, rel string, f Format, st fs.FileInfo) (SourceFile, error) {
 	var one [1]byte
 	_, rerr := fh.Read(one[:])
 	fh.Close()
-	if st.Size() == 0 {
-		what := "no header row"
-		if f.typed() {
-			what = "not a " + formatTitle(f) + " file"
-		} else if f == JSONL {
-			what = "no rows"
-		}
-		return SourceFile{}, &FileError{File: rel, Msg: fmt.Sprintf("file is empty (%s); export the table again, with at least a header row for CSV", what)}
-	}
 	if rerr != nil {
 		return SourceFile{}, &FileError{File: rel, Msg: fmt.Sprintf("cannot be read: %v", unwrapPath(rerr))}
 	}
 	return SourceFile{Path: path, Rel: rel, Format: f, Size: st.Size()}, nil
+}
+
+// fileKind names a file type that is neither a regular file nor a folder.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
 }
 
 func formatTitle(f Format) string {

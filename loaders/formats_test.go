@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -141,7 +142,10 @@ func TestMetadata(t *testing.T) {
 	db := openSnap(t, res.Path)
 	abs, _ := filepath.Abs(dir)
 	meta := queryStrings(t, db, "SELECT key, value FROM assign_meta ORDER BY key")
-	want := []string{"assign_version|test", "created_at|2026-03-01T02:00:00Z", "rows_rejected|0",
+	if !regexp.MustCompile(`^xxh3-128:[0-9a-f]{32}$`).MatchString(res.Checksum) {
+		t.Errorf("checksum %q", res.Checksum)
+	}
+	want := []string{"assign_version|test", "created_at|2026-03-01T02:00:00Z", "extract_checksum|" + res.Checksum, "rows_rejected|0",
 		"schema_version|1", "snapshot|" + res.Snapshot, "source_dir|" + abs}
 	if fmt.Sprint(meta) != fmt.Sprint(want) {
 		t.Errorf("assign_meta %v, want %v", meta, want)

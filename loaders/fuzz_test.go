@@ -91,6 +91,10 @@ func FuzzCSVRecords(f *testing.F) {
 		"a,b\n\xff,1\n",
 		"a,b\n1,2\r3,4\n",
 		"a,b\n1,2 \n \"q\",3\n",
+		"a,b\n1, \"x\ny\"\n2,  \"z\n",
+		"\n\na,b\n1,2\n",
+		"a,b\r\n1,\"x\r\n\"\r\n\r\n3,4",
+		"a,b\n1,\"x\" \n3,\"\"\"\"\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -111,7 +115,7 @@ func FuzzCSVRecords(f *testing.F) {
 		for i := range cols {
 			cols[i] = fmt.Sprintf("c%d", i)
 		}
-		rows, qerr := db.Query(context.Background(), "SELECT "+strings.Join(cols, ", ")+" FROM "+csvScan(path, n))
+		rows, qerr := db.Query(context.Background(), "SELECT "+strings.Join(cols, ", ")+" FROM "+csvScan(path, n, 0))
 		var duckRows [][]*string
 		if qerr == nil {
 			for rows.Next() {
@@ -137,9 +141,28 @@ func FuzzCSVRecords(f *testing.F) {
 			}
 			return
 		}
-		// DuckDB read the file: every row resolves to DuckDB's values, on
-		// increasing lines when a line is given, and on a line whenever Go
-		// splits the file into the same records.
+		// DuckDB read the file: the survey's count, which every staged CSV
+		// file is held to, is DuckDB's, and it saw no quote left open.
+		shape := counterShape(data, CSV)
+		// A header that is not valid CSV (a quote left open, text after a
+		// closing quote) makes DuckDB read nothing, or garbage, without an
+		// error: the survey refuses such a file, and DuckDB's reading of
+		// it proves nothing.
+		badHeader := shape.openInHeader || shape.strayLine > 0 && shape.strayLine <= headerLines(data)
+		switch {
+		case badHeader:
+		case shape.openQuote > 0:
+			t.Fatalf("DuckDB read %d rows, yet the survey finds a quote open since line %d", len(duckRows), shape.openQuote)
+		case shape.strayLine > 0:
+			t.Fatalf("DuckDB read %d rows, yet the survey finds text after a closing quote on line %d", len(duckRows), shape.strayLine)
+		case n > 1 && shape.encoding == "" && shape.nulLine == 0 && !shape.blankFirst && shape.records != int64(len(duckRows)):
+			// (DuckDB reads a blank line as a row of a one-column file; no
+			// table has one column, so such a file never reaches DuckDB.)
+			t.Fatalf("DuckDB read %d rows, the survey counts %d records", len(duckRows), shape.records)
+		}
+		// Every row resolves to DuckDB's values, on increasing lines when a
+		// line is given, and on a line whenever Go splits the file into the
+		// same records.
 		sf.rows = int64(len(duckRows))
 		sf.tmp = "fz_csv"
 		ords := make([]int64, len(duckRows))
@@ -190,6 +213,43 @@ func FuzzCSVRecords(f *testing.F) {
 			}
 		}
 	})
+}
+
+// headerLines is the last line of a CSV file's header record, as the
+// survey splits records.
+func headerLines(data []byte) int64 {
+	c := newCSVCounter()
+	for i := range data {
+		c.feed(data[i : i+1])
+		if c.records > 0 {
+			return c.line - 1
+		}
+	}
+	return c.line
+}
+
+// counterShape is the survey's reading of data as a file of format f, fed
+// in chunks of varying size so that chunk boundaries are exercised too.
+func counterShape(data []byte, f Format) *textShape {
+	if enc, sign := sniffEncoding(data); enc != "" {
+		return &textShape{encoding: enc, encodingSign: sign}
+	}
+	var feed func([]byte)
+	var finish func() *textShape
+	switch f {
+	case CSV:
+		c := newCSVCounter()
+		feed, finish = c.feed, c.finish
+	default:
+		j := newJSONLCounter()
+		feed, finish = j.feed, j.finish
+	}
+	for step := 1; len(data) > 0; step = step%7 + 1 {
+		k := min(step, len(data))
+		feed(data[:k])
+		data = data[k:]
+	}
+	return finish()
 }
 
 // physicalLines bounds the lines of a file, counting a bare CR as a line end
@@ -245,10 +305,20 @@ func FuzzJSONLines(f *testing.F) {
 		path := writeTemp(t, "user_ng.jsonl", data)
 		n++
 		tmp := fmt.Sprintf("fz_json_%d", n)
-		sf, err := stageFile(ctx, db, userNG, SourceFile{Path: path, Rel: "user_ng.jsonl", Format: JSONL, Size: int64(len(data))}, 0, tmp)
+		src := SourceFile{Path: path, Rel: "user_ng.jsonl", Format: JSONL, Size: int64(len(data))}
+		shape := counterShape(data, JSONL)
+		if err := shapeProblem(userNG, src, shape); err != nil {
+			checkFileError(t, err, "user_ng.jsonl")
+			return
+		}
+		sf, err := stageFile(ctx, db, userNG, src, shape, 0, tmp)
 		defer db.Exec(ctx, "DROP TABLE IF EXISTS "+tmp)
 		if err != nil {
-			checkFileError(t, err, "user_ng.jsonl")
+			// The survey's count of lines is DuckDB's whenever DuckDB reads
+			// the file.
+			if fe := checkFileError(t, err, "user_ng.jsonl"); fe.lostRows {
+				t.Fatalf("the survey and DuckDB disagree: %v", err)
+			}
 			return
 		}
 		// DuckDB's own reading of the objects, to hold the lines to.
@@ -544,7 +614,7 @@ func FuzzArrowFile(f *testing.F) {
 				t.Errorf("a %d-byte file took %s", len(data), d)
 			}
 		}()
-		staged, err := stageFile(context.Background(), db, users, sf, 0, tmp)
+		staged, err := stageFile(context.Background(), db, users, sf, nil, 0, tmp)
 		defer db.Exec(context.Background(), "DROP TABLE IF EXISTS "+tmp)
 		if err != nil {
 			checkFileError(t, err, "users.arrow")

@@ -59,6 +59,10 @@ type Options struct {
 	Name string
 	// NoSwitch keeps CURRENT as it is.
 	NoSwitch bool
+	// SkipUnchanged loads nothing when the extract's content checksum equals
+	// the current snapshot's: the Result then has Unchanged set and names
+	// the current snapshot.
+	SkipUnchanged bool
 	// RejectFile, when set, receives the invalid rows (CSV, see RejectHeader)
 	// and the valid rest is loaded; otherwise any invalid row fails the load.
 	RejectFile string
@@ -96,9 +100,21 @@ type Result struct {
 	RejectFile string
 	Rejected   int64 // rows
 	Violations int64 // lines of the reject file
+	// CascadeRows of the Rejected rows were rejected only because rows
+	// they refer to were, with CascadeViolations of the Violations.
+	CascadeRows, CascadeViolations int64
 	// FirstRejects are the first violations set aside, for a summary.
 	FirstRejects []Violation
 	Elapsed      time.Duration
+	// Checksum is the extract's content checksum, recorded in the snapshot
+	// (assign_meta key MetaChecksum).
+	Checksum string
+	// Unchanged reports a load skipped by Options.SkipUnchanged: Snapshot is
+	// the current snapshot, whose extract had the same checksum.
+	Unchanged bool
+	// SameAs lists the earlier snapshots loaded from an extract with the
+	// same content checksum: this load duplicated them.
+	SameAs []string
 }
 
 type loader struct {
@@ -109,11 +125,22 @@ type loader struct {
 	reject   *rejectWriter
 	maxShown int
 
+	surveyed    map[string]*fileSurvey
 	tables      []TableResult
-	shown       []Violation
+	shown       []Violation // defects
+	shownRefs   []Violation // rows refused for a rejected row they refer to
 	violations  int64
 	badRows     int64
+	cascadeRows int64
+	cascadeVios int64
 	stagedViews map[string]string
+}
+
+// firstShown is the violations a report shows: defects first, then rows
+// refused only for a rejected row they refer to, maxShown in all.
+func (l *loader) firstShown() []Violation {
+	out := append([]Violation(nil), l.shown...)
+	return append(out, l.shownRefs[:min(len(l.shownRefs), l.maxShown-len(out))]...)
 }
 
 // Load validates the extract in opts.Dir and writes it as a new snapshot.
@@ -145,6 +172,42 @@ func Load(ctx context.Context, opts Options) (res *Result, err error) {
 		return nil, err
 	}
 	defer unlock()
+	threads := opts.Threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+
+	// Go reads every file once before DuckDB does: for the content checksum,
+	// and to count and measure the records of text files, so that a file
+	// DuckDB would misread is refused with its line, and a row DuckDB would
+	// drop cannot go unnoticed.
+	t0 := time.Now()
+	surveyed, err := survey(ctx, ex, threads)
+	opts.Logger.Debug("extract surveyed", "elapsed", time.Since(t0).Round(time.Millisecond))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, errors.New("load interrupted before it finished: the home is unchanged")
+		}
+		return nil, err
+	}
+	for _, t := range Tables {
+		if src := ex.Sources[t.Name]; src != nil {
+			for _, f := range src.Files {
+				if err := shapeProblem(t, f, surveyed[f.Path].shape); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	checksum := checksumOf(ex, surveyed)
+	same, err := sameContent(ctx, opts.Home, checksum)
+	if err != nil {
+		return nil, err
+	}
+	if opts.SkipUnchanged && same.current != "" {
+		return &Result{Snapshot: same.current, Path: opts.Home.SnapshotPath(same.current), Current: true,
+			Unchanged: true, Checksum: checksum, Elapsed: time.Since(start)}, nil
+	}
 
 	var pending *store.PendingSnapshot
 	if opts.Name != "" {
@@ -170,7 +233,7 @@ func Load(ctx context.Context, opts Options) (res *Result, err error) {
 	}
 	defer os.RemoveAll(tmp)
 
-	l := &loader{opts: opts, ex: ex, log: opts.Logger, maxShown: opts.MaxShown, stagedViews: map[string]string{}}
+	l := &loader{opts: opts, ex: ex, log: opts.Logger, maxShown: opts.MaxShown, stagedViews: map[string]string{}, surveyed: surveyed}
 	if opts.RejectFile != "" {
 		if l.reject, err = newRejectWriter(opts.RejectFile); err != nil {
 			return nil, err
@@ -180,10 +243,6 @@ func Load(ctx context.Context, opts Options) (res *Result, err error) {
 				l.reject.abort()
 			}
 		}()
-	}
-	threads := opts.Threads
-	if threads <= 0 {
-		threads = runtime.NumCPU()
 	}
 	l.db, err = duck.OpenMemory(ctx, duck.Options{Threads: threads, MemoryLimit: opts.MemoryLimit, TempDir: tmp})
 	if err != nil {
@@ -206,14 +265,19 @@ func Load(ctx context.Context, opts Options) (res *Result, err error) {
 		l.log.Debug("table loaded", "table", t.Name, "elapsed", time.Since(t0).Round(time.Millisecond))
 	}
 	if l.violations > 0 && l.reject == nil {
-		return nil, &ValidationError{Shown: l.shown, Total: l.violations, Rows: l.badRows}
+		return nil, &ValidationError{Shown: l.firstShown(), Total: l.violations, Rows: l.badRows, CascadeRows: l.cascadeRows, CascadeValues: l.cascadeVios}
 	}
 	res = &Result{Snapshot: pending.Name, Path: opts.Home.SnapshotPath(pending.Name), Current: !opts.NoSwitch,
-		Tables: l.tables, Notes: ex.Notes, Rejected: l.badRows, Violations: l.violations, FirstRejects: l.shown}
+		Tables: l.tables, Notes: ex.Notes, Rejected: l.badRows, Violations: l.violations, FirstRejects: l.firstShown(),
+		CascadeRows: l.cascadeRows, CascadeViolations: l.cascadeVios, Checksum: checksum, SameAs: same.all}
+	if len(same.all) > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("the extract has the same content as snapshot %s (checksum %s), so this load duplicates it; 'assign load --skip-unchanged' skips a load whose extract equals the current snapshot's",
+			strings.Join(same.all, ", "), checksum))
+	}
 	if err := l.writeMeta(ctx, pending.Name, res); err != nil {
 		return nil, err
 	}
-	t0 := time.Now()
+	t0 = time.Now()
 	if err := l.derive(ctx); err != nil {
 		return nil, fmt.Errorf("write snapshot %s: %w", pending.Name, err)
 	}
@@ -313,7 +377,11 @@ func (l *loader) loadTable(ctx context.Context, t Table) error {
 	l.progress(t.Name, 0, steps)
 	for i, f := range src.Files {
 		t0 := time.Now()
-		sf, err := stageFile(ctx, l.db, t, f, i, fmt.Sprintf("ld_%s_%d", t.Name, i))
+		var shape *textShape
+		if fs := l.surveyed[f.Path]; fs != nil {
+			shape = fs.shape
+		}
+		sf, err := stageFile(ctx, l.db, t, f, shape, i, fmt.Sprintf("ld_%s_%d", t.Name, i))
 		if err != nil {
 			return err
 		}
@@ -368,12 +436,16 @@ func (l *loader) loadTable(ctx context.Context, t Table) error {
 func (l *loader) record(ctx context.Context, tr *tableRun) error {
 	l.violations += tr.violations
 	l.badRows += tr.rows - tr.loaded
+	l.cascadeRows += tr.cascadeRows
+	l.cascadeVios += tr.cascadeViols
 	limit := -1
 	if l.reject == nil {
-		limit = l.maxShown - len(l.shown)
-		if limit <= 0 {
+		// Each table lists up to maxShown, so that its defects are found
+		// even behind many rows of it referring to rejected rows.
+		if len(l.shown) >= l.maxShown {
 			return nil
 		}
+		limit = l.maxShown
 	}
 	entries, err := tr.listEntries(ctx, l.db, limit, l.stagedViews)
 	if err != nil {
@@ -383,18 +455,19 @@ func (l *loader) record(ctx context.Context, tr *tableRun) error {
 	if err != nil {
 		return err
 	}
-	if l.reject != nil {
-		for _, v := range vs {
+	for _, v := range vs {
+		if l.reject != nil {
 			if err := l.reject.write(v); err != nil {
 				return fmt.Errorf("write reject file %s: %w", l.opts.RejectFile, err)
 			}
 		}
-		if room := l.maxShown - len(l.shown); room > 0 {
-			l.shown = append(l.shown, vs[:min(room, len(vs))]...)
+		switch {
+		case !v.Cascade && len(l.shown) < l.maxShown:
+			l.shown = append(l.shown, v)
+		case v.Cascade && len(l.shownRefs) < l.maxShown:
+			l.shownRefs = append(l.shownRefs, v)
 		}
-		return nil
 	}
-	l.shown = append(l.shown, vs...)
 	return nil
 }
 
@@ -428,6 +501,7 @@ func (l *loader) writeMeta(ctx context.Context, name string, res *Result) error 
 		{"assign_version", l.opts.Version},
 		{"schema_version", strconv.Itoa(SchemaVersion)},
 		{"rows_rejected", strconv.FormatInt(res.Rejected, 10)},
+		{MetaChecksum, res.Checksum},
 	}...)
 	if l.opts.RejectFile != "" {
 		abs, _ := filepath.Abs(l.opts.RejectFile)

@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/assign-dev/assign/loaders"
 	"github.com/assign-dev/assign/store"
@@ -63,6 +65,34 @@ func TestFileSystemErrors(t *testing.T) {
 			os.Remove(filepath.Join(dir, "stock.csv"))
 			os.Symlink(filepath.Join(dir, "nowhere.csv"), filepath.Join(dir, "stock.csv"))
 		}, "stock.csv: cannot be read: no such file or directory"},
+		{"named pipe", func(t *testing.T, dir string) {
+			// Opening a named pipe blocks until a writer comes: the load hung,
+			// holding the load lock.
+			os.Remove(filepath.Join(dir, "users.csv"))
+			if err := syscall.Mkfifo(filepath.Join(dir, "users.csv"), 0o644); err != nil {
+				t.Skipf("cannot make a named pipe: %v", err)
+			}
+		}, "users.csv: is a named pipe (FIFO), not a regular file; export table users to a regular file"},
+		{"link to itself", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, "deliveries.csv"))
+			os.Symlink("deliveries", filepath.Join(dir, "deliveries"))
+		}, "deliveries: is a symbolic link that loops (it leads back to itself); point it at the table's file or folder, or remove it"},
+		{"empty table folder", func(t *testing.T, dir string) {
+			// This leaked "Catalog Error: Table with name lv_deliveries does
+			// not exist!".
+			os.Remove(filepath.Join(dir, "deliveries.csv"))
+			os.Mkdir(filepath.Join(dir, "deliveries"), 0o755)
+		}, "deliveries/: holds no .csv, .parquet, .jsonl or .arrow file (it is empty); put the files of table deliveries in it, or remove the folder to load deliveries empty"},
+		{"table folder holding a link to itself", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, "deliveries.csv"))
+			os.Mkdir(filepath.Join(dir, "deliveries"), 0o755)
+			os.Symlink("../deliveries", filepath.Join(dir, "deliveries", "loop"))
+			os.WriteFile(filepath.Join(dir, "deliveries", ".keep"), nil, 0o644)
+		}, `deliveries/: holds no .csv, .parquet, .jsonl or .arrow file (it holds only ".keep", "loop/"); put the files of table deliveries in it, or remove the folder to load deliveries empty`},
+		{"empty required table folder", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, "users.csv"))
+			os.Mkdir(filepath.Join(dir, "users"), 0o755)
+		}, "users/: holds no .csv, .parquet, .jsonl or .arrow file (it is empty); put the files of table users in it"},
 		{"unreadable", func(t *testing.T, dir string) {
 			if os.Geteuid() == 0 {
 				t.Skip("root reads any file")
@@ -75,9 +105,18 @@ func TestFileSystemErrors(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "extract")
 			copyDir(t, baseExtract, dir)
 			c.setup(t, dir)
-			_, err := load(t, newHome(t), dir, nil)
-			if err == nil || err.Error() != c.want {
-				t.Errorf("error %v, want %s", err, c.want)
+			done := make(chan error, 1)
+			go func() {
+				_, err := load(t, newHome(t), dir, nil)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil || err.Error() != c.want {
+					t.Errorf("error %v, want %s", err, c.want)
+				}
+			case <-time.After(time.Minute):
+				t.Fatal("the load hangs")
 			}
 		})
 	}

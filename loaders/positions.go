@@ -97,7 +97,7 @@ func csvRowsFromDuckDB(ctx context.Context, db *duck.DB, sf *stagedFile, ords []
 		sel = append(sel, fmt.Sprintf("c%d", i))
 	}
 	q := fmt.Sprintf("SELECT * FROM (SELECT row_number() OVER () - 1 AS __o, %s FROM %s) WHERE __o IN (SELECT r FROM %s) ORDER BY 1",
-		strings.Join(sel, ", "), csvScan(sf.Path, n), want)
+		strings.Join(sel, ", "), csvScan(sf.Path, n, sf.longest()), want)
 	out := make(map[int64]rawRow, len(ords))
 	err := db.QueryArrow(ctx, q, func(rec arrow.RecordBatch) error {
 		rn := rec.Column(0).(*array.Int64)
@@ -160,8 +160,9 @@ func csvLinesFromGo(sf *stagedFile, ords []int64, ncols int) (map[int64]goRecord
 	return out, k, nil
 }
 
-// blankLine reports a line that JSON-lines readers skip.
-func blankLine(b []byte) bool { return len(bytes.TrimSpace(b)) == 0 }
+// blankLine reports a line that DuckDB's JSON-lines reader skips: one
+// holding only JSON white space (as jsonlCounter counts).
+func blankLine(b []byte) bool { return len(bytes.Trim(b, " \t\r\n")) == 0 }
 
 // readLines calls fn with each physical line (without its line ending) and
 // its number, until fn returns false.
@@ -217,8 +218,8 @@ func resolveJSONL(ctx context.Context, db *duck.DB, sf *stagedFile, ords []int64
 	for _, c := range sf.cols {
 		sel = append(sel, "CAST("+c.Expr+" AS VARCHAR)")
 	}
-	q := fmt.Sprintf("SELECT * FROM (SELECT row_number() OVER () - 1 AS __o, %s FROM read_json_objects(%s, format='newline_delimited') AS src) WHERE __o IN (SELECT r FROM %s) ORDER BY 1",
-		strings.Join(sel, ", "), duck.Quote(sf.Path), want)
+	q := fmt.Sprintf("SELECT * FROM (SELECT row_number() OVER () - 1 AS __o, %s FROM %s AS src) WHERE __o IN (SELECT r FROM %s) ORDER BY 1",
+		strings.Join(sel, ", "), jsonlScan(sf.Path, sf.longest()), want)
 	out := make(map[int64]rawRow, len(ords))
 	texts := make(map[int64]string, len(ords))
 	err := db.QueryArrow(ctx, q, func(rec arrow.RecordBatch) error {

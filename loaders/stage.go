@@ -52,6 +52,18 @@ type stagedFile struct {
 	extras []int // indices in cols of extra columns, in file order
 	hidden []int // indices in cols of a feed's hidden key columns
 	rows   int64
+	// shape is Go's reading of a text file (nil for typed files): its
+	// record count, which rows must equal, and its longest record, which
+	// sets DuckDB's line limit for every read of the file.
+	shape *textShape
+}
+
+// longest is the byte length of the file's longest record (0 when unknown).
+func (s *stagedFile) longest() int64 {
+	if s.shape == nil {
+		return 0
+	}
+	return s.shape.longest
 }
 
 func (s *stagedFile) specCol(i int) fileCol { return s.cols[s.spec[i]] }
@@ -67,7 +79,7 @@ func matchColumns(t Table, sf *stagedFile) error {
 		}
 		key := strings.ToLower(strings.TrimSpace(sf.cols[i].Name))
 		if j, dup := seen[key]; dup {
-			return &FileError{Table: t.Name, File: sf.Rel, Msg: fmt.Sprintf("has two columns named %q and %q (column names are matched case-insensitively); rename or drop one", sf.cols[j].Name, sf.cols[i].Name)}
+			return &FileError{Table: t.Name, File: sf.Rel, Msg: fmt.Sprintf("has two columns named %s and %s (column names are matched case-insensitively); rename or drop one", echo(sf.cols[j].Name), echo(sf.cols[i].Name))}
 		}
 		if sf.Feed != nil && isKeyColumn(key) {
 			sf.hidden = append(sf.hidden, i)
@@ -76,7 +88,7 @@ func matchColumns(t Table, sf *stagedFile) error {
 		seen[key] = i
 		switch key {
 		case colBad, colFile, colRow:
-			return &FileError{Table: t.Name, File: sf.Rel, Msg: fmt.Sprintf("has a column named %q, a name assign reserves; rename it", sf.cols[i].Name)}
+			return &FileError{Table: t.Name, File: sf.Rel, Msg: fmt.Sprintf("has a column named %s, a name assign reserves; rename it", echo(sf.cols[i].Name))}
 		}
 	}
 	sf.spec = make([]int, len(t.Columns))
@@ -97,7 +109,7 @@ func matchColumns(t Table, sf *stagedFile) error {
 			names = append(names, c.Name)
 		}
 		msg := fmt.Sprintf("table %s needs %s %s, which the file lacks (its columns: %s; names are matched case-insensitively)",
-			t.Name, plural(int64(len(missing)), "column", "columns"), strings.Join(missing, ", "), strings.Join(names, ", "))
+			t.Name, plural(int64(len(missing)), "column", "columns"), strings.Join(missing, ", "), echoNames(names, 20))
 		if sf.Format == CSV && len(sf.cols) == 1 && strings.ContainsAny(sf.cols[0].Name, ";\t|") {
 			msg += "; the header looks delimited by something other than a comma, and CSV files must use commas"
 		}
@@ -123,7 +135,7 @@ func typedSelect(t Table, sf *stagedFile, from string) (string, error) {
 		fc := sf.specCol(i)
 		cv, ok := convert(c, fc.Type)
 		if !ok {
-			return "", &FileError{Table: t.Name, File: sf.Rel, Msg: fmt.Sprintf("column %s of table %s has type %s; expected %s", fc.Name, t.Name, fc.Type, wantedTypes(c))}
+			return "", &FileError{Table: t.Name, File: sf.Rel, Msg: fmt.Sprintf("column %s of table %s has type %s; expected %s", echoName(fc.Name), t.Name, fc.Type, wantedTypes(c))}
 		}
 		s, p, v, n := fmt.Sprintf("s%d", i), fmt.Sprintf("p%d", i), fmt.Sprintf("v%d", i), fmt.Sprintf("n%d", i)
 		read = append(read, fmt.Sprintf("%s AS %s", fc.Expr, s), fmt.Sprintf("%s AS %s", strings.ReplaceAll(cv.Pre, "{s}", fc.Expr), p))
@@ -155,9 +167,10 @@ func typedSelect(t Table, sf *stagedFile, from string) (string, error) {
 		strings.Join(outer, ", "), strings.Join(conv, ", "), strings.Join(read, ", "), from), nil
 }
 
-// stageFile reads one source file into the temporary table tmp.
-func stageFile(ctx context.Context, db *duck.DB, t Table, f SourceFile, idx int, tmp string) (*stagedFile, error) {
-	sf := &stagedFile{SourceFile: f, idx: idx, tmp: tmp}
+// stageFile reads one source file into the temporary table tmp; shape is
+// Go's reading of it (text files only).
+func stageFile(ctx context.Context, db *duck.DB, t Table, f SourceFile, shape *textShape, idx int, tmp string) (*stagedFile, error) {
+	sf := &stagedFile{SourceFile: f, idx: idx, tmp: tmp, shape: shape}
 	var err error
 	switch {
 	case f.Feed != nil:
@@ -176,6 +189,9 @@ func stageFile(ctx context.Context, db *duck.DB, t Table, f SourceFile, idx int,
 	}
 	if err := db.QueryRow(ctx, "SELECT count(*) FROM "+tmp).Scan(&sf.rows); err != nil {
 		return nil, fmt.Errorf("count rows of %s: %w", f.Rel, duck.Clean(err))
+	}
+	if shape != nil && sf.rows != shape.records {
+		return nil, lostRows(t, sf)
 	}
 	if f.Format.typed() {
 		if err := checkTextColumns(ctx, db, t, sf); err != nil {
@@ -204,7 +220,7 @@ func firstLine(err error) string {
 	for _, p := range []string{"Invalid Input Error: ", "IO Error: ", "Conversion Error: ", "Invalid Error: ", "Binder Error: "} {
 		msg = strings.TrimPrefix(msg, p)
 	}
-	return strings.TrimSpace(msg)
+	return sanitize(strings.TrimSpace(msg), maxMessage)
 }
 
 const utf8BOM = "\xef\xbb\xbf"
@@ -276,14 +292,48 @@ func readCSVHeader(path string) ([]string, error) {
 
 // csvScan is DuckDB's strict reading of a CSV file with a header row and
 // ncols columns, all as text named c0, c1, ...; the fuzz tests hold Go's CSV
-// reader, which positions are computed with, to the same records.
-func csvScan(path string, ncols int) string {
+// reader, which positions are computed with, to the same records. longest
+// is the file's longest record in bytes: past DuckDB's default line limit
+// the limit is raised to fit it (never past MaxRecordBytes, which the
+// survey enforces first).
+func csvScan(path string, ncols int, longest int64) string {
 	decl := make([]string, ncols)
 	for i := range decl {
 		decl[i] = fmt.Sprintf("'c%d': 'VARCHAR'", i)
 	}
-	return fmt.Sprintf(`read_csv(%s, auto_detect=false, header=true, delim=',', quote='"', escape='"', strict_mode=true, null_padding=false, columns={%s})`,
-		duck.Quote(path), strings.Join(decl, ", "))
+	limit := ""
+	if longest >= duckCSVMaxLine/2 {
+		limit = fmt.Sprintf(", max_line_size=%d", raisedLimit(longest))
+	}
+	return fmt.Sprintf(`read_csv(%s, auto_detect=false, header=true, delim=',', quote='"', escape='"', strict_mode=true, null_padding=false%s, columns={%s})`,
+		duck.Quote(path), limit, strings.Join(decl, ", "))
+}
+
+// jsonlScan is DuckDB's reading of a JSON-lines file as one JSON value per
+// line (column json); longest is its longest line in bytes, as in csvScan.
+func jsonlScan(path string, longest int64) string {
+	limit := ""
+	if longest >= duckJSONMaxBytes/2 {
+		limit = fmt.Sprintf(", maximum_object_size=%d", raisedLimit(longest))
+	}
+	return fmt.Sprintf("read_json_objects(%s, format='newline_delimited'%s)", duck.Quote(path), limit)
+}
+
+// raisedLimit is a DuckDB record limit fitting a record of n bytes with room
+// to spare: DuckDB's own accounting of a record's size (line ends, where a
+// buffer boundary falls) must not be the difference.
+func raisedLimit(n int64) int64 { return n + n/4 + 64<<10 }
+
+// lostRows is the error for a text file DuckDB read a different number of
+// rows from than Go counted: a row would be lost (or invented) silently, so
+// the load stops and says where to look.
+func lostRows(t Table, sf *stagedFile) error {
+	what := "records after its header (a record ends at a line break outside quotes)"
+	if sf.Format == JSONL {
+		what = "lines that are not blank"
+	}
+	return &FileError{Table: t.Name, File: sf.Rel, Msg: fmt.Sprintf("DuckDB read %d %s from the file, but it holds %d %s; rather than lose a row the load stops: check the file's quoting and line ends, and report the file to assign's maintainers if they look right",
+		sf.rows, plural(sf.rows, "row", "rows"), sf.shape.records, what), lostRows: true}
 }
 
 func stageCSV(ctx context.Context, db *duck.DB, t Table, sf *stagedFile) error {
@@ -297,7 +347,7 @@ func stageCSV(ctx context.Context, db *duck.DB, t Table, sf *stagedFile) error {
 	if err := matchColumns(t, sf); err != nil {
 		return err
 	}
-	sel, err := typedSelect(t, sf, csvScan(sf.Path, len(header))+" AS src")
+	sel, err := typedSelect(t, sf, csvScan(sf.Path, len(header), sf.longest())+" AS src")
 	if err != nil {
 		return err
 	}
@@ -313,19 +363,50 @@ func stageCSV(ctx context.Context, db *duck.DB, t Table, sf *stagedFile) error {
 func stageJSONL(ctx context.Context, db *duck.DB, t Table, sf *stagedFile) error {
 	raw := sf.tmp + "_json"
 	defer db.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+raw)
-	if _, err := db.Exec(ctx, fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT json FROM read_json_objects(%s, format='newline_delimited')", raw, duck.Quote(sf.Path))); err != nil {
+	if _, err := db.Exec(ctx, fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT json FROM %s", raw, jsonlScan(sf.Path, sf.longest()))); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return jsonlProblem(t, sf, err)
 	}
-	// read_json_objects gives NULL for a line that is not JSON.
-	var bad int64
-	if err := db.QueryRow(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE json IS NULL OR json_type(json) <> 'OBJECT'", raw)).Scan(&bad); err != nil {
+	// read_json_objects gives NULL for a line that is not JSON. An object
+	// holding one key twice is ambiguous (DuckDB would keep one value without
+	// a word), as one holding two spellings of a name is.
+	var bad, dup int64
+	q := fmt.Sprintf(`SELECT count(*) FILTER (WHERE json IS NULL OR json_type(json) <> 'OBJECT'),
+		coalesce(min(rowid) FILTER (WHERE json_type(json) = 'OBJECT' AND len(json_keys(json)) <> len(list_distinct(json_keys(json)))), -1)
+		FROM %s`, raw)
+	if err := db.QueryRow(ctx, q).Scan(&bad, &dup); err != nil {
 		return readErr(ctx, t, sf.SourceFile, err, "cannot read JSON lines")
 	}
 	if bad > 0 {
 		return jsonlProblem(t, sf, nil)
+	}
+	if dup >= 0 {
+		var keys []string
+		rows, err := db.Query(ctx, fmt.Sprintf("SELECT unnest(json_keys(json)) FROM %s WHERE rowid = %d", raw, dup))
+		if err != nil {
+			return readErr(ctx, t, sf.SourceFile, err, "cannot read JSON keys")
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return readErr(ctx, t, sf.SourceFile, err, "cannot read JSON keys")
+			}
+			keys = append(keys, k)
+		}
+		rows.Close()
+		twice := ""
+		seen := map[string]bool{}
+		for _, k := range keys {
+			if seen[k] && twice == "" {
+				twice = k
+			}
+			seen[k] = true
+		}
+		return &FileError{Table: t.Name, File: sf.Rel, Line: jsonlLineOf(ctx, db, raw, sf.Path, dup),
+			Msg: fmt.Sprintf("has an object with the key %s twice, which is ambiguous; keep one", echo(twice))}
 	}
 	// Keys in order of first appearance, so extra columns keep the file's order.
 	rows, err := db.Query(ctx, fmt.Sprintf(`SELECT k FROM (SELECT k, min(rowid * 10000 + i) AS o FROM (
@@ -373,14 +454,8 @@ func stageJSONL(ctx context.Context, db *duck.DB, t Table, sf *stagedFile) error
 				return readErr(ctx, t, sf.SourceFile, err, "cannot read JSON keys")
 			}
 			if ord >= 0 {
-				fe := &FileError{Table: t.Name, File: sf.Rel, Msg: fmt.Sprintf("has an object with both keys %s (keys are matched case-insensitively); keep one", strings.Join(quoteAll(ks), " and "))}
-				// The line only when Go counts the objects as DuckDB does.
-				var objects int64
-				m, total, err := jsonlLines(sf.Path, []int64{ord})
-				if err == nil && db.QueryRow(ctx, "SELECT count(*) FROM "+raw).Scan(&objects) == nil && total == objects {
-					fe.Line = m[ord].line
-				}
-				return fe
+				return &FileError{Table: t.Name, File: sf.Rel, Line: jsonlLineOf(ctx, db, raw, sf.Path, ord),
+					Msg: fmt.Sprintf("has an object with both keys %s (keys are matched case-insensitively); keep one", strings.Join(quoteAll(ks), " and "))}
 			}
 			expr = "coalesce(" + strings.Join(exprs, ", ") + ")"
 		}
@@ -402,12 +477,23 @@ func stageJSONL(ctx context.Context, db *duck.DB, t Table, sf *stagedFile) error
 	return nil
 }
 
+// jsonlLineOf is the line of the ord-th object of a JSON-lines file read
+// into table raw, or 0 when Go does not count the objects as DuckDB does.
+func jsonlLineOf(ctx context.Context, db *duck.DB, raw, path string, ord int64) int64 {
+	var objects int64
+	m, total, err := jsonlLines(path, []int64{ord})
+	if err == nil && db.QueryRow(ctx, "SELECT count(*) FROM "+raw).Scan(&objects) == nil && total == objects {
+		return m[ord].line
+	}
+	return 0
+}
+
 func jsonPath(k string) string { return `$."` + k + `"` }
 
 func quoteAll(ss []string) []string {
 	out := make([]string, len(ss))
 	for i, s := range ss {
-		out[i] = fmt.Sprintf("%q", s)
+		out[i] = echo(s)
 	}
 	return out
 }
@@ -421,7 +507,7 @@ func jsonKeyExpr(k string) (string, error) {
 	if !strings.HasPrefix(k, "$") && !strings.HasPrefix(k, "/") {
 		return fmt.Sprintf(`(src.json ->> %s)`, duck.Quote(k)), nil
 	}
-	return "", fmt.Errorf("has a key %q that assign cannot address (a leading $ or / with a double quote); rename it", k)
+	return "", fmt.Errorf("has a key %s that assign cannot address (a leading $ or / with a double quote); rename it", echo(k))
 }
 
 func columnNames(t Table) string {
@@ -484,10 +570,10 @@ func checkTextColumns(ctx context.Context, db *duck.DB, t Table, sf *stagedFile)
 		code := fmt.Sprintf("((%s >> %d) & 3)", colBad, 2*i)
 		q := fmt.Sprintf("SELECT count(*) FILTER (WHERE %[1]s <> %[2]d), count(*) FILTER (WHERE %[1]s = %[3]d) FROM %[4]s", code, codeMissing, codeType, sf.tmp)
 		if err := db.QueryRow(ctx, q).Scan(&present, &bad); err != nil {
-			return readErr(ctx, t, sf.SourceFile, err, "cannot check column "+fc.Name)
+			return readErr(ctx, t, sf.SourceFile, err, "cannot check column "+echoName(fc.Name))
 		}
 		if present > 0 && bad == present {
-			return &FileError{Table: t.Name, File: sf.Rel, Msg: fmt.Sprintf("column %s of table %s has type %s holding no valid value; expected %s", fc.Name, t.Name, fc.Type, wantedTypes(c))}
+			return &FileError{Table: t.Name, File: sf.Rel, Msg: fmt.Sprintf("column %s of table %s has type %s holding no valid value; expected %s", echoName(fc.Name), t.Name, fc.Type, wantedTypes(c))}
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,9 +78,40 @@ func TestTypedParquet(t *testing.T) {
 				t(user_id, status, box_size, cadence_days, next_ship_on)`,
 			want: `users.parquet row 2, column box_size: value "3000000000" breaks rule box_size INTEGER (an integer in range)
 users.parquet row 3, column user_id: value "18446744073709551615" breaks rule user_id BIGINT (an integer in range)
-users.parquet row 4, column next_ship_on: value "2026-02-01 10:30:00" breaks rule next_ship_on DATE (a timestamp must be at midnight)
+users.parquet row 4, column next_ship_on: value "2026-02-01 10:30:00" breaks rule next_ship_on DATE (a finite timestamp at midnight, years 0000 to 9999)
 users.parquet row 5, column status: value null breaks rule status required
 error: the extract has 4 invalid values in 4 rows; fix them, or load with --reject-file FILE to set them aside and load the rest
+`,
+		},
+		{
+			// One rule for every format: text cannot spell these, so a typed
+			// column may not hold them either (infinity was accepted).
+			name:  "infinite and far dates and timestamps",
+			table: "users",
+			sql: `SELECT * FROM (VALUES
+				(10, 'active', 8, 14, DATE 'infinity'),
+				(11, 'paused', 6, 28, DATE '-infinity'),
+				(12, 'active', 10, 14, DATE '2026-03-04'),
+				(13, 'cancelled', 8, 28, DATE '10000-01-01'))
+				t(user_id, status, box_size, cadence_days, next_ship_on)`,
+			want: `users.parquet row 1, column next_ship_on: value "infinity" breaks rule next_ship_on DATE (a finite date, years 0000 to 9999)
+users.parquet row 2, column next_ship_on: value "-infinity" breaks rule next_ship_on DATE (a finite date, years 0000 to 9999)
+users.parquet row 4, column next_ship_on: value "10000-01-01" breaks rule next_ship_on DATE (a finite date, years 0000 to 9999)
+skips.csv line 2, column user_id: value "10" breaks rule user_id in users (its users row was rejected)
+user_ng.csv line 2, column user_id: value "10" breaks rule user_id in users (its users row was rejected)
+deliveries.csv line 2, column user_id: value "10" breaks rule user_id in users (its users row was rejected)
+deliveries.csv line 3, column user_id: value "10" breaks rule user_id in users (its users row was rejected)
+ratings.csv line 2, column user_id: value "10" breaks rule user_id in users (its users row was rejected)
+ratings.csv line 3, column user_id: value "10" breaks rule user_id in users (its users row was rejected)
+error: the extract has 3 invalid values in 3 rows, and 6 more rows refer to those rows; fix them, or load with --reject-file FILE to set them aside (with the rows referring to them) and load the rest
+`,
+		},
+		{
+			name:  "infinite timestamp",
+			table: "requests",
+			sql:   `SELECT * FROM (VALUES (12, 3, TIMESTAMP 'infinity')) t(user_id, snack_id, requested_at)`,
+			want: `requests.parquet row 1, column requested_at: value "infinity" breaks rule requested_at TIMESTAMP (a finite timestamp, years 0000 to 9999)
+error: the extract has 1 invalid value in 1 row; fix them, or load with --reject-file FILE to set them aside and load the rest
 `,
 		},
 		{
@@ -275,6 +307,31 @@ stock.arrow row 4, column snack_id: value "18446744073709551615" breaks rule sna
 stock.arrow row 5, column quantity: value "-1" breaks rule quantity >= 0
 stock.arrow row 5, column best_before: value "2026-06-31" breaks rule best_before DATE (YYYY-MM-DD)
 error: the extract has 5 invalid values in 4 rows; fix them, or load with --reject-file FILE to set them aside and load the rest
+`
+		if got := outcome(err); got != want {
+			t.Errorf("got\n%swant\n%s", got, want)
+		}
+	})
+	t.Run("infinite date", func(t *testing.T) {
+		// DuckDB reads the largest date32 as infinity (arrow-go, which shows
+		// the value, as a date in year 5881580).
+		dir := filepath.Join(t.TempDir(), "extract")
+		copyDir(t, baseExtract, dir)
+		os.Remove(filepath.Join(dir, "stock.csv"))
+		writeArrowFile(t, filepath.Join(dir, "stock.arrow"), []arrow.Field{
+			{Name: "snack_id", Type: arrow.PrimitiveTypes.Int64},
+			{Name: "lot_id", Type: arrow.BinaryTypes.String},
+			{Name: "quantity", Type: arrow.PrimitiveTypes.Int64},
+			{Name: "best_before", Type: arrow.FixedWidthTypes.Date32},
+		}, func(b *array.RecordBuilder) {
+			b.Field(0).(*array.Int64Builder).AppendValues([]int64{1, 2}, nil)
+			b.Field(1).(*array.StringBuilder).AppendValues([]string{"L1", "L2"}, nil)
+			b.Field(2).(*array.Int64Builder).AppendValues([]int64{5, 6}, nil)
+			b.Field(3).(*array.Date32Builder).AppendValues([]arrow.Date32{arrow.Date32(math.MaxInt32), arrow.Date32FromTime(time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC))}, nil)
+		})
+		_, err := load(t, newHome(t), dir, nil)
+		want := `stock.arrow row 1, column best_before: value "5881580-07-11" breaks rule best_before DATE (a finite date, years 0000 to 9999)
+error: the extract has 1 invalid value in 1 row; fix them, or load with --reject-file FILE to set them aside and load the rest
 `
 		if got := outcome(err); got != want {
 			t.Errorf("got\n%swant\n%s", got, want)

@@ -2,7 +2,6 @@ package loaders
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -62,6 +61,7 @@ func whereKey(file string, line, row int64, key string) string {
 }
 
 func where(file string, line, row int64) string {
+	file = sanitize(file, maxShown)
 	switch {
 	case line > 0:
 		return fmt.Sprintf("%s line %d", file, line)
@@ -70,9 +70,6 @@ func where(file string, line, row int64) string {
 	}
 	return file
 }
-
-// maxShown bounds a value in a one-line message; the reject file has it whole.
-const maxShown = 80
 
 // String formats the violation as one line, e.g.
 //
@@ -92,11 +89,7 @@ func (v Violation) String() string {
 	if v.Null {
 		b.WriteString("value null")
 	} else {
-		val := v.Value
-		if r := []rune(val); len(r) > maxShown {
-			val = string(r[:maxShown]) + "..."
-		}
-		b.WriteString("value " + strconv.Quote(val))
+		b.WriteString("value " + echo(v.Value))
 	}
 	b.WriteString(" breaks rule " + v.Rule)
 	if v.DupFile != "" {
@@ -117,32 +110,60 @@ type FileError struct {
 	File  string // relative to the extract folder; empty for the folder itself
 	Line  int64  // 0 when unknown or not a text file
 	Msg   string // one lowercase sentence, without the file name
+	// lostRows marks the refusal of a file DuckDB read another number of
+	// rows from than Go counted (the fuzz tests require it never happens).
+	lostRows bool
 }
 
+// Error is the one-line message. Its parts come from the extract (file
+// names) and from readers, so it is sanitized as a whole: whatever a part
+// holds, the message stays one printable line.
 func (e *FileError) Error() string {
+	file := sanitize(e.File, maxShown)
+	msg := sanitize(e.Msg, maxMessage)
 	switch {
 	case e.File == "":
-		return e.Msg
+		return msg
 	case e.Line > 0:
-		return fmt.Sprintf("%s line %d: %s", e.File, e.Line, e.Msg)
+		return fmt.Sprintf("%s line %d: %s", file, e.Line, msg)
 	}
-	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	return fmt.Sprintf("%s: %s", file, msg)
 }
 
 // ValidationError is returned when rows break rules and no reject file was
 // given. It carries the first violations in table order (SPEC order), then
 // file order; the command prints them.
 type ValidationError struct {
+	// Shown are the first violations: defects first, in table and file
+	// order, then rows refused only because of a rejected row they refer to.
 	Shown []Violation
-	// Total counts every violation (a row can break several rules).
+	// Total counts every violation (a row can break several rules),
+	// references to rejected rows included.
 	Total int64
-	// Rows counts the invalid rows.
+	// Rows counts the invalid rows, rows referring to rejected rows
+	// included.
 	Rows int64
+	// CascadeRows counts the rows that are invalid only because rows they
+	// refer to are (a deliveries row of a rejected user), and CascadeValues
+	// their references to those rows; Total and Rows include them.
+	CascadeRows, CascadeValues int64
+}
+
+// Defects are the invalid values and the rows holding them, not counting
+// rows that only refer to rejected rows.
+func (e *ValidationError) Defects() (values, rows int64) {
+	return e.Total - e.CascadeValues, e.Rows - e.CascadeRows
 }
 
 func (e *ValidationError) Error() string {
-	return fmt.Sprintf("the extract has %d invalid %s in %d %s; fix them, or load with --reject-file FILE to set them aside and load the rest",
-		e.Total, plural(e.Total, "value", "values"), e.Rows, plural(e.Rows, "row", "rows"))
+	values, rows := e.Defects()
+	if e.CascadeRows == 0 {
+		return fmt.Sprintf("the extract has %d invalid %s in %d %s; fix them, or load with --reject-file FILE to set them aside and load the rest",
+			values, plural(values, "value", "values"), rows, plural(rows, "row", "rows"))
+	}
+	return fmt.Sprintf("the extract has %d invalid %s in %d %s, and %d more %s to %s; fix them, or load with --reject-file FILE to set them aside (with the rows referring to them) and load the rest",
+		values, plural(values, "value", "values"), rows, plural(rows, "row", "rows"),
+		e.CascadeRows, plural(e.CascadeRows, "row refers", "rows refer"), plural(rows, "that row", "those rows"))
 }
 
 // More is how many violations are not in Shown.

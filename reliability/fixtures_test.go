@@ -64,6 +64,10 @@ func binaryFixtures(t *testing.T) map[string][]byte {
 		(1::BIGINT, 'L001', 120, DATE '2026-06-30'),
 		(2::BIGINT, 'L003', 80, DATE '2026-05-31'),
 		(NULL::BIGINT, 'L004', 40, DATE '2026-07-15')) t(snack_id, lot_id, quantity, best_before)`)
+	// A DATE of infinity, which text cannot spell (it was accepted from
+	// Parquet while CSV refused it).
+	out["parquet_date_infinity/snacks.parquet"] = parquet(`SELECT snack_id, name, category,
+		CASE WHEN snack_id = 2 THEN DATE 'infinity' ELSE launched_on END AS launched_on, active FROM (` + snacks + `)`)
 	// Cut in half: no footer, no closing magic.
 	out["parquet_truncated/snacks.parquet"] = validSnacks[:len(validSnacks)/2]
 	// The footer's length (the 4 bytes before the closing "PAR1") made
