@@ -193,16 +193,20 @@ func Load(ctx context.Context, opts Options) (res *Result, err error) {
 	for _, t := range Tables {
 		if src := ex.Sources[t.Name]; src != nil {
 			for _, f := range src.Files {
-				if err := shapeProblem(t, f, surveyed[f.Path].shape); err != nil {
-					return nil, err
+				if fs := surveyed[f.Path]; fs != nil && f.Feed == nil {
+					if err := shapeProblem(t, f, fs.shape); err != nil {
+						return nil, err
+					}
 				}
 			}
 		}
 	}
 	checksum := checksumOf(ex, surveyed)
-	same, err := sameContent(ctx, opts.Home, checksum)
-	if err != nil {
-		return nil, err
+	var same sameSnapshots
+	if checksum != "" {
+		if same, err = sameContent(ctx, opts.Home, checksum); err != nil {
+			return nil, err
+		}
 	}
 	if opts.SkipUnchanged && same.current != "" {
 		return &Result{Snapshot: same.current, Path: opts.Home.SnapshotPath(same.current), Current: true,
@@ -378,7 +382,7 @@ func (l *loader) loadTable(ctx context.Context, t Table) error {
 	for i, f := range src.Files {
 		t0 := time.Now()
 		var shape *textShape
-		if fs := l.surveyed[f.Path]; fs != nil {
+		if fs := l.surveyed[f.Path]; fs != nil && f.Feed == nil {
 			shape = fs.shape
 		}
 		sf, err := stageFile(ctx, l.db, t, f, shape, i, fmt.Sprintf("ld_%s_%d", t.Name, i))
@@ -501,8 +505,10 @@ func (l *loader) writeMeta(ctx context.Context, name string, res *Result) error 
 		{"assign_version", l.opts.Version},
 		{"schema_version", strconv.Itoa(SchemaVersion)},
 		{"rows_rejected", strconv.FormatInt(res.Rejected, 10)},
-		{MetaChecksum, res.Checksum},
 	}...)
+	if res.Checksum != "" {
+		meta = append(meta, [2]string{MetaChecksum, res.Checksum})
+	}
 	if l.opts.RejectFile != "" {
 		abs, _ := filepath.Abs(l.opts.RejectFile)
 		meta = append(meta, [2]string{"reject_file", abs})

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -91,7 +92,7 @@ func TestLoadSummary(t *testing.T) {
 		"snacks     │    5 │        0 │ snacks.csv     │ csv",
 		"requests   │    0 │        - │ (absent)       │ -",
 		"Absent optional tables, loaded empty: requests",
-		"Rejected 0 rows (0 violations) written to " + rej,
+		"No row rejected; " + rej + " holds only its header row",
 	} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.out)
@@ -104,12 +105,63 @@ func TestLoadSummary(t *testing.T) {
 		t.Errorf("stderr %q", r.errOut)
 	}
 	// Not a terminal: no progress decoration at all.
+	// The same extract again: loaded (a duplicate, said so).
 	r = assign(t, home, false, "load", extract, "--no-switch")
-	if r.code != 0 || strings.TrimSpace(r.errOut) != "note: ignored notes.txt: not <table>.csv, .parquet, .jsonl or .arrow for a table of the extract" {
+	if r.code != 0 || !regexp.MustCompile(`^note: ignored notes.txt: not <table>.csv, .parquet, .jsonl or .arrow for a table of the extract
+note: the extract has the same content as snapshot snap-20260301-020000 \(checksum xxh3-128:[0-9a-f]{32}\), so this load duplicates it; 'assign load --skip-unchanged' skips a load whose extract equals the current snapshot's
+$`).MatchString(r.errOut) {
 		t.Errorf("exit %d, stderr %q", r.code, r.errOut)
 	}
 	if !strings.Contains(r.out, "(not current: switch with 'assign snapshots use snap-20260301-020000-2')") {
 		t.Errorf("stdout %s", r.out)
+	}
+}
+
+// TestSkipUnchanged loads an extract, then the same content from another
+// folder with --skip-unchanged (skipped: exit 0, one line naming the current
+// snapshot, no new snapshot), then a changed extract (loaded).
+func TestSkipUnchanged(t *testing.T) {
+	home := t.TempDir()
+	extract := filepath.Join(t.TempDir(), "extract")
+	copyDir(t, baseExtract, extract)
+	if r := assign(t, home, false, "load", extract, "--skip-unchanged"); r.code != 0 || !strings.HasPrefix(r.out, "Loaded snapshot snap-20260301-020000 (now current)") {
+		t.Fatalf("first load: exit %d\n%s%s", r.code, r.out, r.errOut)
+	}
+	again := filepath.Join(t.TempDir(), "copy")
+	copyDir(t, extract, again)
+	r := assign(t, home, false, "load", again, "--skip-unchanged")
+	if r.code != 0 || r.errOut != "" || !regexp.MustCompile(`^Skipped: the extract is unchanged since snapshot snap-20260301-020000 \(checksum xxh3-128:[0-9a-f]{32}\), which stays current\n$`).MatchString(r.out) {
+		t.Errorf("unchanged: exit %d, stdout %q, stderr %q", r.code, r.out, r.errOut)
+	}
+	h, _ := store.Open(home)
+	if snaps, _ := h.ListSnapshots(); len(snaps) != 1 {
+		t.Errorf("snapshots after a skipped load: %v", snaps)
+	}
+	// One changed byte is a changed extract.
+	users := filepath.Join(again, "users.csv")
+	data, _ := os.ReadFile(users)
+	os.WriteFile(users, []byte(strings.Replace(string(data), ",8,", ",9,", 1)), 0o644)
+	if r := assign(t, home, false, "load", again, "--skip-unchanged"); r.code != 0 || !strings.HasPrefix(r.out, "Loaded snapshot") || r.errOut != "" {
+		t.Errorf("changed: exit %d, stdout %q, stderr %q", r.code, r.out, r.errOut)
+	}
+	if snaps, _ := h.ListSnapshots(); len(snaps) != 2 {
+		t.Errorf("snapshots after a changed load: %v", snaps)
+	}
+}
+
+// TestRejectSummary checks that rows set aside only because they refer to a
+// rejected row are counted apart from the defects (two bad users rows read
+// as "450 invalid values").
+func TestRejectSummary(t *testing.T) {
+	home := t.TempDir()
+	extract := filepath.Join(t.TempDir(), "extract")
+	copyDir(t, baseExtract, extract)
+	os.WriteFile(filepath.Join(extract, "users.csv"), []byte("user_id,status,box_size,cadence_days,next_ship_on\n10,active,8,14,2026-03-02\n11,paused,6,28,2026-03-09\n12,on hold,10,14,2026-03-04\n13,cancelled,80,28,2026-02-01\n"), 0o644)
+	rej := filepath.Join(t.TempDir(), "rejects.csv")
+	r := assign(t, home, false, "load", extract, "--reject-file", rej)
+	want := "Rejected 9 rows, written to " + rej + ": 2 rows with 2 invalid values, and 7 rows referring to rejected rows\n"
+	if r.code != 0 || !strings.HasSuffix(r.out, want) {
+		t.Errorf("exit %d, stdout:\n%s\nwant it to end with:\n%s", r.code, r.out, want)
 	}
 }
 
