@@ -57,7 +57,7 @@ func TestPostgresTypesAndViolations(t *testing.T) {
 		`source table ratings, primary key id=2, column rating: value null breaks rule rating required`,
 		`source table requests, row at ctid (0,2), column snack_id: value "9" breaks rule snack_id in snacks`,
 		`source table stock, primary key (snack_id, lot_id)=(2, 8), column quantity: value "-1" breaks rule quantity >= 0`,
-		`source table stock, primary key (snack_id, lot_id)=(2, 8), column best_before: value "2026-06-01 10:00:00" breaks rule best_before DATE (a timestamp must be at midnight)`,
+		`source table stock, primary key (snack_id, lot_id)=(2, 8), column best_before: value "2026-06-01 10:00:00" breaks rule best_before DATE (a finite timestamp at midnight, years 0000 to 9999)`,
 	}
 	checkViolations(t, err, want)
 
@@ -167,7 +167,7 @@ func TestMariaDBTypesAndViolations(t *testing.T) {
 		`source table users, primary key user_id=18446744073709551615, column user_id: value "18446744073709551615" breaks rule user_id BIGINT (an integer)`,
 		`source table requests, row 2 in read order (the table has no primary key), column snack_id: value "9" breaks rule snack_id in snacks`,
 		`source table stock, primary key (snack_id, lot_id)=(2, L-8), column quantity: value "-1" breaks rule quantity >= 0`,
-		`source table stock, primary key (snack_id, lot_id)=(2, L-8), column best_before: value "2026-06-01 10:00:00" breaks rule best_before DATE (a timestamp must be at midnight)`,
+		`source table stock, primary key (snack_id, lot_id)=(2, L-8), column best_before: value "2026-06-01 10:00:00" breaks rule best_before DATE (a finite timestamp at midnight, years 0000 to 9999)`,
 	}
 	checkViolations(t, err, want)
 
