@@ -191,6 +191,13 @@ func stageFile(ctx context.Context, db *duck.DB, t Table, f SourceFile, shape *t
 		return nil, fmt.Errorf("count rows of %s: %w", f.Rel, duck.Clean(err))
 	}
 	if shape != nil && sf.rows != shape.records {
+		// DuckDB misread the file. A record of the wrong shape is the
+		// likely cause, and the better message.
+		if f.Format == CSV {
+			if line, msg := scanCSV(f.Path, len(sf.cols)); line > 0 {
+				return nil, &FileError{Table: t.Name, File: f.Rel, Line: line, Msg: msg}
+			}
+		}
 		return nil, lostRows(t, sf)
 	}
 	if f.Format.typed() {
