@@ -9,10 +9,13 @@ package analytics
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/assign-dev/assign/duck"
@@ -123,12 +126,9 @@ func Open(ctx context.Context, home *store.Home, opt Options) (*Session, error) 
 	// A spill folder of the session's own: DuckDB lets a query read its
 	// temporary folder, and what other processes spill under tmp/ is
 	// none of its business. It goes when the session closes.
-	if err := os.MkdirAll(home.TmpDir(), 0o755); err != nil {
-		return nil, fmt.Errorf("create the spill folder: %w", err)
-	}
-	tmp, err := os.MkdirTemp(home.TmpDir(), fmt.Sprintf("%s%d-", QueryTmpPrefix, os.Getpid()))
+	tmp, err := sessionTmpDir(home)
 	if err != nil {
-		return nil, fmt.Errorf("create the spill folder: %w", err)
+		return nil, err
 	}
 	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: opt.Threads, TempDir: tmp, MemoryLimit: fmt.Sprintf("%dB", mem)})
 	if err != nil {
@@ -142,6 +142,29 @@ func Open(ctx context.Context, home *store.Home, opt Options) (*Session, error) 
 		return nil, err
 	}
 	return s, nil
+}
+
+// sessionTmpDir makes the session's spill folder under the home's tmp/.
+// An account that may read the home but not write it (an analyst querying
+// what operations loaded) spills under the system's temporary folder
+// instead: querying never needs write access to the home.
+func sessionTmpDir(home *store.Home) (string, error) {
+	pattern := fmt.Sprintf("%s%d-", QueryTmpPrefix, os.Getpid())
+	err := os.MkdirAll(home.TmpDir(), 0o755)
+	if err == nil {
+		var tmp string
+		if tmp, err = os.MkdirTemp(home.TmpDir(), pattern); err == nil {
+			return tmp, nil
+		}
+	}
+	if !errors.Is(err, fs.ErrPermission) && !errors.Is(err, syscall.EROFS) {
+		return "", fmt.Errorf("create the spill folder: %w", err)
+	}
+	tmp, terr := os.MkdirTemp("", "assign-"+pattern)
+	if terr != nil {
+		return "", fmt.Errorf("create the spill folder: %w (and in the system's temporary folder: %v)", err, terr)
+	}
+	return tmp, nil
 }
 
 // QueryTmpPrefix starts the name of a query session's spill folder under
