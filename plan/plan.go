@@ -59,6 +59,9 @@ type Request struct {
 	// says where the shard came from (recorded in the part).
 	Shard       shard.Spec
 	ShardSource string
+	// MemoryLimit is DuckDB's memory_limit for the job (empty: DuckDB's
+	// default).
+	MemoryLimit string
 	// QuotaFrom names, for a run-mode shard, the merged preassign of the
 	// job (a run id of the home or a run folder) whose per-shard demand
 	// splits every lot among the shards (see QuotaFor).
@@ -102,7 +105,7 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 	if err != nil {
 		return nil, err
 	}
-	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: req.Threads, TempDir: home.TmpDir()})
+	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: req.Threads, TempDir: home.TmpDir(), MemoryLimit: req.MemoryLimit})
 	if err != nil {
 		return nil, err
 	}

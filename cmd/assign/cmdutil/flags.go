@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -75,4 +76,16 @@ func ParseBytes(s string) (int64, error) {
 		return 0, fmt.Errorf("too large")
 	}
 	return int64(v * mult), nil
+}
+
+// memorySizeRE accepts the sizes DuckDB's memory_limit takes.
+var memorySizeRE = regexp.MustCompile(`^(?i)[0-9]+(\.[0-9]+)? ?(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$`)
+
+// CheckMemorySize fails with a FlagError naming the flag unless v is a size
+// DuckDB's memory_limit takes (4GB, 512MB, 2GiB).
+func CheckMemorySize(flag, v string) error {
+	if !memorySizeRE.MatchString(v) {
+		return FlagErrorf("--%s %q: want a size such as 4GB, 512MB or 2GiB", flag, v)
+	}
+	return nil
 }

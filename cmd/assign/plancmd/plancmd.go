@@ -45,9 +45,19 @@ type Options struct {
 	ShardCount int
 	// QuotaFrom is run's --quota-from.
 	QuotaFrom string
+	// MemoryLimit is --memory-limit (empty: DuckDB's default, or
+	// ShardMemoryLimit for a shard).
+	MemoryLimit string
 
 	Request plan.Request // filled by validation
 }
+
+// ShardMemoryLimit is a shard's DuckDB memory limit unless --memory-limit
+// says otherwise. A shard's own DuckDB work is small (its users' rows), but
+// DuckDB keeps every snapshot page it scanned cached up to its limit: at 3
+// million users the pages of deliveries and ratings alone would be more
+// than the shard's own data. Under this limit it drops them.
+const ShardMemoryLimit = "256MB"
 
 // AddFlags registers the flags shared by preassign and run.
 func AddFlags(cmd *cobra.Command, opts *Options) {
@@ -63,6 +73,7 @@ func AddFlags(cmd *cobra.Command, opts *Options) {
 	fs.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a pprof CPU profile of the job to this file (go tool pprof)")
 	fs.StringVar(&opts.MemProfile, "memprofile", "", "write a pprof heap profile taken at the end of the job to this file")
 	fs.StringVar(&opts.ShardFlag, "shard", "", "plan only shard I of N (I/N, or auto: from the engine's environment) and write a part folder into --out")
+	fs.StringVar(&opts.MemoryLimit, "memory-limit", "", "DuckDB's memory limit; beyond it DuckDB drops cached snapshot pages and spills to the home's tmp folder (default: DuckDB's own, 80% of RAM; "+ShardMemoryLimit+" for a shard)")
 	fs.IntVar(&opts.ShardCount, "shard-count", 0, "number of shards N when the index comes from the environment (e.g. $JOB_COMPLETION_INDEX); implies --shard auto")
 	_ = cmd.MarkFlagRequired("date")
 	opts.Policy = cmdutil.AddPolicyFlags(cmd)
@@ -105,6 +116,14 @@ func (o *Options) Validate() error {
 	if err != nil {
 		return cmdutil.FlagErrorf("%v", err)
 	}
+	memLimit := o.MemoryLimit
+	if memLimit != "" {
+		if err := cmdutil.CheckMemorySize("memory-limit", memLimit); err != nil {
+			return err
+		}
+	} else if sh.Sharded() {
+		memLimit = ShardMemoryLimit
+	}
 	if sh.Sharded() {
 		if o.Mode == engine.Assign && o.QuotaFrom == "" {
 			return cmdutil.FlagErrorf("--shard %s of a run needs --quota-from RUN: stock couples the shards, so each uses a quota of every lot, split by the shards' demand in the merged preassign of the same job (see 'assign shards' to do both)", sh)
@@ -127,7 +146,7 @@ func (o *Options) Validate() error {
 		Flags: map[string]any{"date": o.Date, "days": o.Days, "snapshot": o.Snapshot, "threads": o.Threads,
 			"out": o.OutDir, "format": o.Format, "policy_file": o.Policy.File, "allocator": o.Allocator},
 		Version: cmdutil.BuildVersion(),
-		Shard:   sh, ShardSource: shardSource,
+		Shard:   sh, ShardSource: shardSource, MemoryLimit: memLimit,
 	}
 	if o.QuotaFrom != "" && !sh.Sharded() {
 		return cmdutil.FlagErrorf("--quota-from is for the shards of a run (--shard I/N); a run on one machine uses all the stock")

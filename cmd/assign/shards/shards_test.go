@@ -256,6 +256,7 @@ func TestRunShardFlags(t *testing.T) {
 		{[]string{"preassign", "--date", date, "--shard", "0/2"}, "--shard 0/2 writes a part folder: give --out DIR"},
 		{[]string{"preassign", "--date", date, "--shard", "2/2", "--out", "x"}, "the shard index must be between 0 and 1"},
 		{[]string{"preassign", "--date", date, "--shard", "0/2", "--out", "x", "--format", "csv"}, "a shard's part is always Parquet"},
+		{[]string{"preassign", "--date", date, "--memory-limit", "lots"}, `--memory-limit "lots": want a size such as 4GB`},
 	} {
 		code, _, errOut := assign(t, home, c.args...)
 		if code != cmdutil.ExitUsage || !strings.Contains(errOut, c.want) {
