@@ -3,8 +3,10 @@ package shards_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -310,5 +312,47 @@ func TestExtractsNotMadeByGen(t *testing.T) {
 				t.Fatalf("one machine's boxes.csv has %d lines: the extract plans too little to compare", bytes.Count(b, []byte("\n")))
 			}
 		})
+	}
+}
+
+// TestInterrupt: Ctrl-C of assign shards stops its shard processes and
+// exits 130 saying where the finished parts are.
+func TestInterrupt(t *testing.T) {
+	home := newHome(t)
+	parts := filepath.Join(t.TempDir(), "parts-interrupt")
+	cmd := exec.Command(os.Args[0], "--home", home, "shards", "--local", "2", "--parts", parts, "--",
+		"preassign", "--date", date, "--days", "28", "--threads", "1")
+	cmd.Env = append(os.Environ(), "ASSIGN_TEST_MAIN=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if logs, _ := filepath.Glob(filepath.Join(parts, ".logs", "*.log")); len(logs) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatal("the shards did not start")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != cmdutil.ExitInterrupted {
+		t.Fatalf("exit %v, want %d; stderr:\n%s", err, cmdutil.ExitInterrupted, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "interrupted; the shards were stopped, the parts that finished are in "+parts) {
+		t.Errorf("stderr does not say so:\n%s", stderr.String())
+	}
+	// No shard process outlives the runner.
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		if b, err := os.ReadFile(p); err == nil && bytes.Contains(b, []byte(parts)) {
+			t.Errorf("a shard still runs: %s", bytes.ReplaceAll(b, []byte{0}, []byte{' '}))
+		}
 	}
 }
