@@ -373,7 +373,7 @@ func readFigures(ctx context.Context, dir string) (runFigures, error) {
 	f.short, f.lines = m.Counts.ShortBoxes, m.Counts.BoxLines
 	if m.Shards != nil && m.Shards.FinalPass != nil {
 		p := m.Shards.FinalPass
-		f.pass = fmt.Sprintf("%d units unused by the shards; %d of %d short boxes topped up, %d lines, score %+.1f", p.Leftover, p.Topped, p.ShortBefore, p.Lines, p.Score)
+		f.pass = fmt.Sprintf("%d of %d short boxes topped up with %d lines (score %+.1f) from the %d units no shard took", p.Topped, p.ShortBefore, p.Lines, p.Score, p.Leftover)
 	}
 	db, err := duck.OpenMemory(ctx, duck.Options{Threads: 2})
 	if err != nil {
