@@ -24,9 +24,9 @@ import (
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/duckdb/duckdb-go/arrowmapping"
-	"github.com/duckdb/duckdb-go/mapping"
 	duckdb "github.com/duckdb/duckdb-go/v2"
+	"github.com/duckdb/duckdb-go/v2/arrowmapping"
+	"github.com/duckdb/duckdb-go/v2/mapping"
 )
 
 // StreamError is an error DuckDB reported while running a streamed query.
