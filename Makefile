@@ -5,7 +5,7 @@ BIN     := bin/assign
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -ldflags "-X github.com/assign-dev/assign/cmd/assign/cmdutil.Version=$(VERSION)"
 
-.PHONY: build demo test test-short race fuzz bench bench-large bench-db bench-shards bench-shards-10m lint vet gofmt staticcheck fmt clean screenshots bench-dashboard
+.PHONY: build demo test test-short race fuzz bench bench-large bench-db bench-targets bench-shards bench-shards-10m lint vet gofmt staticcheck fmt clean screenshots bench-dashboard
 
 build:
 	$(GO) build $(TAGS) $(LDFLAGS) -o $(BIN) ./cmd/assign
@@ -93,6 +93,12 @@ screenshots:
 DASH_HOME ?= ./assign-data
 bench-dashboard:
 	$(GO) run $(TAGS) ./benchmarks/cmd/dashbench --home $(DASH_HOME)
+
+## bench-targets: every row of issue 13's speed targets (small and medium with
+## both baselines, threads 1 and 2 at medium, large preassign), then a table of
+## target / measured / holds; about an hour and ~25 GB of disk on 2 cores.
+bench-targets: build
+	$(GO) run $(TAGS) ./benchmarks/cmd/bench --targets --quiet-idle 0.85 --quiet-wait 10m
 
 ## lint: go vet, gofmt -l (any file listed fails) and staticcheck
 lint: vet gofmt staticcheck

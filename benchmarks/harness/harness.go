@@ -75,6 +75,12 @@ type Options struct {
 	Threads []int
 	// Ops are the operations to time (see Ops).
 	Ops []string
+	// OpsAt, when it names a scale, replaces Ops at that scale (e.g. only
+	// preassign at large, where loads take minutes).
+	OpsAt map[string][]string
+	// ScalingAt adds, at the scales it names, preassign and run at these
+	// --threads values besides Threads (the 1 -> 2 threads speedup).
+	ScalingAt map[string][]int
 	// PolicyFlags are policy flags (e.g. --repeat-window-days 90) passed
 	// to assign preassign and run and to both baselines, which share them.
 	PolicyFlags []string
@@ -118,6 +124,20 @@ func (o *Options) Validate() error {
 	}
 	if len(o.Ops) == 0 {
 		return fmt.Errorf("no operation given: use some of %v", Ops)
+	}
+	for scale, ops := range o.OpsAt {
+		for _, op := range ops {
+			if !slices.Contains(Ops, op) {
+				return fmt.Errorf("unknown operation %q at %s: use some of %v", op, scale, Ops)
+			}
+		}
+	}
+	for scale, ts := range o.ScalingAt {
+		for _, t := range ts {
+			if t < 0 || t > 1024 {
+				return fmt.Errorf("threads %d at %s is out of range: use 0 (all cores) to 1024", t, scale)
+			}
+		}
 	}
 	if len(o.Threads) == 0 {
 		o.Threads = []int{0}
@@ -272,7 +292,7 @@ func Run(ctx context.Context, opt Options, command string) (*Report, error) {
 		Options: ReportOptions{Seed: opt.Seed, Date: opt.Date.Format(time.DateOnly), Days: opt.Days, Runs: opt.Runs,
 			Threads: opt.Threads, Ops: opt.Ops, PolicyFlags: opt.PolicyFlags, Assign: opt.Assign, Version: assignVersion(ctx, opt.Assign)}}
 	rep.LoadBefore, _ = LoadAverage()
-	if opt.Baselines && slices.Contains(opt.Ops, OpPreassign) {
+	if opt.Baselines && opt.anyOp(OpPreassign) {
 		var err error
 		if overlaps(opt.Scales, opt.SQLOnlyScales) {
 			if h.sqlonly, err = h.buildBaseline(ctx, "sqlonly", "./benchmarks/baselines/sqlonly/cmd/sqlonly"); err != nil {
@@ -296,6 +316,24 @@ func Run(ctx context.Context, opt Options, command string) (*Report, error) {
 	rep.Finished = time.Now().UTC()
 	rep.LoadAfter, _ = LoadAverage()
 	return rep, nil
+}
+
+// opsAt are the operations timed at a scale.
+func (o *Options) opsAt(scale string) []string {
+	if ops, ok := o.OpsAt[scale]; ok {
+		return ops
+	}
+	return o.Ops
+}
+
+// anyOp reports whether op is timed at some scale.
+func (o *Options) anyOp(op string) bool {
+	for _, s := range o.Scales {
+		if slices.Contains(o.opsAt(s), op) {
+			return true
+		}
+	}
+	return false
 }
 
 func overlaps(a, b []string) bool {
@@ -332,8 +370,9 @@ func (h *harness) scale(ctx context.Context, sc synth.Scale) (*ScaleReport, erro
 		return nil, err
 	}
 	sr.Rows = pq.Marker.Rows
+	ops := h.opt.opsAt(sc.Name)
 	var csv *Extract
-	if slices.Contains(h.opt.Ops, OpLoadCSV) {
+	if slices.Contains(ops, OpLoadCSV) {
 		if csv, err = h.ensureExtract(ctx, sc, synth.FormatCSV); err != nil {
 			return nil, err
 		}
@@ -347,14 +386,35 @@ func (h *harness) scale(ctx context.Context, sc synth.Scale) (*ScaleReport, erro
 	var cases []*timedCase
 	date := h.opt.Date.Format(time.DateOnly)
 	days := strconv.Itoa(h.opt.Days)
-	for _, threads := range h.opt.Threads {
+	type threadOps struct {
+		threads int
+		ops     []string
+	}
+	var plan []threadOps
+	for _, t := range h.opt.Threads {
+		plan = append(plan, threadOps{t, ops})
+	}
+	for _, t := range h.opt.ScalingAt[sc.Name] {
+		if slices.Contains(h.opt.Threads, t) {
+			continue
+		}
+		var planning []string
+		for _, op := range ops {
+			if op == OpPreassign || op == OpRun {
+				planning = append(planning, op)
+			}
+		}
+		plan = append(plan, threadOps{t, planning})
+	}
+	for _, p := range plan {
+		threads := p.threads
 		tflag := func(argv []string) []string {
 			if threads > 0 {
 				argv = append(argv, "--threads", strconv.Itoa(threads))
 			}
 			return argv
 		}
-		for _, op := range h.opt.Ops {
+		for _, op := range p.ops {
 			switch op {
 			case OpLoadParquet, OpLoadCSV:
 				ex := pq
@@ -384,7 +444,7 @@ func (h *harness) scale(ctx context.Context, sc synth.Scale) (*ScaleReport, erro
 		}
 	}
 
-	if h.opt.Baselines && slices.Contains(h.opt.Ops, OpPreassign) {
+	if h.opt.Baselines && slices.Contains(ops, OpPreassign) {
 		var ship shipCounts
 		if h.anyBaselineAt(sc.Name) {
 			if ship, err = h.checkOutputs(ctx, sc, home, sr); err != nil {

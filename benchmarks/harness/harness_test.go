@@ -249,11 +249,23 @@ func TestRunTiny(t *testing.T) {
 	if est != 1 {
 		t.Errorf("%d estimates, want the naive one", est)
 	}
-	// A second run reuses the cache: no generation, no load.
+	// A second run reuses the cache: no generation, no load. It also
+	// times only preassign at tiny (OpsAt), once more at one thread
+	// (ScalingAt), as --targets does at large and medium.
 	log.Reset()
 	opt.Runs, opt.Baselines = 1, false
-	if _, err := Run(context.Background(), opt, "bench --scales tiny"); err != nil {
+	opt.OpsAt = map[string][]string{"tiny": {OpPreassign}}
+	opt.ScalingAt = map[string][]int{"tiny": {1}}
+	rep2, err := Run(context.Background(), opt, "bench --scales tiny")
+	if err != nil {
 		t.Fatal(err)
+	}
+	var cases []string
+	for _, r := range rep2.Scales[0].Results {
+		cases = append(cases, fmt.Sprintf("%s/%d", r.Op, r.Threads))
+	}
+	if got := strings.Join(cases, " "); got != "preassign/0 preassign/1" {
+		t.Errorf("timed %s, want preassign/0 preassign/1", got)
 	}
 	if strings.Contains(log.String(), "generating") || !strings.Contains(log.String(), "reusing the loaded home") {
 		t.Errorf("second run did not reuse the cache:\n%s", log.String())

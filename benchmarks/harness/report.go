@@ -195,6 +195,24 @@ func PrintTable(w io.Writer, rep *Report) {
 	for _, l := range notes(rep) {
 		fmt.Fprintln(w, l)
 	}
+	if tr := Targets(rep); anyMeasured(tr) {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Targets of issue 13 (make bench-targets measures every row):")
+		t := targetTable(tr)
+		t.SetStyle(table.StyleLight)
+		t.Style().Format.Header = text.FormatDefault
+		t.SetOutputMirror(w)
+		t.Render()
+	}
+}
+
+func targetTable(rows []TargetRow) table.Writer {
+	t := table.NewWriter()
+	t.AppendHeader(table.Row{"target", "measured", "holds"})
+	for _, r := range rows {
+		t.AppendRow(table.Row{r.Target, r.Measured, r.Holds})
+	}
+	return t
 }
 
 // notes are the lines that follow the table: thread scaling, output
@@ -282,6 +300,11 @@ func Markdown(rep *Report, jsonPath string) string {
 		fmt.Fprintf(&b, "- %s\n", l)
 	}
 	b.WriteString("\n")
+	if tr := Targets(rep); anyMeasured(tr) {
+		b.WriteString("Targets of issue 13:\n\n")
+		b.WriteString(targetTable(tr).RenderMarkdown())
+		b.WriteString("\n\n")
+	}
 	return b.String()
 }
 

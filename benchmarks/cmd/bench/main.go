@@ -58,6 +58,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 type options struct {
 	scales      []string
 	large       bool
+	targets     bool
 	runs        int
 	days        int
 	date        string
@@ -111,6 +112,11 @@ of CPU time is idle (up to --quiet-wait) and the report says how idle it was.`,
   # Large too (needs ~20 GB of disk and about an hour)
   go run -tags duckdb_arrow ./benchmarks/cmd/bench --large
 
+  # Every row of issue 13's targets (make bench-targets): small and medium
+  # with the baselines, medium preassign and run also at 1 and 2 threads,
+  # large preassign; a target table follows the results
+  make build && go run -tags duckdb_arrow ./benchmarks/cmd/bench --targets --quiet-idle 0.9
+
   # preassign only, at one and two threads, waiting for a quiet machine
   go run -tags duckdb_arrow ./benchmarks/cmd/bench --scales medium --ops preassign \
       --threads 1,2 --no-baselines --quiet-idle 0.9 --quiet-wait 1h
@@ -152,6 +158,7 @@ of CPU time is idle (up to --quiet-wait) and the report says how idle it was.`,
 	fs := cmd.Flags()
 	fs.StringSliceVar(&o.scales, "scales", []string{"small", "medium"}, "scales to time, in order (hidden scales such as tiny are accepted)")
 	fs.BoolVar(&o.large, "large", false, "time the large scale too")
+	fs.BoolVar(&o.targets, "targets", false, "measure every target of issue 13: small, medium (preassign and run also at --threads 1 and 2) and large (preassign only); overrides --scales")
 	fs.IntVar(&o.runs, "runs", 3, "runs of every command; the median is reported")
 	fs.IntVar(&o.days, "days", 28, "horizon of preassign and run, in days")
 	fs.StringVar(&o.date, "date", synth.DefaultAsOf.Format(time.DateOnly), "extract as-of date and first ship date D0, YYYY-MM-DD")
@@ -186,6 +193,13 @@ func (o *options) resolve() (harness.Options, error) {
 		return opt, err
 	}
 	scales := slices.Clone(o.scales)
+	var opsAt map[string][]string
+	var scalingAt map[string][]int
+	if o.targets {
+		scales = []string{"small", "medium", "large"}
+		opsAt = map[string][]string{"large": {harness.OpPreassign}}
+		scalingAt = map[string][]int{"medium": {1, 2}}
+	}
 	if o.large && !slices.Contains(scales, "large") {
 		scales = append(scales, "large")
 	}
@@ -234,7 +248,7 @@ func (o *options) resolve() (harness.Options, error) {
 	}
 	return harness.Options{
 		RepoRoot: root, Assign: assign, Go: o.goCmd, CacheDir: abs(o.cache),
-		Scales: scales, Seed: o.seed, Date: d, Days: o.days, Runs: o.runs, Threads: o.threads, Ops: o.ops,
+		Scales: scales, Seed: o.seed, Date: d, Days: o.days, Runs: o.runs, Threads: o.threads, Ops: o.ops, OpsAt: opsAt, ScalingAt: scalingAt,
 		Baselines: !o.noBaselines, SQLOnlyScales: o.sqlonly, NaiveFullScales: o.naiveFull, NaiveSubsetScales: o.naiveSubset,
 		QuietIdle: o.quietIdle, QuietWait: o.quietWait, PolicyFlags: strings.Fields(o.policyFlags),
 	}, nil
