@@ -2,6 +2,7 @@ package duck
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"testing"
 	"time"
@@ -86,5 +87,33 @@ func TestStreamErrors(t *testing.T) {
 	_, err = db.Stream(ctx, "SELECT count(*) FROM (SELECT i, count(*) FROM range(20000000) t(i) GROUP BY i)", none, each)
 	if !errors.As(err, &se) || se.Kind != ErrOutOfMemory {
 		t.Errorf("memory limit: %#v", err)
+	}
+}
+
+// TestRawConnFindsTheDriverConnection pins the reflection in rawConn to the
+// driver version in go.mod: an upgrade that moves or renames the driver's
+// connection handle fails here, not in a user's query.
+func TestRawConnFindsTheDriverConnection(t *testing.T) {
+	ctx := context.Background()
+	db, err := OpenMemory(ctx, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.WithRaw(func(dc driver.Conn) error {
+		conn, err := rawConn(dc)
+		if err != nil {
+			return err
+		}
+		if conn.Ptr == nil {
+			return errors.New("rawConn returned a nil connection handle")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("rawConn: %v", err)
+	}
+	if _, err := rawConn(nil); err == nil {
+		t.Fatal("rawConn accepted a connection that is not DuckDB's")
 	}
 }
