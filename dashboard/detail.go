@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/assign-dev/assign/duck"
@@ -259,13 +260,19 @@ func (s *Server) user(ctx context.Context, r *http.Request) (any, error) {
 		return nil, err
 	}
 	defer db.Close()
-	ex, err := engine.Explain(ctx, db, engine.ExplainOptions{UserID: id, Day: day, From: d0, Mode: mode, Policy: run.man.Policy, Threads: s.opt.Threads})
+	// A scenario's box is explained on the scenario's inputs: its stock
+	// changes are replayed over the snapshot's, as the scenario made them.
+	adjust, err := whatif.Replay(run.man)
+	if err != nil {
+		return nil, fmt.Errorf("explain user %d in scenario %s: %w", id, run.ID, err)
+	}
+	ex, err := engine.Explain(ctx, db, engine.ExplainOptions{UserID: id, Day: day, From: d0, Mode: mode, Policy: run.man.Policy, Threads: s.opt.Threads, Adjust: adjust})
 	if err != nil {
 		return nil, fmt.Errorf("explain user %d on %s: %w", id, date, err)
 	}
 	out["explain"] = explainJSON(ex)
-	if run.Scenario && mode == engine.Assign {
-		out["explain_note"] = "this scenario's stock changes are not part of the explanation: it shows the snapshot's stock"
+	if adjust != nil {
+		out["explain_note"] = "explained on this scenario's inputs: " + strings.Join(run.man.Scenario.Changes, "; ")
 	}
 	return out, nil
 }

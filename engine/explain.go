@@ -96,6 +96,10 @@ type ExplainOptions struct {
 	Threads int
 	// LatestRatingsTable as in LoadOptions.
 	LatestRatingsTable string
+	// Adjust, when set, changes the inputs after they are read and before
+	// the horizon runs, as the job being explained did (a what-if
+	// scenario's stock changes).
+	Adjust func(in *Inputs) error
 }
 
 // Explain runs the horizon From..Day with a trace on the user and reports
@@ -114,6 +118,11 @@ func Explain(ctx context.Context, db DB, opt ExplainOptions) (*Explanation, erro
 	})
 	if err != nil {
 		return nil, err
+	}
+	if opt.Adjust != nil {
+		if err := opt.Adjust(in); err != nil {
+			return nil, err
+		}
 	}
 	ex := &Explanation{UserID: opt.UserID, Day: opt.Day, From: opt.From, Mode: opt.Mode}
 	if err := explainUser(ctx, db, ex); err != nil {

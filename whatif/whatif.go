@@ -265,6 +265,13 @@ func (c StockChange) validate() error {
 // Apply changes the stock of in as the changes say and returns each change
 // in words. Lots stay in FEFO order.
 func Apply(in *engine.Inputs, changes []StockChange, minShelfDays int) ([]string, error) {
+	return apply(in, changes, minShelfDays, in.D0+engine.Day(in.Days-1))
+}
+
+// apply is Apply with the last date of the scenario's horizon given: the
+// default best-before of added units is that date plus min_shelf_days, also
+// when in covers only the start of the horizon (an explanation).
+func apply(in *engine.Inputs, changes []StockChange, minShelfDays int, lastDay engine.Day) ([]string, error) {
 	var words []string
 	sidxOf := func(id int64) (int32, error) {
 		i, ok := slices.BinarySearch(in.SnackID, id)
@@ -273,7 +280,6 @@ func Apply(in *engine.Inputs, changes []StockChange, minShelfDays int) ([]string
 		}
 		return int32(i), nil
 	}
-	lastDay := in.D0 + engine.Day(in.Days-1)
 	for _, c := range changes {
 		switch c.Kind {
 		case KindSnack:
@@ -402,6 +408,34 @@ func Run(ctx context.Context, home *store.Home, p *Prepared, opt Options) (*Outc
 		return nil, err
 	}
 	return &Outcome{Run: ri, Manifest: out.Manifest, Diff: d}, nil
+}
+
+// Replay returns the change a scenario run made to the engine's inputs, to
+// replay all or the start of its horizon (the explanation of one of its
+// boxes): the same stock changes, with added units dated as the scenario
+// dated them. It returns nil for a run that is not a scenario or changed
+// no stock.
+func Replay(m *plan.Manifest) (func(*engine.Inputs) error, error) {
+	if m == nil || m.Scenario == nil || len(m.Scenario.Spec) == 0 {
+		return nil, nil
+	}
+	var spec Spec
+	if err := json.Unmarshal(m.Scenario.Spec, &spec); err != nil {
+		return nil, fmt.Errorf("the scenario's recorded changes cannot be read: %w", err)
+	}
+	if len(spec.Stock) == 0 {
+		return nil, nil
+	}
+	from, err := time.Parse("2006-01-02", m.Dates.From)
+	if err != nil || m.Dates.Days < 1 {
+		return nil, fmt.Errorf("the scenario's manifest has no valid dates (from %q, %d days)", m.Dates.From, m.Dates.Days)
+	}
+	lastDay := engine.DayOf(from) + engine.Day(m.Dates.Days-1)
+	minShelf := m.Policy.MinShelfDays
+	return func(in *engine.Inputs) error {
+		_, err := apply(in, spec.Stock, minShelf, lastDay)
+		return err
+	}, nil
 }
 
 func readManifest(ri store.RunInfo) (*plan.Manifest, error) {

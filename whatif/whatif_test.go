@@ -235,3 +235,42 @@ func TestSpecErrors(t *testing.T) {
 		t.Errorf("failed scenarios left runs: %d -> %d", len(before), len(after))
 	}
 }
+
+// Replay changes the inputs of the start of a scenario's horizon as the
+// scenario changed its whole horizon: units it added keep the best-before
+// the scenario gave them (last date + min_shelf_days), not one computed
+// from the shorter replay.
+func TestReplayDatesAddedUnitsAsTheScenario(t *testing.T) {
+	h := newHome(t)
+	out := run(t, h, Spec{Mode: "run", Stock: []StockChange{{Kind: KindSnack, SnackID: 1, Units: 7}}}, 1)
+	adjust, err := Replay(out.Manifest)
+	if err != nil || adjust == nil {
+		t.Fatalf("Replay: nil %v, %v", adjust == nil, err)
+	}
+	ctx := context.Background()
+	_, path, err := h.Resolve("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	d0 := engine.DayOf(testhome.D0)
+	in, err := engine.LoadInputs(ctx, db, engine.LoadOptions{D0: d0, Days: 2, Policy: out.Manifest.Policy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := adjust(in); err != nil {
+		t.Fatal(err)
+	}
+	l := slices.Index(in.LotID, AddedLotID)
+	want := d0 + engine.Day(14-1+out.Manifest.Policy.MinShelfDays)
+	if l < 0 || in.LotQty[l] != 7 || in.LotBefore[l] != want {
+		t.Fatalf("added lot at %d of %v, want 7 units best before %s", l, in.LotID, want)
+	}
+	if adjust, err := Replay(&plan.Manifest{}); adjust != nil || err != nil {
+		t.Errorf("Replay of a run that is no scenario: nil %v, %v", adjust == nil, err)
+	}
+}
