@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -107,6 +108,9 @@ func (f *fixture) server(t testing.TB, opt Options) (*Server, *httptest.Server) 
 		opt.Threads = 2
 	}
 	opt.Now = func() time.Time { return clock.Add(time.Hour) }
+	if opt.Worker == nil {
+		opt.Worker, opt.WorkerEnv = testWorker()
+	}
 	s := New(f.home, opt)
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(func() {
@@ -114,4 +118,23 @@ func (f *fixture) server(t testing.TB, opt Options) (*Server, *httptest.Server) 
 		s.Close()
 	})
 	return s, ts
+}
+
+// workerEnv makes the test binary a SQL console worker (see TestMain), as
+// assign serve --sql-worker is in the product.
+const workerEnv = "ASSIGN_DASHBOARD_TEST_SQL_WORKER"
+
+func testWorker() ([]string, []string) {
+	return []string{os.Args[0]}, []string{workerEnv + "=1"}
+}
+
+func TestMain(m *testing.M) {
+	if os.Getenv(workerEnv) == "1" {
+		if err := RunWorker(context.Background(), os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "assign: "+err.Error())
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
 }

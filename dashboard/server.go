@@ -27,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/assign-dev/assign/analytics"
 	"github.com/assign-dev/assign/store"
 )
 
@@ -53,8 +54,19 @@ type Options struct {
 	Version string
 	Logger  *slog.Logger
 	Now     func() time.Time
-	// QueryTimeout bounds one SQL console query.
+	// QueryTimeout bounds one SQL console query (assign query's --timeout).
 	QueryTimeout time.Duration
+	// MemoryLimit is a SQL console query's memory (assign query's
+	// --memory-limit); 0 means analytics.DefaultMemoryLimit().
+	MemoryLimit int64
+	// Worker is the command that runs one SQL console query in a process
+	// of its own (see RunWorker): the server's binary with --sql-worker.
+	// WorkerEnv is added to its environment.
+	Worker    []string
+	WorkerEnv []string
+	// Consoles is how many SQL console queries run at once (each in its
+	// own process, with up to MemoryLimit); more wait.
+	Consoles int
 	// MaxRows caps the rows the SQL console shows (downloads stream all).
 	MaxRows int
 }
@@ -72,6 +84,8 @@ type Server struct {
 	// a run folder never changes once complete.
 	manifests sync.Map
 	runFacts  sync.Map
+	// console holds a place per SQL console query running.
+	console chan struct{}
 }
 
 // New returns a server over home.
@@ -94,7 +108,14 @@ func New(home *store.Home, opt Options) *Server {
 	if opt.MaxRows <= 0 {
 		opt.MaxRows = 1000
 	}
-	s := &Server{home: home, opt: opt, pool: newPool(home, opt.Sessions, opt.Threads), mux: http.NewServeMux()}
+	if opt.MemoryLimit <= 0 {
+		opt.MemoryLimit = analytics.DefaultMemoryLimit()
+	}
+	if opt.Consoles <= 0 {
+		opt.Consoles = 2
+	}
+	s := &Server{home: home, opt: opt, pool: newPool(home, opt.Sessions, opt.Threads), mux: http.NewServeMux(),
+		console: make(chan struct{}, opt.Consoles)}
 	s.routes()
 	return s
 }

@@ -44,11 +44,6 @@ type Options struct {
 // large snapshot, short enough that a query that never ends does end.
 const DefaultTimeout = 10 * time.Minute
 
-// processHeadroom is what the process may hold beyond --memory-limit:
-// the program, output buffers, and DuckDB memory outside its buffer
-// manager (vectors, lists).
-const processHeadroom = 1 << 30
-
 // minMemoryLimit is the smallest --memory-limit: below it DuckDB cannot
 // open the snapshot and the views.
 const minMemoryLimit = 256 << 20
@@ -274,7 +269,7 @@ func queryRun(ctx context.Context, o *Options) error {
 	}
 	// Memory DuckDB does not account for (a huge list built in one
 	// expression) must not take the machine: cap the process too.
-	restore := capProcessMemory(o.memoryLimit + processHeadroom)
+	restore := analytics.CapProcessMemory(o.memoryLimit + analytics.ProcessHeadroom)
 	defer restore()
 
 	var tmp string

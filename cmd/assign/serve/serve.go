@@ -12,9 +12,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/assign-dev/assign/analytics"
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
 	"github.com/assign-dev/assign/dashboard"
 )
+
+// minMemoryLimit is the smallest --memory-limit, as assign query's: below
+// it DuckDB cannot open the snapshot and the views.
+const minMemoryLimit = 256 << 20
 
 // EnvToken is the environment variable that may hold --token.
 const EnvToken = "ASSIGN_SERVE_TOKEN"
@@ -28,10 +33,15 @@ type Options struct {
 	Threads  int
 	Timeout  time.Duration
 	MaxRows  int
+	// MemoryLimit is --memory-limit as given ("4GB").
+	MemoryLimit string
+	// Worker makes the process a SQL console worker (hidden --sql-worker).
+	Worker bool
 	// Ready, when set, receives the address listened on (tests).
 	Ready func(addr string)
 
-	loopback bool
+	loopback    bool
+	memoryLimit int64
 }
 
 // NewCmdServe builds `assign serve`.
@@ -51,7 +61,9 @@ risk of expiring unused, days of supply), a snack (demand over the horizon,
 who gets it and why the others do not, its ratings), a user (the boxes and
 the explanation of assign explain), runs (list, and compare two as assign
 diff does), what-if scenarios (as assign whatif), and a SQL console with
-assign query's guard, limits and formats. Every chart has its table and a
+assign query's guard, limits and formats: each console query runs in a
+process of its own with --memory-limit and --timeout, so a runaway query
+ends with one line and the server goes on. Every chart has its table and a
 CSV export, and the page address holds the view, so a link shares it.
 
 It is read-only like assign query: the snapshot is opened read-only and
@@ -76,6 +88,9 @@ only to loopback host names. Listening on any other address needs
   assign serve --listen 0.0.0.0:8080 --token "$(openssl rand -hex 16)"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Worker {
+				return dashboard.RunWorker(cmd.Context(), f.IO.In, f.IO.Out)
+			}
 			if err := opts.validate(); err != nil {
 				return err
 			}
@@ -90,7 +105,12 @@ only to loopback host names. Listening on any other address needs
 	fs.StringVar(&opts.Token, "token", "", "shared secret every request must carry; required to listen on a non-loopback address (default $"+EnvToken+")")
 	fs.IntVar(&opts.Sessions, "sessions", 4, "read-only database sessions serving requests at once")
 	fs.IntVar(&opts.Threads, "threads", 2, "DuckDB threads per session")
-	fs.DurationVar(&opts.Timeout, "query-timeout", 60*time.Second, "longest a SQL console query may run")
+	fs.DurationVar(&opts.Timeout, "timeout", 60*time.Second, "stop a SQL console query that runs longer than this (as assign query --timeout)")
+	fs.DurationVar(&opts.Timeout, "query-timeout", 60*time.Second, "")
+	_ = fs.MarkDeprecated("query-timeout", "use --timeout")
+	fs.StringVar(&opts.MemoryLimit, "memory-limit", "", fmt.Sprintf("memory of one SQL console query, as assign query --memory-limit (default: a quarter of this machine's memory, %s)", cmdutil.HumanBytes(analytics.DefaultMemoryLimit())))
+	fs.BoolVar(&opts.Worker, dashboard.WorkerFlag, false, "run one SQL console query read from standard input (the server starts these)")
+	_ = fs.MarkHidden(dashboard.WorkerFlag)
 	fs.IntVar(&opts.MaxRows, "max-rows", 1000, "rows the SQL console shows (downloads hold all)")
 	return cmd
 }
@@ -124,7 +144,18 @@ func (o *Options) validate() error {
 		return err
 	}
 	if o.Timeout <= 0 {
-		return cmdutil.FlagErrorf("--query-timeout %s: must be positive", o.Timeout)
+		return cmdutil.FlagErrorf("--timeout %s: must be positive", o.Timeout)
+	}
+	o.memoryLimit = analytics.DefaultMemoryLimit()
+	if o.MemoryLimit != "" {
+		n, err := cmdutil.ParseBytes(o.MemoryLimit)
+		if err != nil {
+			return cmdutil.FlagErrorf("--memory-limit %q: %v", o.MemoryLimit, err)
+		}
+		if n < minMemoryLimit {
+			return cmdutil.FlagErrorf("--memory-limit %q: must be at least %s", o.MemoryLimit, cmdutil.HumanBytes(minMemoryLimit))
+		}
+		o.memoryLimit = n
 	}
 	return nil
 }
@@ -141,7 +172,12 @@ func serveRun(ctx context.Context, o *Options) error {
 	if _, err := home.Current(); err != nil {
 		return err
 	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the assign binary for the SQL console's worker processes: %w", err)
+	}
 	srv := dashboard.New(home, dashboard.Options{
+		MemoryLimit: o.memoryLimit, Worker: []string{exe, "serve", "--" + dashboard.WorkerFlag},
 		Token: o.Token, Loopback: o.loopback, Sessions: o.Sessions, Threads: o.Threads,
 		Version: cmdutil.BuildVersion(), Logger: f.Logger, Now: f.Now, QueryTimeout: o.Timeout, MaxRows: o.MaxRows,
 	})
