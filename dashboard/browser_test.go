@@ -295,8 +295,72 @@ func TestDashboardInBrowser(t *testing.T) {
 		if latest.ID != f.preassign {
 			t.Errorf("the scenario became latest: %s", latest.ID)
 		}
+		// The address names the scenario, so a reload or a shared link
+		// shows the same difference; its links open the scenario's pages.
+		u, _ := url.Parse(run(p, chromedp.Location()))
+		if u.Path != "/whatif" || u.Query().Get("scenario") != scen {
+			t.Fatalf("after the scenario the address is %s, want /whatif?scenario=%s", u, scen)
+		}
+		p.open(u.RequestURI(), "the what-if result from its link")
+		again := run(p, chromedp.Evaluate[string](`(([...document.querySelectorAll('[data-panel="wi-summary"] tbody tr')]
+			.find(tr => tr.children[0].textContent === 'units short of stock') || {children: [0, 0, 0, {textContent: 'none'}]}).children[3].textContent)`))
+		if again != delta {
+			t.Errorf("the what-if's link shows a shortage change of %q, the page showed %q", again, delta)
+		}
+		for _, sel := range []string{`[data-panel="wi-boxes"] tbody a`, `[data-panel="wi-snacks"] tbody a`} {
+			href := run(p, chromedp.Evaluate[string](`(document.querySelector('` + sel + `') || {getAttribute: () => 'none'}).getAttribute('href')`))
+			if href == "none" && strings.Contains(sel, "wi-boxes") {
+				continue // a preassign's boxes do not change with stock
+			}
+			if hu, err := url.Parse(href); err != nil || hu.Query().Get("run") != scen {
+				t.Errorf("%s links to %s, not to the scenario %s", sel, href, scen)
+			}
+		}
 		// The scenario's own overview shows the changed shortage.
 		p.open("/?run="+url.QueryEscape(scen), "scenario overview")
+	})
+
+	t.Run("links keep the run", func(t *testing.T) {
+		p.t = t
+		// On a run other than the latest, every link to another page of
+		// that run keeps it, and snack ids are ids (no thousands separator).
+		for _, pg := range []struct{ path, sel string }{
+			{fmt.Sprintf("/user?id=%d&run=%s", f.user, f.run), `[data-panel="user-snacks"] tbody a, [data-panel="user-lines"] tbody a, [data-panel="user-box"] tbody a`},
+			{"/stock?run=" + f.run, `[data-panel="supply"] tbody a`},
+			{fmt.Sprintf("/snack?id=%d&run=%s", f.worst, f.run), `main tbody a`},
+		} {
+			p.open(pg.path, pg.path)
+			links := run(p, chromedp.Evaluate[[]string](`[...document.querySelectorAll('`+pg.sel+`')].map(a => a.getAttribute('href') + ' ' + a.textContent)`))
+			if len(links) == 0 {
+				t.Errorf("%s: no links in %s", pg.path, pg.sel)
+			}
+			for _, l := range links {
+				href, text, _ := strings.Cut(l, " ")
+				hu, err := url.Parse(href)
+				if err != nil || hu.Query().Get("run") != f.run {
+					t.Errorf("%s: the link %s leaves run %s", pg.path, href, f.run)
+					break
+				}
+				if id := hu.Query().Get("id"); id != text && strings.ReplaceAll(text, ",", "") == id {
+					t.Errorf("%s: id %s shown as %q", pg.path, id, text)
+					break
+				}
+			}
+		}
+		// Following one stays on the run.
+		p.open(fmt.Sprintf("/user?id=%d&run=%s", f.user, f.run), "user")
+		r := p.renders()
+		if err := chromedp.Do(p.ctx, chromedp.Click(chromedp.CSS(`[data-panel="user-box"] tbody a`))); err != nil {
+			t.Fatal(err)
+		}
+		p.waitRender(r, "snack page from the user's box")
+		u, _ := url.Parse(run(p, chromedp.Location()))
+		if u.Path != "/snack" || u.Query().Get("run") != f.run {
+			t.Errorf("the user's box links to %s, leaving run %s", u, f.run)
+		}
+		if sel := run(p, chromedp.Evaluate[string](`document.getElementById('run').value`)); sel != f.run {
+			t.Errorf("the run picker shows %s on the snack page, want %s", sel, f.run)
+		}
 	})
 
 	t.Run("escaping and refusals", func(t *testing.T) {

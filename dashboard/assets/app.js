@@ -92,14 +92,23 @@ function table(columns, rows, opts) {
     columns.map(c => {
       const v = r[c.key];
       const text = c.fmt ? c.fmt(v, r) : (c.num ? num(v) : (v == null ? '' : v));
-      const content = c.link ? h('a', { href: c.link(r), onclick: ev => { ev.preventDefault(); navigate(c.link(r)); } }, text) : text;
+      const href = c.link ? withRun(c.link(r)) : null;
+      const content = href ? h('a', { href, onclick: ev => { ev.preventDefault(); navigate(href); } }, text) : text;
       return h('td', { class: c.num ? 'num' : null }, content);
     })));
   return h('table', { 'data-rows': rows.length }, h('thead', {}, head), h('tbody', {}, body));
 }
 
-function navigate(href) {
+// withRun keeps the run being viewed on a link to another page (unless the
+// link names a run itself), so following it stays on that run.
+function withRun(href) {
   const u = new URL(href, location.href);
+  if (param('run') && !u.searchParams.has('run')) u.searchParams.set('run', param('run'));
+  return u.pathname + u.search;
+}
+
+function navigate(href) {
+  const u = new URL(withRun(href), location.href);
   history.pushState(null, '', u.pathname + u.search);
   render();
 }
@@ -182,7 +191,7 @@ async function overview() {
     h('div', { class: 'grid' },
       panel('snacks', 'Demand against usable stock: the 30 snacks most in demand', {
         rows: d.snacks, csv: 'snacks.csv',
-        columns: [{ key: 'snack_id', label: 'snack', link: r => `/snack?id=${r.snack_id}&run=${encodeURIComponent(param('run'))}` }, { key: 'name' }, { key: 'category' },
+        columns: [{ key: 'snack_id', label: 'snack', link: r => `/snack?id=${r.snack_id}` }, { key: 'name' }, { key: 'category' },
           { key: 'demand', num: true }, { key: 'usable', label: 'usable on first date', num: true }, { key: 'covered', num: true }, { key: 'shortage', num: true }],
         option: {
           xAxis: { type: 'category', data: d.snacks.map(s => short(s.name)), axisLabel: { rotate: 45, fontSize: 10 } }, yAxis: { type: 'value' },
@@ -191,7 +200,7 @@ async function overview() {
             { name: 'shortage', type: 'bar', data: d.snacks.map(s => s.shortage) }],
           grid: { left: 60, right: 20, top: 30, bottom: 110 }, color: ['#2f6fb0', '#3a9d5d', '#d1495b'],
         },
-        onClick: e => navigate(`/snack?id=${d.snacks[e.dataIndex].snack_id}${param('run') ? '&run=' + encodeURIComponent(param('run')) : ''}`),
+        onClick: e => navigate(`/snack?id=${d.snacks[e.dataIndex].snack_id}`),
       }),
       panel('dates', 'Covered and short units by ship date (click a date to filter)', {
         rows: d.dates, csv: 'dates.csv', selected: r => r.ship_on === q.date,
@@ -377,11 +386,11 @@ async function user() {
       }));
       panels.push(panel('user-requests', 'Requests and what became of them', {
         rows: ex.requests, csv: `user-${u.user_id}-requests.csv`,
-        columns: [{ key: 'requested_at', label: 'requested at' }, { key: 'snack_id', label: 'snack', num: true }, { key: 'fate', label: 'what became of it' }],
+        columns: [{ key: 'requested_at', label: 'requested at' }, { key: 'snack_id', label: 'snack', link: r => `/snack?id=${r.snack_id}` }, { key: 'fate', label: 'what became of it' }],
       }));
       panels.push(panel('user-snacks', 'Every snack: verdict (the first rule it fails) and score', {
         rows: ex.snacks, csv: `user-${u.user_id}-${ex.date}-snacks.csv`,
-        columns: [{ key: 'snack_id', label: 'snack', num: true }, { key: 'name' }, { key: 'category' },
+        columns: [{ key: 'snack_id', label: 'snack', link: r => `/snack?id=${r.snack_id}` }, { key: 'name' }, { key: 'category' },
           { key: 'reason', label: 'verdict', fmt: (v, r) => r.eligible ? 'eligible' : v }, { key: 'popularity', num: true, fmt: v => num(v, 4) },
           { key: 'preference', num: true, fmt: v => num(v, 4) }, { key: 'affinity', num: true, fmt: v => num(v, 4) }, { key: 'novelty', num: true, fmt: v => num(v, 4) },
           { key: 'score', num: true, fmt: v => num(v, 4) }, { key: 'position', label: 'box', num: true, fmt: v => v || '' }],
@@ -391,7 +400,7 @@ async function user() {
   }
   panels.push(panel('user-lines', 'Every box line in this run', {
     rows: d.lines, csv: `user-${u.user_id}-lines.csv`,
-    columns: [{ key: 'ship_on', label: 'ship date' }, { key: 'position', label: 'pos', num: true }, { key: 'snack_id', label: 'snack', num: true }, { key: 'name' },
+    columns: [{ key: 'ship_on', label: 'ship date' }, { key: 'position', label: 'pos', num: true }, { key: 'snack_id', label: 'snack', link: r => `/snack?id=${r.snack_id}` }, { key: 'name' },
       { key: 'category' }, { key: 'lot_id', label: 'lot' }, { key: 'score', num: true, fmt: v => num(v, 4) }, { key: 'requested', fmt: v => v ? 'yes' : '' }],
   }));
   out.push(h('div', { class: 'grid' }, panels));
@@ -447,7 +456,7 @@ function diffView(d, prefix) {
       }),
       panel(prefix + 'snacks', `Snacks that changed: ${d.snacks.length}`, {
         rows: d.snacks, csv: prefix + 'snacks.csv',
-        columns: [{ key: 'snack_id', label: 'snack', link: r => `/snack?id=${r.snack_id}` }, { key: 'name' }, { key: 'category' },
+        columns: [{ key: 'snack_id', label: 'snack', link: r => `/snack?id=${r.snack_id}&run=${encodeURIComponent(d.b.run_id)}` }, { key: 'name' }, { key: 'category' },
           { key: 'units_a', label: 'units A', num: true }, { key: 'units_b', label: 'units B', num: true }, { key: 'stock_usable_a', label: 'usable A', num: true },
           { key: 'stock_usable_b', label: 'usable B', num: true }, { key: 'shortage_a', label: 'short A', num: true }, { key: 'shortage_b', label: 'short B', num: true }],
         option: top.length ? {
@@ -459,7 +468,7 @@ function diffView(d, prefix) {
       }),
       panel(prefix + 'boxes', `Boxes that changed: ${num(d.boxes_changed)} of ${num(d.users_changed)} users${d.boxes_changed > d.boxes.length ? ' (the first ' + d.boxes.length + ')' : ''}`, {
         rows: d.boxes.map(b => ({ ship_on: b.ship_on, user_id: b.user_id, removed: b.removed.join(' '), added: b.added.join(' ') })), csv: prefix + 'boxes.csv',
-        columns: [{ key: 'ship_on', label: 'ship date' }, { key: 'user_id', label: 'user', link: r => `/user?id=${r.user_id}&date=${r.ship_on}` },
+        columns: [{ key: 'ship_on', label: 'ship date' }, { key: 'user_id', label: 'user', link: r => `/user?id=${r.user_id}&date=${r.ship_on}&run=${encodeURIComponent(d.b.run_id)}` },
           { key: 'removed', label: 'removed (A only)' }, { key: 'added', label: 'added (B only)' }],
       })),
   ];
@@ -498,7 +507,20 @@ async function whatif() {
       : { kind, snack_id: Number(sid.value), lot_id: kind === 'lot' ? lot.value : undefined, units: Number(units.value) };
     changes.append(row);
   }
-  const result = h('div', { 'data-result': 'whatif' }, lastScenario ? diffView(lastScenario.diff, 'wi-') : []);
+  // The address names the scenario shown (?scenario=ID), so a link or a
+  // reload shows it again: its difference against its base run.
+  const overviewLink = id => h('p', {}, h('a', { href: `/?run=${encodeURIComponent(id)}`, onclick: ev2 => { ev2.preventDefault(); navigate(`/?run=${encodeURIComponent(id)}`); } }, 'Open the scenario\'s overview'));
+  const result = h('div', { 'data-result': 'whatif' });
+  const shown = param('scenario');
+  if (shown) {
+    const sr = state.runs.find(r => r.id === shown && r.scenario);
+    if (!sr) {
+      result.append(h('p', { class: 'bad' }, `There is no scenario ${shown} in this home: run one below.`));
+    } else {
+      const diff = lastScenario && lastScenario.run_id === shown ? lastScenario.diff : await api('compare', { a: sr.base_run, b: shown });
+      result.append(overviewLink(shown), ...diffView(diff, 'wi-'));
+    }
+  }
   const runBtn = h('button', { type: 'submit', 'data-action': 'whatif' }, 'Run scenario');
   const status = h('span', { class: 'muted' });
   async function submit(ev) {
@@ -518,7 +540,8 @@ async function whatif() {
       lastScenario = r;
       status.textContent = `scenario ${r.run_id} written and compared in ${num(r.seconds, 2)} s (${num((performance.now() - t0) / 1000, 2)} s in all)`;
       await loadState();
-      result.replaceChildren(h('p', {}, h('a', { href: `/?run=${encodeURIComponent(r.run_id)}`, onclick: ev2 => { ev2.preventDefault(); navigate(`/?run=${encodeURIComponent(r.run_id)}`); } }, 'Open the scenario\'s overview')), ...diffView(r.diff, 'wi-'));
+      history.pushState(null, '', '/whatif?scenario=' + encodeURIComponent(r.run_id));
+      result.replaceChildren(overviewLink(r.run_id), ...diffView(r.diff, 'wi-'));
       flushCharts();
       document.body.dataset.whatif = r.run_id;
     } catch (e) {
@@ -578,7 +601,8 @@ async function sqlPage() {
           h('div', { class: 'head' }, h('h2', {}, `Result ${i + 1}: ${num(res.total)} rows${res.truncated ? `, the first ${num(res.rows.length)} shown` : ''}`),
             h('button', { class: 'plain', 'data-export': 'sql-' + i, onclick: () => download(`query-${i + 1}.csv`, csvCols.map(c => ({ key: c.key })), [Object.fromEntries(res.columns.map((c, j) => [String(j), c])), ...rows]) }, 'CSV')),
           h('div', { class: 'tablewrap', style: 'max-height:480px' }, table(cols, rows)));
-      }), h('p', { class: 'muted' }, `in ${num(r.seconds, 2)} s`));
+      }), (r.warnings || []).map(w => h('p', { class: 'bad', 'data-sql-warning': '1' }, 'warning: ' + w)),
+      h('p', { class: 'muted' }, `in ${num(r.seconds, 2)} s`));
     } catch (e) {
       out.replaceChildren(h('p', { class: 'bad', 'data-sql-error': '1' }, e.message));
     }
