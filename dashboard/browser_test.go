@@ -308,7 +308,7 @@ func TestDashboardInBrowser(t *testing.T) {
 			t.Errorf("the what-if's link shows a shortage change of %q, the page showed %q", again, delta)
 		}
 		for _, sel := range []string{`[data-panel="wi-boxes"] tbody a`, `[data-panel="wi-snacks"] tbody a`} {
-			href := run(p, chromedp.Evaluate[string](`(document.querySelector('` + sel + `') || {getAttribute: () => 'none'}).getAttribute('href')`))
+			href := run(p, chromedp.Evaluate[string](`(document.querySelector('`+sel+`') || {getAttribute: () => 'none'}).getAttribute('href')`))
 			if href == "none" && strings.Contains(sel, "wi-boxes") {
 				continue // a preassign's boxes do not change with stock
 			}
