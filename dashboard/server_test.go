@@ -71,6 +71,19 @@ func TestAPIs(t *testing.T) {
 			t.Errorf("%s: %d", path, res.StatusCode)
 		}
 	}
+	// Assets carry an ETag of their content, so a browser revalidates them
+	// with a 304 instead of loading the chart library again.
+	for _, path := range []string{"/static/app.js", "/static/vendor/echarts.esm.min.js"} {
+		res, _ := get(t, c, ts.URL+path)
+		tag := res.Header.Get("ETag")
+		if tag == "" {
+			t.Errorf("%s has no ETag", path)
+			continue
+		}
+		if res, b := get(t, c, ts.URL+path, "If-None-Match", tag); res.StatusCode != http.StatusNotModified || len(b) != 0 {
+			t.Errorf("%s with If-None-Match %s: %d, %d bytes", path, tag, res.StatusCode, len(b))
+		}
+	}
 	// The overview's figures agree with the run's manifest.
 	_, b := get(t, c, ts.URL+"/api/overview?run="+f.preassign)
 	var ov struct {

@@ -127,10 +127,24 @@ function panel(id, title, opts) {
   if (chartEl) {
     pending.push(() => {
       if (!chartEl.isConnected) return;
-      if (charts[id]) charts[id].dispose();
-      const c = echarts.init(chartEl, null, { renderer: 'canvas' });
-      c.setOption(Object.assign({ color: palette, animation: false, tooltip: { trigger: 'axis', confine: true },
-        grid: { left: 60, right: 20, top: 30, bottom: 60 }, legend: { top: 0 } }, opts.option));
+      const option = Object.assign({ color: palette, animation: false, tooltip: { trigger: 'axis', confine: true },
+        grid: { left: 60, right: 20, top: 30, bottom: 60 }, legend: { top: 0 } }, opts.option);
+      let c = charts[id];
+      if (c && !c.isDisposed() && !c.getDom().isConnected) {
+        // The same chart of the page this render replaced (a filter click):
+        // its element and instance take the new option, which is much
+        // cheaper than a new canvas and renderer.
+        const el = c.getDom();
+        el.style.height = chartEl.style.height;
+        chartEl.replaceWith(el);
+        c.off('click');
+        c.setOption(option, { notMerge: true });
+        if (c.getHeight() !== el.clientHeight || c.getWidth() !== el.clientWidth) c.resize();
+      } else {
+        if (c && !c.isDisposed()) c.dispose();
+        c = echarts.init(chartEl, null, { renderer: 'canvas' });
+        c.setOption(option);
+      }
       if (opts.onClick) c.on('click', opts.onClick);
       charts[id] = c;
     });
@@ -644,11 +658,14 @@ async function render() {
     showError(e.message);
   }
   if (my !== seq) return; // a newer render started
-  for (const [id, c] of Object.entries(charts)) { c.dispose(); delete charts[id]; }
   await echartsReady;
   if (my !== seq) return;
   app.replaceChildren(...[].concat(content).filter(Boolean));
   flushCharts();
+  // Charts the new content did not take over leave with their page.
+  for (const [id, c] of Object.entries(charts)) {
+    if (c.isDisposed() || !c.getDom().isConnected) { if (!c.isDisposed()) c.dispose(); delete charts[id]; }
+  }
   await new Promise(r => requestAnimationFrame(() => r()));
   window.__dash.renders++;
   window.__dash.last = { path, ms: performance.now() - started, at: performance.now() };
