@@ -150,6 +150,12 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 	}
 	lap("engine")
 
+	if !req.Shard.Sharded() { // a shard may hold none of the shipping users
+		if err := noShipments(ctx, db, name, res, req.D0, req.Days); err != nil {
+			return nil, err
+		}
+	}
+
 	stage("writing results")
 	out := &Outcome{Result: res}
 	if req.Shard.Sharded() {

@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"encoding/csv"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/assign-dev/assign/internal/testhome"
+	"github.com/assign-dev/assign/plan"
 	"github.com/assign-dev/assign/policy"
 	"github.com/assign-dev/assign/store"
 )
@@ -178,19 +180,27 @@ func readCSV(t *testing.T, p string) [][]string {
 	return rows
 }
 
-// A horizon where nobody ships still gives a complete report: every chart
-// says it has nothing to draw instead of drawing nothing.
+// A horizon where nobody ships writes nothing (no run, no report folder):
+// plan.NoShipmentsError. A report of an empty run (an older one, reused)
+// still renders: every chart says it has nothing to draw.
 func TestEmptyHorizon(t *testing.T) {
 	h := newHome(t)
 	out := filepath.Join(t.TempDir(), "reports")
-	res, err := Generate(context.Background(), h, opts(out, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)))
+	_, err := Generate(context.Background(), h, opts(out, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)))
+	var noShip *plan.NoShipmentsError
+	if !errors.As(err, &noShip) {
+		t.Fatalf("error %v, want a NoShipmentsError", err)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) > 0 {
+		t.Errorf("a report without shipments wrote %v", entries)
+	}
+	if runs, _ := h.ListRuns(); len(runs) > 0 {
+		t.Errorf("a report without shipments wrote runs %v", runs)
+	}
+	html, err := renderHTML(&Summary{Dates: Dates{From: "2020-01-01", To: "2020-01-14", Days: 14}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Summary.Totals.Users != 0 || res.Summary.WorstSnack != nil {
-		t.Fatalf("totals %+v", res.Summary.Totals)
-	}
-	html, _ := os.ReadFile(filepath.Join(res.Dir, HTMLFile))
 	for _, id := range ChartIDs {
 		if !strings.Contains(string(html), `data-chart="`+id+`" data-empty="true"`) {
 			t.Errorf("chart %s is not marked empty", id)

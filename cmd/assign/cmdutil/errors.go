@@ -11,11 +11,14 @@ import (
 
 // Exit codes. Scripts rely on them; keep them stable.
 const (
-	ExitOK       = 0
-	ExitFailure  = 1 // the command failed; stderr says why
-	ExitUsage    = 2 // bad flags or arguments
-	ExitAlert    = 3 // the command worked and found what it was asked to alert on
-	ExitInternal = 70
+	ExitOK      = 0
+	ExitFailure = 1 // the command failed; stderr says why
+	ExitUsage   = 2 // bad flags or arguments
+	ExitAlert   = 3 // the command worked and found what it was asked to alert on
+	// ExitNoShipments: preassign, run or report was given a range in which
+	// no user ships, so there was nothing to plan and nothing was written.
+	ExitNoShipments = 4
+	ExitInternal    = 70
 	// ExitInterrupted is the exit code after Ctrl-C (128 + SIGINT, as a
 	// shell reports it); after SIGTERM it is ExitTerminated.
 	ExitInterrupted = 130

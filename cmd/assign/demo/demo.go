@@ -4,7 +4,6 @@ package demo
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -160,17 +159,14 @@ func firstShipDate(ctx context.Context, home *store.Home, asOf time.Time) (engin
 		return 0, err
 	}
 	defer db.Close()
-	var first sql.NullTime
-	err = db.QueryRow(ctx, `SELECT min(CASE WHEN next_ship_on >= $1::DATE THEN next_ship_on
-		ELSE next_ship_on + (((($1::DATE - next_ship_on) + cadence_days - 1) // cadence_days) * cadence_days)::INTEGER END)
-		FROM users WHERE status = 'active'`, asOf.Format(cmdutil.DateLayout)).Scan(&first)
+	d, ok, err := plan.NextShipDate(ctx, db, engine.DayOf(asOf))
 	if err != nil {
-		return 0, fmt.Errorf("demo: find the first ship date: %w", duck.Clean(err))
+		return 0, fmt.Errorf("demo: %w", err)
 	}
-	if !first.Valid {
+	if !ok {
 		return 0, fmt.Errorf("demo: the extract has no active user")
 	}
-	return engine.DayOf(first.Time), nil
+	return d, nil
 }
 
 func anyShippingUser(res *engine.Result) int64 {

@@ -22,7 +22,11 @@ deliveries for later ones.
 
 Writes boxes, demand, snack_summary and short_boxes (Parquet) and
 manifest.json to a new run folder under the home, which 'assign query' sees
-as latest.*; --out DIR writes a copy as Parquet or CSV.`,
+as latest.*; --out DIR writes a copy as Parquet or CSV.
+
+Exit status: 0 when written; 4 when no user ships on any date of the range
+(nothing is written; stderr names the next date a user is scheduled to
+ship); 2 for a usage mistake; 1 on any other error; 130 when interrupted.`,
 		Example: `  # Four weeks from Monday
   assign preassign --date 2026-03-02 --days 28
 

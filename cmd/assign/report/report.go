@@ -62,7 +62,9 @@ the same snapshot, dates and policy instead of running one again.
 Exit status: 0 when written; 3 when --fail-on-shortage N is given and some
 snack's shortage over the horizon exceeds N units (the report is still
 written; one line on stderr names the snack short the most), so a scheduler
-can alert; 1 on any error.`,
+can alert; 4 when no user ships on any date of the range (no run and no
+report are written; stderr names the next date a user is scheduled to
+ship); 2 for a usage mistake; 1 on any other error; 130 when interrupted.`,
 		Example: `  # Next two weeks, into ./reports/2026-03-02/
   assign report --date 2026-03-02 --days 14 --out ./reports
 

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
+	"github.com/assign-dev/assign/plan"
 	"github.com/assign-dev/assign/store"
 )
 
@@ -119,6 +120,11 @@ func reportError(f *cmdutil.Factory, cmd *cobra.Command, err error) int {
 	}
 	if errors.Is(err, cmdutil.ErrSilent) {
 		return cmdutil.ExitFailure
+	}
+	var noShip *plan.NoShipmentsError
+	if errors.As(err, &noShip) {
+		fmt.Fprintf(f.IO.ErrOut, "assign: %s\n", err)
+		return cmdutil.ExitNoShipments
 	}
 	var flagErr *cmdutil.FlagError
 	if errors.As(err, &flagErr) || isCobraUsageError(err) {

@@ -25,7 +25,11 @@ dates.
 Writes boxes (with lot_id), demand, snack_summary, short_boxes and picks (the
 units to pull per ship date and lot) plus manifest.json to a new run folder
 under the home; --out DIR writes a copy as Parquet or CSV. Check a run with
-'assign check'.`,
+'assign check'.
+
+Exit status: 0 when written; 4 when no user ships on any date of the range
+(nothing is written; stderr names the next date a user is scheduled to
+ship); 2 for a usage mistake; 1 on any other error; 130 when interrupted.`,
 		Example: `  # Assign the next four weeks
   assign run --date 2026-03-02 --days 28
 
