@@ -155,7 +155,8 @@ func Run(ctx context.Context, db *duck.DB, dir string, m *plan.Manifest, opt Opt
 	if _, err := db.Exec(ctx, queries.Render("check_prepare", params)); err != nil {
 		return nil, fmt.Errorf("prepare check: %w", err)
 	}
-	rep := &Report{RunDir: dir, Mode: m.Mode, Snapshot: m.Snapshot, Counts: map[string]int{}}
+	// Violations is never nil, so JSON shows [] rather than null.
+	rep := &Report{RunDir: dir, Mode: m.Mode, Snapshot: m.Snapshot, Counts: map[string]int{}, Violations: []Violation{}}
 	add := func(v Violation) {
 		rep.Counts[v.Rule]++
 		rep.Total++

@@ -61,6 +61,11 @@ func OpenSnapshot(ctx context.Context, path string, opt Options) (*DB, error) {
 	}
 	if _, err := d.Exec(ctx, fmt.Sprintf("ATTACH %s AS snap (READ_ONLY); USE snap", Quote(path))); err != nil {
 		d.Close()
+		if readable(path) {
+			if derr := Damaged(path, err); derr != err {
+				return nil, derr
+			}
+		}
 		return nil, fmt.Errorf("open snapshot %s: %w", path, Clean(err))
 	}
 	d.path = path

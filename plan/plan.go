@@ -131,7 +131,7 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 	stage("loading inputs")
 	in, err := engine.LoadInputs(ctx, db, engine.LoadOptions{D0: req.D0, Days: req.Days, Policy: req.Policy, Logger: req.Logger, Shard: req.Shard})
 	if err != nil {
-		return nil, err
+		return nil, duck.Damaged(path, err) // a block may be damaged past the header
 	}
 	if quota != nil {
 		in.LotQty = quota.Lots(in, req.Shard)

@@ -187,7 +187,13 @@ func Compare(ctx context.Context, db DB, a, b Run, names string, opt Options) (*
 		d.Notes = append(d.Notes, fmt.Sprintf("the runs are of different snapshots (%s, %s): stock and users may differ", a.Snapshot, b.Snapshot))
 	}
 	if a.From != b.From || a.Days != b.Days {
-		d.Notes = append(d.Notes, fmt.Sprintf("the horizons differ: %s..%s (%d days) against %s..%s (%d days)", a.From, a.To, a.Days, b.From, b.To, b.Days))
+		days := func(n int) string {
+			if n == 1 {
+				return "1 day"
+			}
+			return fmt.Sprintf("%d days", n)
+		}
+		d.Notes = append(d.Notes, fmt.Sprintf("the horizons differ: %s..%s (%s) against %s..%s (%s)", a.From, a.To, days(a.Days), b.From, b.To, days(b.Days)))
 	}
 	if a.Mode != b.Mode {
 		d.Notes = append(d.Notes, fmt.Sprintf("the modes differ: %s against %s", a.Mode, b.Mode))

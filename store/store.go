@@ -78,20 +78,56 @@ func (h *Home) SnapshotPath(name string) string {
 	return filepath.Join(h.SnapshotsDir(), name+snapshotExt)
 }
 
-// Current returns the name of the current snapshot, or ErrNoSnapshot.
+// Current returns the name of the current snapshot. With none it returns
+// ErrNoSnapshot when the home has no snapshot either, and otherwise an
+// error (wrapping ErrNoSnapshot) pointing at 'assign snapshots use'.
 func (h *Home) Current() (string, error) {
 	b, err := os.ReadFile(filepath.Join(h.Dir, currentFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return "", ErrNoSnapshot
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("read current snapshot pointer: %w", err)
 	}
 	name := strings.TrimSpace(string(b))
 	if name == "" {
-		return "", ErrNoSnapshot
+		return "", h.noCurrent(err == nil)
 	}
 	return name, nil
+}
+
+// noCurrent is the error of a home without a current snapshot: a home
+// with snapshots (loaded with --no-switch, or CURRENT emptied by hand)
+// needs one made current, not a load.
+func (h *Home) noCurrent(fileExists bool) error {
+	names := h.snapshotNames()
+	if len(names) == 0 {
+		return ErrNoSnapshot
+	}
+	what := currentFile + " is missing"
+	if fileExists {
+		what = currentFile + " is empty"
+	}
+	return &noCurrentError{fmt.Sprintf("no snapshot is current (%s) although the home holds %d; make one current with 'assign snapshots use %s' (the newest by name), see 'assign snapshots'",
+		what, len(names), names[len(names)-1])}
+}
+
+// noCurrentError is ErrNoSnapshot (errors.Is) in other words: the home has
+// snapshots, so loading one is not the advice.
+type noCurrentError struct{ msg string }
+
+func (e *noCurrentError) Error() string     { return e.msg }
+func (e *noCurrentError) Is(err error) bool { return err == ErrNoSnapshot }
+
+// snapshotNames lists the complete snapshots' names, sorted.
+func (h *Home) snapshotNames() []string {
+	entries, _ := os.ReadDir(h.SnapshotsDir())
+	var out []string
+	for _, e := range entries {
+		n := e.Name()
+		if !e.IsDir() && !strings.HasPrefix(n, ".") && strings.HasSuffix(n, snapshotExt) {
+			out = append(out, strings.TrimSuffix(n, snapshotExt))
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Resolve returns the database path of the named snapshot, or of the current

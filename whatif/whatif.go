@@ -176,7 +176,13 @@ func Prepare(home *store.Home, spec Spec) (*Prepared, error) {
 		p.Changes = append(p.Changes, fmt.Sprintf("mode %s instead of %s", mode, base.Mode))
 	}
 	if p.D0.String() != base.From || p.Days != base.Days {
-		p.Changes = append(p.Changes, fmt.Sprintf("dates %s for %d days instead of %s for %d days", p.D0, p.Days, base.From, base.Days))
+		days := func(n int) string {
+			if n == 1 {
+				return "1 day"
+			}
+			return fmt.Sprintf("%d days", n)
+		}
+		p.Changes = append(p.Changes, fmt.Sprintf("dates %s for %s instead of %s for %s", p.D0, days(p.Days), base.From, days(base.Days)))
 	}
 	keys := make([]string, 0, len(spec.Policy))
 	for k := range spec.Policy {

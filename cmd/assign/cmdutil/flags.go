@@ -15,9 +15,36 @@ const DateLayout = "2006-01-02"
 func ParseDateFlag(flag, v string) (time.Time, error) {
 	t, err := time.Parse(DateLayout, v)
 	if err != nil || t.Format(DateLayout) != v {
+		if why := noSuchDate(v); why != "" {
+			return time.Time{}, FlagErrorf("--%s %q: %s", flag, v, why)
+		}
 		return time.Time{}, FlagErrorf("--%s %q: want a date as YYYY-MM-DD, e.g. 2026-03-02", flag, v)
 	}
 	return t, nil
+}
+
+// wellFormedDate is the shape of YYYY-MM-DD, whether or not the date exists.
+var wellFormedDate = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})$`)
+
+// noSuchDate says why v, written as YYYY-MM-DD, names no day of the
+// calendar ("there is no 30 February: February 2026 has 28 days"), or ""
+// when v is not of that shape.
+func noSuchDate(v string) string {
+	m := wellFormedDate.FindStringSubmatch(v)
+	if m == nil {
+		return ""
+	}
+	year, _ := strconv.Atoi(m[1])
+	month, _ := strconv.Atoi(m[2])
+	day, _ := strconv.Atoi(m[3])
+	if month < 1 || month > 12 {
+		return fmt.Sprintf("there is no month %02d: the month is 01 to 12 (YYYY-MM-DD)", month)
+	}
+	last := time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	if day < 1 || day > last {
+		return fmt.Sprintf("there is no such day: %s %d has %d days", time.Month(month), year, last)
+	}
+	return ""
 }
 
 // CheckIntRange fails with a FlagError naming the flag when v is outside [lo, hi].
@@ -88,4 +115,12 @@ func CheckMemorySize(flag, v string) error {
 		return FlagErrorf("--%s %q: want a size such as 4GB, 512MB or 2GiB", flag, v)
 	}
 	return nil
+}
+
+// Days is "1 day" or "N days".
+func Days(n int) string {
+	if n == 1 {
+		return "1 day"
+	}
+	return strconv.Itoa(n) + " days"
 }

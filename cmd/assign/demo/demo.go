@@ -116,7 +116,7 @@ func demoRun(ctx context.Context, o *Options) error {
 		}
 		return err
 	}
-	fmt.Fprintf(w, "3/3 Forecasting %d days of boxes from the first ship date, %s\n\n", o.Days, d0)
+	fmt.Fprintf(w, "3/3 Forecasting %s of boxes from the first ship date, %s\n\n", cmdutil.Days(o.Days), d0)
 	prog = f.NewProgress()
 	out, err := plan.Execute(ctx, home, plan.Request{
 		Mode: engine.Preassign, D0: d0, Days: o.Days, Policy: policy.Default(), Now: f.Now, Version: cmdutil.BuildVersion(),

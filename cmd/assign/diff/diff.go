@@ -147,7 +147,7 @@ func Write(w io.Writer, d *rundiff.Diff, format, show string, top int) error {
 }
 
 func describe(r rundiff.Run) string {
-	s := fmt.Sprintf("%s (%s on snapshot %s, %s to %s, %d days)", r.ID, r.Mode, r.Snapshot, r.From, r.To, r.Days)
+	s := fmt.Sprintf("%s (%s on snapshot %s, %s to %s, %s)", r.ID, r.Mode, r.Snapshot, r.From, r.To, cmdutil.Days(r.Days))
 	return s
 }
 

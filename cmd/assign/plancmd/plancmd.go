@@ -226,7 +226,7 @@ func PrintSummary(w io.Writer, out *plan.Outcome, top int) {
 // totals and the snacks most short of a job (or of a merged run).
 func PrintResultTables(w io.Writer, out *plan.Outcome, top int) {
 	m := out.Manifest
-	fmt.Fprintf(w, "%s on snapshot %s, %s to %s (%d days)\n\n", m.Mode, m.Snapshot, m.Dates.From, m.Dates.To, m.Dates.Days)
+	fmt.Fprintf(w, "%s on snapshot %s, %s to %s (%s)\n\n", m.Mode, m.Snapshot, m.Dates.From, m.Dates.To, cmdutil.Days(m.Dates.Days))
 	if len(m.PerDate) == 0 {
 		fmt.Fprintln(w, "No user ships in this horizon.")
 	} else {
@@ -272,7 +272,7 @@ func PrintResultTables(w io.Writer, out *plan.Outcome, top int) {
 // it planned and where its part folder is.
 func PrintPartSummary(w io.Writer, out *plan.Outcome) {
 	m := out.Part
-	fmt.Fprintf(w, "%s shard %s (from %s) on snapshot %s, %s, %d days\n\n", m.Mode, m.Shard, m.ShardSource, m.Snapshot.Name, m.Dates.From, m.Dates.Days)
+	fmt.Fprintf(w, "%s shard %s (from %s) on snapshot %s, %s, %s\n\n", m.Mode, m.Shard, m.ShardSource, m.Snapshot.Name, m.Dates.From, cmdutil.Days(m.Dates.Days))
 	var rows [][]any
 	for _, d := range m.PerDate {
 		rows = append(rows, []any{d.ShipOn, d.Users, d.Boxes, d.ShortBoxes, d.Demand})

@@ -162,7 +162,7 @@ func reportRun(ctx context.Context, o *Options) error {
 		if out.Reused {
 			how = "reused run"
 		}
-		fmt.Fprintf(w, "Report %s to %s (%d days) on snapshot %s, %s %s\n", s.Dates.From, s.Dates.To, s.Dates.Days, s.Snapshot, how, s.RunID)
+		fmt.Fprintf(w, "Report %s to %s (%s) on snapshot %s, %s %s\n", s.Dates.From, s.Dates.To, cmdutil.Days(s.Dates.Days), s.Snapshot, how, s.RunID)
 		if s.Totals.Users == 0 {
 			fmt.Fprintf(w, "  no user ships in this horizon\n")
 		} else {

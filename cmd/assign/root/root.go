@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
+	"github.com/assign-dev/assign/duck"
 	"github.com/assign-dev/assign/plan"
 	"github.com/assign-dev/assign/store"
 )
@@ -121,6 +122,10 @@ func reportError(f *cmdutil.Factory, cmd *cobra.Command, err error) int {
 	if errors.Is(err, cmdutil.ErrSilent) {
 		return cmdutil.ExitFailure
 	}
+	if damaged, ok := duck.AsDamaged(err); ok {
+		fmt.Fprintf(f.IO.ErrOut, "assign: %s\n", damagedMessage(damaged))
+		return cmdutil.ExitFailure
+	}
 	var noShip *plan.NoShipmentsError
 	if errors.As(err, &noShip) {
 		fmt.Fprintf(f.IO.ErrOut, "assign: %s\n", err)
@@ -149,6 +154,19 @@ func reportError(f *cmdutil.Factory, cmd *cobra.Command, err error) int {
 	}
 	fmt.Fprintf(f.IO.ErrOut, "assign: %s\n", err)
 	return cmdutil.ExitFailure
+}
+
+// damagedMessage names the snapshot a damaged database file is, and says
+// what to do: the file cannot be repaired, only replaced.
+func damagedMessage(e *duck.DamagedError) string {
+	name, isSnapshot := strings.CutSuffix(filepath.Base(e.Path), ".duckdb")
+	if e.Path == "" {
+		return fmt.Sprintf("a database file is damaged (%s); check the snapshots with 'assign snapshots verify', and load the extract of a damaged one again", e.Damage)
+	}
+	if !isSnapshot || filepath.Base(filepath.Dir(e.Path)) != "snapshots" {
+		return e.Error()
+	}
+	return fmt.Sprintf("snapshot %s is damaged (%s: %s); make another snapshot current with 'assign snapshots use NAME' or load its extract again, and check the others with 'assign snapshots verify'", name, e.Path, e.Damage)
 }
 
 // parseErrorRE matches pflag's message for a value of the wrong kind, which
