@@ -16,6 +16,13 @@ import "slices"
 // again against the stock of that moment. The result is the sequential
 // greedy's, for any number of threads.
 func (e *engine) assignDate(di int, db *DateBoxes, workers []*worker, st *stock) {
+	e.greedyCommit(di, db, workers, st, e.greedyChoose(di, db, workers, st))
+}
+
+// greedyChoose is the parallel half of assignDate: every user's box against
+// the stock at the start of the date, and its count of eligible snacks with
+// stock (the greedy's order key).
+func (e *engine) greedyChoose(di int, db *DateBoxes, workers []*worker, st *stock) []int32 {
 	n := len(db.Users)
 	count := make([]int32, n)
 	e.parallel(n, workers, func(w *worker, i int) {
@@ -27,7 +34,14 @@ func (e *engine) assignDate(di int, db *DateBoxes, workers []*worker, st *stock)
 		w.choose(u, db.Day, w.elig, &w.box)
 		e.record(db, i, &w.box, nil)
 	})
+	return count
+}
 
+// greedyCommit is the sequential half of assignDate: users in the greedy's
+// order keep their precomputed box, or choose again when stock ran out
+// under it, and take their units.
+func (e *engine) greedyCommit(di int, db *DateBoxes, workers []*worker, st *stock, count []int32) {
+	n := len(db.Users)
 	order := make([]int32, n)
 	for i := range order {
 		order[i] = int32(i)

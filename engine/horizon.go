@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -40,6 +42,12 @@ type Options struct {
 	Progress func(done, total int)
 	// Trace, when set, records everything explain shows for one user and date.
 	Trace *Trace
+	// Allocator selects run mode's allocator (Greedy, the reference, by
+	// default).
+	Allocator Allocator
+	// MaxPhases limits the optimal allocator's exchange phases per date
+	// (0: DefaultMaxPhases); a date needing more takes the greedy's boxes.
+	MaxPhases int64
 }
 
 // hdelEntry is a box line chosen earlier in the horizon: for later dates it
@@ -70,6 +78,10 @@ type engine struct {
 	reqClosed []bool        // per request: closed by a box chosen earlier in the horizon
 
 	trace *Trace
+
+	alloc     Allocator
+	fixSc     int // fixed-point scale of the optimal allocator
+	maxPhases int64
 }
 
 func newEngine(in *Inputs, opt Options) (*engine, error) {
@@ -91,7 +103,13 @@ func newEngine(in *Inputs, opt Options) (*engine, error) {
 		lastShip:  make([]Day, in.NumUsers()),
 		reqClosed: make([]bool, len(in.ReqSnack)),
 		trace:     opt.Trace,
+		alloc:     opt.Allocator,
+		maxPhases: opt.MaxPhases,
 	}
+	if e.maxPhases <= 0 {
+		e.maxPhases = DefaultMaxPhases
+	}
+	e.fixSc = fixScale(max(math.Abs(p.WPopularity), math.Abs(p.WPreference), math.Abs(p.WAffinity), math.Abs(p.WNovelty), 1))
 	e.popn = Popularity(in, p.PriorWeight)
 	e.popTerm = make([]float64, nS)
 	for s, v := range e.popn {
@@ -188,15 +206,100 @@ type Result struct {
 	// LotLeft is, per lot, the units left after the horizon.
 	LotLeft []int32
 	Timings map[string]time.Duration
+	// Optimal is the optimal allocator's report (nil for the greedy).
+	Optimal *OptimalReport
 }
 
 // Run chooses every box of the horizon and covers the demand (SPEC section 4).
 func Run(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
+	if opt.Mode == Assign && opt.Allocator == Optimal {
+		return runOptimal(ctx, in, opt)
+	}
+	opt.Allocator = Greedy
+	return run(ctx, in, opt)
+}
+
+// runOptimal runs the reference greedy and the optimal allocator over the
+// horizon and keeps the optimal plan unless it has more short boxes or a
+// lower total score than the greedy's.
+func runOptimal(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
+	gopt := opt
+	gopt.Allocator = Greedy
+	gopt.Trace = nil
+	progress := opt.Progress
+	if progress != nil {
+		gopt.Progress = func(done, total int) { progress(done, 2*total) }
+		opt.Progress = func(done, total int) { progress(total+done, 2*total) }
+	}
+	start := time.Now()
+	greedy, err := run(ctx, in, gopt)
+	if err != nil {
+		return nil, err
+	}
+	greedyTime := time.Since(start)
+	res, err := run(ctx, in, opt)
+	if err != nil {
+		return nil, err
+	}
+	rep := res.Optimal
+	gs := summarize(greedy)
+	os := summarize(res)
+	rep.GreedyScore, rep.GreedyShortBoxes, rep.GreedyShortUnits = gs.score, gs.shortBoxes, gs.shortUnits
+	rep.Chosen = "optimal"
+	switch {
+	case os.shortBoxes > gs.shortBoxes:
+		rep.Chosen = "greedy"
+		rep.Reason = fmt.Sprintf("the optimal plan has %d short boxes, the greedy's %d", os.shortBoxes, gs.shortBoxes)
+	case os.score < gs.score:
+		rep.Chosen = "greedy"
+		rep.Reason = fmt.Sprintf("the optimal plan scores %.6f, the greedy's %.6f", os.score, gs.score)
+	}
+	if rep.Chosen == "greedy" {
+		greedy.Optimal = rep
+		greedy.Timings["greedy"] = greedyTime
+		greedy.Timings["select"] += res.Timings["select"]
+		return greedy, nil
+	}
+	res.Timings["greedy"] = greedyTime
+	return res, nil
+}
+
+type planSummary struct {
+	score      float64
+	shortBoxes int
+	shortUnits int64
+}
+
+func summarize(res *Result) planSummary {
+	var s planSummary
+	in := res.Inputs
+	for _, db := range res.Dates {
+		for i, u := range db.Users {
+			off := db.Slot[i]
+			for j := int32(0); j < db.Filled[i]; j++ {
+				s.score += db.Score[off+j]
+			}
+			if db.Filled[i] < in.BoxSize[u] {
+				s.shortBoxes++
+				s.shortUnits += int64(in.BoxSize[u] - db.Filled[i])
+			}
+		}
+	}
+	return s
+}
+
+func run(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
 	e, err := newEngine(in, opt)
 	if err != nil {
 		return nil, err
 	}
+	if e.alloc == Optimal && e.order == nil {
+		return nil, fmt.Errorf("the optimal allocator needs finite scores; a score weight or popularity is not a number")
+	}
 	res := &Result{Inputs: in, Policy: e.p, Mode: opt.Mode, Timings: map[string]time.Duration{}}
+	if e.alloc == Optimal {
+		res.Optimal = &OptimalReport{Scale: e.fixSc}
+	}
 	res.Dates = make([]DateBoxes, in.Days)
 	for di := range res.Dates {
 		res.Dates[di].Day = in.D0 + Day(di)
@@ -237,7 +340,17 @@ func Run(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
 		db.Lot = make([]int32, n)
 		if opt.Mode == Assign {
 			st.begin(db.Day)
-			e.assignDate(di, db, workers, st)
+			if e.alloc == Optimal {
+				if len(db.Users) > 0 {
+					c, err := e.optimalDate(ctx, di, db, workers, st)
+					if err != nil {
+						return nil, err
+					}
+					res.Optimal.Dates = append(res.Optimal.Dates, c)
+				}
+			} else {
+				e.assignDate(di, db, workers, st)
+			}
 		} else {
 			e.preassignDate(di, db, workers)
 		}

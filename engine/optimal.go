@@ -1,0 +1,561 @@
+package engine
+
+// The optimal allocator (`assign run --allocator optimal`).
+//
+// # The model, per ship date
+//
+// The stock of snack s on date D is a number q(s): the units of its lots
+// usable on D not yet taken (FEFO decides which lots, not how many). Every
+// subscriber u shipping on D chooses a box B(u) from E(u), the snacks
+// eligible for it on D (with the plan's own earlier boxes as deliveries)
+// that have stock at the start of the date; no snack goes to more users
+// than it has units. A plan is judged, lexicographically:
+//
+//  1. filled lines (the fewest short units),
+//  2. lines that honour an open request,
+//  3. minus the lines over a category cap, counting per category
+//     max(0, lines - max_per_category) (the fill pass is a last resort:
+//     without this level a plan could raise its score by handing a user's
+//     last under-cap snacks to others so that its fill pass may go over the
+//     cap, which the rules allow but the cap's purpose, variety, does not),
+//  4. total score,
+//  5. a tie-break (smaller snack indexes: the SPEC's "ties by snack_id").
+//
+// With fill_ignoring_caps off, no category may go over the cap, except that
+// a category holding more of the user's open requests than the cap takes
+// requests only (the rules also allow it to mix fewer requests with other
+// snacks; the bound covers those boxes, the plan does not make them).
+//
+// For one user this value is a laminar concave function of the box (a sum
+// of per-snack values, a concave penalty per category, at most k lines), so
+// the whole date is a transportation problem with laminar constraints per
+// user: source -> user (k) -> (user, category) (cap, then over the cap at a
+// cost of one level-3 unit per line) -> snack (one unit per user, value) ->
+// snack (q(s)) -> sink. Its constraint matrix is a network matrix, so its
+// linear relaxation has an integral optimum, and Lagrangian duality over
+// the stock constraints is exact: for any prices p(s) >= 0 (tuples of the
+// five levels, compared lexicographically),
+//
+//	bound(p) = sum over users of best_u(p) + sum over snacks of p(s)·q(s)
+//
+// is at least the value of every plan (best_u(p) is the user's best box
+// when every line of s costs p(s): the oracle in oracle.go, the SPEC's own
+// capped top-k selection on shifted values), with equality for optimal
+// prices. A plan and prices with bound(p) equal to the plan's value in the
+// first three levels certify that no plan has fewer short units, more
+// honoured requests or fewer over-cap lines; the bound's score then caps
+// every plan that matches it there.
+//
+// # How a date is solved
+//
+// Users first take their best box with no prices, exactly as the reference
+// greedy precomputes them. If no snack is wanted by more users than it has
+// units, that is the plan (it is greedy's too) and zero prices certify it.
+// Otherwise the exchange algorithm of ssp.go raises the prices of the
+// snacks that ran full until every such snack has no more holders than
+// units, moving users along cheapest exchange paths; every box stays best at
+// the prices throughout and only full snacks carry a price, so when no
+// excess is left the plan and the prices satisfy complementary slackness:
+// the plan is optimal and bound(p) equals its value. The exchange algorithm
+// plans in the split score model (popularity and novelty of the snack plus
+// preference and affinity of the user's category, summed exactly), in
+// which every user ranks the snacks of a category the same way; the SPEC's
+// float score differs from it by a few units in the last place. The plan is
+// then checked against the rules with the exact scores (a near tie can
+// differ), repaired user by user if a rule fails, and certified with the
+// exact scores: the reported bound uses them, so it is a true bound of the
+// SPEC's objective.
+//
+// A date that needs more exchange phases than the limit, or whose repair
+// does not settle, falls back to the greedy's boxes for that date; its
+// bound is still the bound at the prices reached, and the manifest says so.
+// Over the horizon the optimal plan is kept only if it has no more short
+// boxes and no lower total score than the reference greedy run over the
+// same dates (computed beside it); otherwise the greedy's plan is the
+// result and the manifest says why.
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sync/atomic"
+	"time"
+)
+
+// Allocator selects run mode's allocation algorithm.
+type Allocator int
+
+const (
+	// Greedy is the SPEC's reference allocator.
+	Greedy Allocator = iota
+	// Optimal plans each date with the certified optimal allocator.
+	Optimal
+)
+
+func (a Allocator) String() string {
+	if a == Optimal {
+		return "optimal"
+	}
+	return "greedy"
+}
+
+// DefaultMaxPhases is the exchange-phase limit per date.
+const DefaultMaxPhases = 200000
+
+// Objective is a plan's value in the levels of the optimal allocator's
+// objective.
+type Objective struct {
+	Filled    int64   `json:"filled_units"`
+	Requested int64   `json:"requested_lines"`
+	OverCap   int64   `json:"over_cap_lines"`
+	Score     float64 `json:"score"`
+}
+
+// Price is one priced snack of a date: what the certificate charges per
+// unit, level by level, and its stock at the start of the date.
+type Price struct {
+	Snack     int32   `json:"-"`
+	SnackID   int64   `json:"snack_id"`
+	Filled    int64   `json:"filled"`
+	Requested int64   `json:"requested"`
+	OverCap   int64   `json:"over_cap"`
+	Score     float64 `json:"score"`
+	Units     int64   `json:"units"`
+}
+
+// DateCert is the certificate of one ship date.
+type DateCert struct {
+	Day Day `json:"-"`
+	// Status: "optimal", "uncontested" (no snack ran short at zero prices:
+	// every user got its best box, the greedy's too), or "fallback: why"
+	// (the greedy's boxes for this date).
+	Status string `json:"status"`
+	// Achieved is the plan's value; Bound the certificate's, per level;
+	// Slots the box lines asked for (sum of box sizes).
+	Achieved Objective `json:"achieved"`
+	Bound    Objective `json:"bound"`
+	Slots    int64     `json:"slots"`
+	// BoundUsers is the sum of best_u(p) over users; BoundStock the sum of
+	// p(s)·q(s); Bound = BoundUsers + BoundStock, level by level.
+	BoundUsers Objective `json:"bound_users"`
+	BoundStock Objective `json:"bound_stock"`
+	// Certified: the bound equals the plan in levels 1 to 3, so its score
+	// bounds every plan as good there.
+	Certified bool    `json:"certified"`
+	Prices    []Price `json:"prices"`
+	Phases    int64   `json:"phases"`
+	Moves     int64   `json:"moves"`
+	Repaired  int     `json:"repaired_users"`
+	// Allowance is added to the bound's score for score terms that fixed
+	// point could not hold exactly (0 in practice).
+	Allowance float64 `json:"allowance"`
+	Seconds   float64 `json:"seconds"`
+}
+
+// Gap is (bound - score) / |bound| in percent, 0 when both are 0.
+func (c *DateCert) Gap() float64 { return gapPct(c.Bound.Score, c.Achieved.Score) }
+
+func gapPct(bound, score float64) float64 {
+	if bound == score {
+		return 0
+	}
+	return 100 * (bound - score) / math.Abs(bound)
+}
+
+// OptimalReport is what the optimal allocator reports over the horizon.
+type OptimalReport struct {
+	Dates []DateCert
+	// Greedy is the reference greedy run's totals on the same dates.
+	GreedyScore      float64
+	GreedyShortBoxes int
+	GreedyShortUnits int64
+	// Chosen is "optimal", or "greedy" when the optimal plan was not at
+	// least as good as the greedy's (Reason says how).
+	Chosen string
+	Reason string
+	Scale  int
+}
+
+// optSolver solves one date.
+type optSolver struct {
+	e    *engine
+	di   int
+	day  Day
+	sc   int
+	nC   int
+	cap  int
+	fill bool
+	cat  []int32
+
+	g      []fix // per snack: popularity and novelty terms, exact
+	q      []int64
+	used   []int64
+	price  []val
+	priced bitset
+	// pricedList holds the snacks with a non-zero price.
+	pricedList []int32
+	node       bitset
+	nodes      []int32
+	nodesByCat [][]int32
+	catSorted  [][]int32 // per category: snacks by (g desc, sidx asc)
+	holders    [][]int32 // per snack: users that took it (may hold stale ones)
+	reqBy      [][]int32 // per snack: users with an open request for it
+	nd         []*nodeData
+
+	users  []int32 // uidx per local user (the date's users, user_id order)
+	words  int
+	elig   []uint64 // per user: eligible snacks with stock at the start
+	h      []fix    // per user, per category: preference and affinity terms
+	reqOff []int32  // per user: open requests (eligible, with stock), in order
+	reqs   []int32
+	slot   []int32 // per user: offset of its box in box
+	box    []int32
+	boxLen []int32
+	cnt    []int16 // per user, per category: lines in the box
+	ver    []uint32
+
+	slackS    []int32 // per user, per category: cached best slack snack
+	slackVer  []uint32
+	slackDeps [][]int32 // per snack: users whose cached slack snack it is
+
+	// Dijkstra scratch.
+	stamp     int32
+	dist      []val
+	distStamp []int32
+	finStamp  []int32
+	predFrom  []int32
+	predUser  []int32
+	reached   []int32
+	buf       []entry
+
+	phases, moves int64
+	repaired      int
+	inexact       atomic.Bool
+}
+
+func (o *optSolver) userElig(i int) bitset { return bitset(o.elig[i*o.words : (i+1)*o.words]) }
+func (o *optSolver) userH(i int) []fix     { return o.h[i*o.nC : (i+1)*o.nC] }
+func (o *optSolver) userReq(i int) []int32 { return o.reqs[o.reqOff[i]:o.reqOff[i+1]] }
+func (o *optSolver) userBox(i int) []int32 { return o.box[o.slot[i] : o.slot[i]+o.boxLen[i]] }
+func (o *optSolver) userCnt(i int) []int16 { return o.cnt[i*o.nC : (i+1)*o.nC] }
+
+func (o *optSolver) isReq(i int, s int32) bool { return slices.Contains(o.userReq(i), s) }
+func (o *optSolver) holds(i int, s int32) bool { return slices.Contains(o.userBox(i), s) }
+
+// newOptSolver gathers the date's inputs: per user its eligible snacks with
+// stock, category terms and open requests.
+func (e *engine) newOptSolver(di int, db *DateBoxes, workers []*worker, st *stock) *optSolver {
+	in := e.in
+	nS, nC, n := in.NumSnacks(), e.nCats, len(db.Users)
+	o := &optSolver{
+		e: e, di: di, day: db.Day, sc: e.fixSc, nC: nC, cap: e.p.MaxPerCategory, fill: e.p.FillIgnoringCaps,
+		cat: in.SnackCat, users: db.Users, words: (nS + 63) / 64,
+		g: make([]fix, nS), q: make([]int64, nS), used: make([]int64, nS), price: make([]val, nS),
+		priced: newBitset(nS), node: newBitset(nS), nodesByCat: make([][]int32, nC),
+		holders: make([][]int32, nS), slackDeps: make([][]int32, nS), reqBy: make([][]int32, nS), nd: make([]*nodeData, nS),
+		dist: make([]val, nS), distStamp: make([]int32, nS), finStamp: make([]int32, nS),
+		predFrom: make([]int32, nS), predUser: make([]int32, nS),
+	}
+	copy(o.q, st.left)
+	newT, _ := toFix(e.newTerm, o.sc)
+	oldT, _ := toFix(e.oldTerm, o.sc)
+	for s := 0; s < nS; s++ {
+		p, _ := toFix(e.popTerm[s], o.sc)
+		if IsNew(in.Launched[s], o.day, e.p.NewSnackDays) {
+			o.g[s] = p.add(newT)
+		} else {
+			o.g[s] = p.add(oldT)
+		}
+	}
+	orders := e.orderOn(o.day)
+	o.catSorted = make([][]int32, nC)
+	for c := range orders {
+		l := append(slices.Clone(orders[c].old), orders[c].new...)
+		slices.SortFunc(l, func(a, b int32) int {
+			if x := o.g[a].cmp(o.g[b]); x != 0 {
+				return -x
+			}
+			return int(a - b)
+		})
+		o.catSorted[c] = l
+	}
+	o.elig = make([]uint64, n*o.words)
+	o.h = make([]fix, n*nC)
+	o.cnt = make([]int16, n*nC)
+	o.ver = make([]uint32, n)
+	o.slackS = make([]int32, n*nC)
+	o.slackVer = make([]uint32, n*nC)
+	for j := range o.slackVer {
+		o.slackVer[j] = math.MaxUint32
+	}
+	o.slot = db.Slot
+	o.box = make([]int32, db.Slot[n])
+	o.boxLen = make([]int32, n)
+	reqCount := make([]int32, n)
+	reqTmp := make([][]int32, n)
+	e.parallel(n, workers, func(w *worker, i int) {
+		u := db.Users[i]
+		w.prepare(u)
+		el := o.userElig(i)
+		w.eligible(u, di, o.day, el)
+		el.and(st.has)
+		h := o.userH(i)
+		for c := 0; c < nC; c++ {
+			a, _ := toFix(w.prefTerm[c], o.sc)
+			b, _ := toFix(w.affTerm[c], o.sc)
+			h[c] = a.add(b)
+		}
+		var rq []int32
+		for r := in.ReqStart[u]; r < in.ReqStart[u+1]; r++ {
+			if in.ReqDay[r] >= o.day || e.reqClosed[r] {
+				continue
+			}
+			if s := in.ReqSnack[r]; el.has(s) && !slices.Contains(rq, s) {
+				rq = append(rq, s)
+			}
+		}
+		reqTmp[i] = rq
+		reqCount[i] = int32(len(rq))
+	})
+	o.reqOff = make([]int32, n+1)
+	for i := range reqTmp {
+		o.reqOff[i+1] = o.reqOff[i] + reqCount[i]
+		o.reqs = append(o.reqs, reqTmp[i]...)
+		for _, s := range reqTmp[i] {
+			o.reqBy[s] = append(o.reqBy[s], int32(i))
+		}
+	}
+	return o
+}
+
+// initBoxes gives every user its best box at zero prices (split model).
+func (o *optSolver) initBoxes(workers []*worker) {
+	n := len(o.users)
+	calls := make([]*oracleCall, len(workers))
+	for j, w := range workers {
+		calls[j] = o.newOracleCall(w)
+	}
+	next := 0
+	idx := map[*worker]int{}
+	for j, w := range workers {
+		idx[w] = j
+	}
+	_ = next
+	o.e.parallel(n, workers, func(w *worker, i int) {
+		oc := calls[idx[w]]
+		oc.best(i, modelSplit, false, false)
+		box := o.box[o.slot[i]:o.slot[i+1]]
+		cnt := o.userCnt(i)
+		for j, x := range oc.out {
+			box[j] = x.s
+			cnt[o.cat[x.s]]++
+		}
+		o.boxLen[i] = int32(len(oc.out))
+	})
+	for i := 0; i < n; i++ {
+		for _, s := range o.userBox(i) {
+			o.used[s]++
+			o.holders[s] = append(o.holders[s], int32(i))
+		}
+	}
+	for s := range o.used {
+		if o.q[s] > 0 && o.used[s] >= o.q[s] {
+			o.makeNode(int32(s))
+		}
+	}
+}
+
+// solve runs the exchange phases; it reports whether all excess was
+// resolved within the phase limit.
+func (o *optSolver) solve(ctx context.Context, workers []*worker, maxPhases int64) (bool, error) {
+	o.initBoxes(workers)
+	for o.phases < maxPhases {
+		if o.phases%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return false, err
+			}
+		}
+		if !o.phase() {
+			break
+		}
+	}
+	for _, a := range o.nodes {
+		if o.used[a] > o.q[a] {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// boxValue is the value of a box (exact scores, no prices).
+func boxValue(e *engine, w *worker, u int32, d Day, snacks []int32, reqs []int32, sc int) (val, bool) {
+	in := e.in
+	var v val
+	exact := true
+	cnt := w.catCount
+	for _, s := range snacks {
+		f, ok := toFix(w.score(s, d), sc)
+		exact = exact && ok
+		v = v.add(val{f: 1, s: f, t: -int64(s)})
+		if slices.Contains(reqs, s) {
+			v.r++
+		}
+		cnt[in.SnackCat[s]]++
+	}
+	for _, s := range snacks {
+		c := in.SnackCat[s]
+		if n := int(cnt[c]); n > e.p.MaxPerCategory {
+			v.o -= int64(n - e.p.MaxPerCategory)
+		}
+		cnt[c] = 0
+	}
+	return v, exact
+}
+
+// certify computes the certificate of the boxes in db at the solver's
+// prices: the plan's value and bound(p), both with exact scores.
+func (o *optSolver) certify(db *DateBoxes, workers []*worker) DateCert {
+	n := len(o.users)
+	calls := make([]*oracleCall, len(workers))
+	idx := map[*worker]int{}
+	for j, w := range workers {
+		calls[j] = o.newOracleCall(w)
+		idx[w] = j
+	}
+	bests := make([]val, n)
+	ach := make([]val, n)
+	o.e.parallel(n, workers, func(w *worker, i int) {
+		oc := calls[idx[w]]
+		bests[i] = oc.best(i, modelExact, true, true)
+		off := db.Slot[i]
+		v, ok := boxValue(o.e, w, o.users[i], o.day, db.Snack[off:off+db.Filled[i]], o.userReq(i), o.sc)
+		if !ok {
+			o.inexact.Store(true)
+		}
+		ach[i] = v
+	})
+	var users, stockV, achieved val
+	for i := range bests {
+		users = users.add(bests[i])
+		achieved = achieved.add(ach[i])
+	}
+	c := DateCert{Day: o.day, Phases: o.phases, Moves: o.moves}
+	in := o.e.in
+	slices.Sort(o.pricedList)
+	for _, s := range o.pricedList {
+		p := o.price[s]
+		stockV = stockV.add(p.mulInt(o.q[s]))
+		c.Prices = append(c.Prices, Price{Snack: s, SnackID: in.SnackID[s], Filled: p.f, Requested: p.r, OverCap: -p.o,
+			Score: p.s.float(o.sc), Units: o.q[s]})
+	}
+	for i := range o.users {
+		c.Slots += int64(in.BoxSize[o.users[i]])
+	}
+	bound := users.add(stockV)
+	c.Achieved = o.objective(achieved)
+	c.Bound = o.objective(bound)
+	c.BoundUsers = o.objective(users)
+	c.BoundStock = o.objective(stockV)
+	c.Certified = bound.f == achieved.f && bound.r == achieved.r && bound.o == achieved.o
+	if o.inexact.Load() {
+		// A score term below the fixed-point resolution was rounded: widen the
+		// bound by half a unit of resolution per line of every box.
+		c.Allowance = float64(c.Slots) * math.Ldexp(1, -o.sc)
+		c.Bound.Score += c.Allowance
+	}
+	return c
+}
+
+func (o *optSolver) objective(v val) Objective {
+	return Objective{Filled: v.f, Requested: v.r, OverCap: -v.o, Score: v.s.float(o.sc)}
+}
+
+// optimalDate plans one date with the optimal allocator and commits it.
+func (e *engine) optimalDate(ctx context.Context, di int, db *DateBoxes, workers []*worker, st *stock) (DateCert, error) {
+	start := time.Now()
+	count := e.greedyChoose(di, db, workers, st)
+	demand := make([]int64, e.in.NumSnacks())
+	for i := range db.Users {
+		off := db.Slot[i]
+		for _, s := range db.Snack[off : off+db.Filled[i]] {
+			demand[s]++
+		}
+	}
+	contested := false
+	for s, d := range demand {
+		if d > st.left[s] {
+			contested = true
+			break
+		}
+	}
+	o := e.newOptSolver(di, db, workers, st)
+	if !contested {
+		// Every user takes its best box: the greedy commits exactly these.
+		e.greedyCommit(di, db, workers, st, count)
+		c := o.certify(db, workers)
+		c.Status = "uncontested"
+		c.Seconds = time.Since(start).Seconds()
+		return c, nil
+	}
+	ok, err := o.solve(ctx, workers, e.maxPhases)
+	if err != nil {
+		return DateCert{}, err
+	}
+	reason := ""
+	if !ok {
+		reason = fmt.Sprintf("fallback: excess left after %d exchange phases (the limit)", o.phases)
+	} else if repaired, settled := o.enforceRules(workers); !settled {
+		reason = "fallback: the rule repair did not settle"
+	} else {
+		o.repaired = repaired
+	}
+	if reason != "" {
+		e.greedyCommit(di, db, workers, st, count)
+		c := o.certify(db, workers)
+		c.Status = reason
+		c.Seconds = time.Since(start).Seconds()
+		return c, nil
+	}
+	o.writeBoxes(db, workers)
+	c := o.certify(db, workers)
+	c.Status = "optimal"
+	c.Repaired = o.repaired
+	for i, u := range db.Users {
+		off := db.Slot[i]
+		lines := db.Snack[off : off+db.Filled[i]]
+		for j, s := range lines {
+			db.Lot[off+int32(j)] = st.take(s)
+		}
+		e.remember(u, db.Day, lines)
+	}
+	c.Seconds = time.Since(start).Seconds()
+	return c, nil
+}
+
+// writeBoxes stores the plan in db: requested lines first in request order,
+// then by score (descending) and snack_id, with the SPEC's float scores.
+func (o *optSolver) writeBoxes(db *DateBoxes, workers []*worker) {
+	o.e.parallel(len(o.users), workers, func(w *worker, i int) {
+		u := o.users[i]
+		w.prepare(u)
+		w.box.reset()
+		b := o.userBox(i)
+		for _, s := range o.userReq(i) {
+			if slices.Contains(b, s) {
+				w.box.add(s, w.score(s, o.day), true)
+			}
+		}
+		w.cands = w.cands[:0]
+		for _, s := range b {
+			if !o.isReq(i, s) {
+				w.cands = append(w.cands, cand{w.score(s, o.day), s})
+			}
+		}
+		slices.SortFunc(w.cands, compareCand)
+		for _, c := range w.cands {
+			w.box.add(c.s, c.score, false)
+		}
+		o.e.record(db, i, &w.box, nil)
+	})
+}

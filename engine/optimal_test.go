@@ -1,0 +1,238 @@
+package engine
+
+import (
+	"context"
+	"math/bits"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/assign-dev/assign/policy"
+)
+
+// scarceInputs is a synthetic extract whose lots hold a fraction of their
+// units, so that many snacks run out.
+func scarceInputs(t testing.TB, users, snacks, seed, days int, frac float64) *Inputs {
+	in := syntheticInputs(t, users, snacks, seed, d0Test, days, policy.Default())
+	for l := range in.LotQty {
+		in.LotQty[l] = int32(float64(in.LotQty[l]) * frac)
+	}
+	return in
+}
+
+func TestOptimalScarceCertified(t *testing.T) {
+	p := policy.Default()
+	for _, seed := range []int{1, 2, 3} {
+		in := scarceInputs(t, 2000, 120, seed, 10, 0.1)
+		res, err := Run(context.Background(), in, Options{Policy: p, Mode: Assign, Threads: 2, Allocator: Optimal, MaxPhases: 20000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range res.Optimal.Dates {
+			t.Logf("seed %d %s %s cert %v score %.6f bound %.6f filled %d/%d phases %d moves %d prices %d rep %d",
+				seed, c.Day, c.Status, c.Certified, c.Achieved.Score, c.Bound.Score, c.Achieved.Filled, c.Bound.Filled, c.Phases, c.Moves, len(c.Prices), c.Repaired)
+		}
+		t.Logf("chosen %s %s", res.Optimal.Chosen, res.Optimal.Reason)
+	}
+}
+
+// dateSolver builds the optimal solver of the first date with users on it,
+// after running the horizon before it with the optimal allocator.
+func firstDateSolver(t testing.TB, in *Inputs, p policy.Policy) (*optSolver, *DateBoxes, []*worker, *stock) {
+	t.Helper()
+	e, err := newEngine(in, Options{Policy: p, Mode: Assign, Threads: 2, Allocator: Optimal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for di := 0; di < in.Days; di++ {
+		db := &DateBoxes{Day: in.D0 + Day(di)}
+		for u := 0; u < in.NumUsers(); u++ {
+			for j := in.ShipStart[u]; j < in.ShipStart[u+1]; j++ {
+				if in.ShipDay[j] == db.Day {
+					db.Users = append(db.Users, int32(u))
+				}
+			}
+		}
+		if len(db.Users) == 0 {
+			continue
+		}
+		n := len(db.Users)
+		db.Slot = make([]int32, n+1)
+		for i, u := range db.Users {
+			db.Slot[i+1] = db.Slot[i] + in.BoxSize[u]
+		}
+		m := db.Slot[n]
+		db.Filled, db.Snack, db.Score, db.Requested, db.Lot = make([]int32, n), make([]int32, m), make([]float64, m), make([]bool, m), make([]int32, m)
+		st := newStock(in, p.MinShelfDays)
+		st.begin(db.Day)
+		workers := []*worker{e.newWorker(), e.newWorker()}
+		return e.newOptSolver(di, db, workers, st), db, workers, st
+	}
+	t.Fatal("no user ships")
+	return nil, nil, nil, nil
+}
+
+// TestSolverInvariants: after the exchange phases every user's box is its
+// best at the final prices (split model), no snack has more holders than
+// units, and every priced snack is exactly full (complementary slackness).
+func TestSolverInvariants(t *testing.T) {
+	for _, fill := range []bool{true, false} {
+		for _, seed := range []int{1, 2, 3, 4} {
+			p := policy.Default()
+			p.FillIgnoringCaps = fill
+			in := syntheticInputs(t, 1500, 80, seed, d0Test, 3, p)
+			for l := range in.LotQty {
+				in.LotQty[l] /= 30
+			}
+			o, _, workers, _ := firstDateSolver(t, in, p)
+			ok, err := o.solve(context.Background(), workers, 100000)
+			if err != nil || !ok {
+				t.Fatalf("fill %v seed %d: solve ok=%v err=%v after %d phases", fill, seed, ok, err, o.phases)
+			}
+			if o.phases == 0 {
+				t.Fatalf("fill %v seed %d: nothing was contested", fill, seed)
+			}
+			oc := o.newOracleCall(workers[0])
+			for i := range o.users {
+				best := oc.best(i, modelSplit, true, false)
+				var have val
+				cnt := map[int32]int{}
+				for _, s := range o.userBox(i) {
+					have = have.add(o.vOf(i, s).sub(o.price[s]))
+					cnt[o.cat[s]]++
+				}
+				for _, n := range cnt {
+					if n > o.cap {
+						have.o -= int64(n - o.cap)
+					}
+				}
+				if best.cmp(have) != 0 {
+					t.Fatalf("fill %v seed %d: user %d holds %+v, best at the prices is %+v", fill, seed, i, have, best)
+				}
+			}
+			for s := range o.q {
+				if o.used[s] > o.q[s] {
+					t.Fatalf("snack %d: %d holders for %d units", s, o.used[s], o.q[s])
+				}
+				if o.priced.has(int32(s)) && o.price[s].positive() && o.used[s] != o.q[s] {
+					t.Fatalf("snack %d priced %+v but %d of %d units used", s, o.price[s], o.used[s], o.q[s])
+				}
+			}
+			t.Logf("fill %v seed %d: %d phases, %d moves, %d priced", fill, seed, o.phases, o.moves, len(o.pricedList))
+		}
+	}
+}
+
+// TestOracleBruteForce: the oracle's best box value equals the best over
+// every subset of the user's eligible snacks, at random prices, in both
+// score models, for the plan's and the bound's structure, with fill on and
+// off. Small catalogues keep the subsets few.
+func TestOracleBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 9))
+	checked := 0
+	for _, fill := range []bool{true, false} {
+		for _, cap := range []int{1, 2} {
+			for seed := 1; seed <= 6; seed++ {
+				p := policy.Default()
+				p.FillIgnoringCaps = fill
+				p.MaxPerCategory = cap
+				in := syntheticInputs(t, 400, 16, seed, d0Test, 2, p)
+				o, _, workers, _ := firstDateSolver(t, in, p)
+				// Random prices on some snacks, some at the upper levels.
+				for s := range o.q {
+					if rng.IntN(3) == 0 {
+						f, _ := toFix(rng.Float64()*0.6, o.sc)
+						v := val{s: f, t: int64(rng.IntN(5)) - 2}
+						switch rng.IntN(10) {
+						case 0:
+							v.f = 1
+						case 1:
+							v.r = 1
+						}
+						o.price[s] = v
+						o.priced.set(int32(s))
+						o.pricedList = append(o.pricedList, int32(s))
+					}
+				}
+				oc := o.newOracleCall(workers[0])
+				for i := range o.users {
+					elig := []int32{}
+					o.userElig(i).forEach(func(s int32) { elig = append(elig, s) })
+					if len(elig) > 14 {
+						continue
+					}
+					for _, model := range []scoreModel{modelSplit, modelExact} {
+						for _, relaxed := range []bool{false, true} {
+							got := oc.best(i, model, true, relaxed)
+							want := bruteBest(oc, i, elig, model, relaxed)
+							if got.cmp(want) != 0 {
+								t.Fatalf("fill %v cap %d seed %d user %d model %d relaxed %v: oracle %+v, brute force %+v",
+									fill, cap, seed, i, model, relaxed, got, want)
+							}
+							checked++
+						}
+					}
+				}
+			}
+		}
+	}
+	if checked < 200 {
+		t.Fatalf("only %d users checked", checked)
+	}
+	t.Logf("%d oracle calls checked", checked)
+}
+
+// bruteBest enumerates every subset of elig.
+func bruteBest(oc *oracleCall, i int, elig []int32, model scoreModel, relaxed bool) val {
+	o := oc.o
+	oc.i, oc.model, oc.prices, oc.relaxed = i, model, true, relaxed
+	if model == modelExact {
+		oc.w.prepare(o.users[i])
+	}
+	k := int(o.e.in.BoxSize[o.users[i]])
+	vals := make([]val, len(elig))
+	for j, s := range elig {
+		vals[j] = oc.fullVal(s)
+	}
+	nOpen := make([]int, o.nC)
+	for _, s := range o.userReq(i) {
+		nOpen[o.cat[s]]++
+	}
+	var best val
+	for mask := 0; mask < 1<<len(elig); mask++ {
+		if bits.OnesCount(uint(mask)) > k {
+			continue
+		}
+		var v val
+		tot := make([]int, o.nC)
+		non := make([]int, o.nC)
+		for j, s := range elig {
+			if mask&(1<<j) != 0 {
+				v = v.add(vals[j])
+				tot[o.cat[s]]++
+				if !o.isReq(i, s) {
+					non[o.cat[s]]++
+				}
+			}
+		}
+		ok := true
+		for c := 0; c < o.nC; c++ {
+			if !o.fill {
+				switch {
+				case nOpen[c] > o.cap && relaxed:
+					ok = ok && non[c] <= o.cap && tot[c] <= nOpen[c]
+				case nOpen[c] > o.cap:
+					ok = ok && non[c] == 0
+				default:
+					ok = ok && tot[c] <= o.cap
+				}
+			}
+			if tot[c] > o.cap {
+				v.o -= int64(tot[c] - o.cap)
+			}
+		}
+		if ok && v.cmp(best) > 0 {
+			best = v
+		}
+	}
+	return best
+}
