@@ -179,6 +179,13 @@ func Run(ctx context.Context, db *duck.DB, dir string, m *plan.Manifest, opt Opt
 		if err := checkFEFO(ctx, db, m, add); err != nil {
 			return nil, err
 		}
+	} else if err := checkRunFEFO(ctx, db, m, add); err != nil {
+		return nil, err
+	}
+	if m.Certificate != nil {
+		if err := checkCertificate(ctx, db, m, add); err != nil {
+			return nil, err
+		}
 	}
 	sort.SliceStable(rep.Violations, func(i, j int) bool { return rep.Violations[i].Rule < rep.Violations[j].Rule })
 	rep.Seconds = time.Since(start).Seconds()

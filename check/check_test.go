@@ -198,3 +198,137 @@ func TestTamperedRunsFail(t *testing.T) {
 		})
 	}
 }
+
+func executeOptimal(t *testing.T, h *store.Home, days int, pol policy.Policy, outDir string) *plan.Outcome {
+	t.Helper()
+	out, err := plan.Execute(context.Background(), h, plan.Request{
+		Mode: engine.Assign, Allocator: engine.Optimal, D0: engine.DayOf(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)), Days: days, Policy: pol,
+		OutDir: outDir, OutFormat: results.FormatCSV, NoSave: outDir != "",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// scarcePolicy makes stock scarce in the synthetic extract: lots must keep
+// 60 days of shelf life, so few are usable.
+func scarcePolicy() policy.Policy {
+	p := policy.Default()
+	p.MinShelfDays = 60
+	return p
+}
+
+// TestOptimalRunPasses: an optimal run under scarce stock satisfies every
+// rule (it is checked against the constraints, not against the greedy's
+// boxes) and its certificate's arithmetic; snacks were priced.
+func TestOptimalRunPasses(t *testing.T) {
+	h := newHome(t, 1500, 120, 13)
+	out := executeOptimal(t, h, 10, scarcePolicy(), "")
+	rep := runCheck(t, h, out.RunDir)
+	if !rep.OK() {
+		t.Fatalf("%d violations: %v", rep.Total, rep.Violations)
+	}
+	c := out.Manifest.Certificate
+	priced := 0
+	for _, d := range c.Dates {
+		priced += len(d.Prices)
+	}
+	if c == nil || priced == 0 || c.Total.CertifiedDates == 0 {
+		t.Fatalf("no contested date to check: %+v", c.Total)
+	}
+}
+
+// TestTamperedCertificateFails: a certificate that does not add up, or a
+// run whose lots are not first-expiry-first-out, is caught.
+func TestTamperedCertificateFails(t *testing.T) {
+	h := newHome(t, 1500, 120, 14)
+	base := filepath.Join(t.TempDir(), "base")
+	executeOptimal(t, h, 8, scarcePolicy(), base)
+	m, err := check.ReadManifest(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pricedDate := -1
+	for i, d := range m.Certificate.Dates {
+		if len(d.Prices) > 0 {
+			pricedDate = i
+			break
+		}
+	}
+	if pricedDate < 0 {
+		t.Fatal("no priced date")
+	}
+	cases := []struct {
+		name   string
+		tamper func(m *plan.Manifest)
+	}{
+		{"bound below the score", func(m *plan.Manifest) {
+			d := &m.Certificate.Dates[0]
+			d.Bound = d.Score - 1
+			d.BoundUsers.Score -= d.Score - d.Bound + 1
+		}},
+		{"bound not users plus stock", func(m *plan.Manifest) { m.Certificate.Dates[0].BoundUsers.Score += 0.5 }},
+		{"units of a priced snack", func(m *plan.Manifest) { m.Certificate.Dates[pricedDate].Prices[0].Units++ }},
+		{"a negative price", func(m *plan.Manifest) {
+			p := &m.Certificate.Dates[pricedDate].Prices[0]
+			p.Score, p.Filled, p.Requested, p.OverCap = -1, 0, 0, 0
+		}},
+		{"score of a date", func(m *plan.Manifest) { m.Certificate.Dates[0].Score += 0.25 }},
+		{"fewest short units", func(m *plan.Manifest) { m.Certificate.Dates[0].ShortUnitsBound++ }},
+		{"kept although worse than the greedy", func(m *plan.Manifest) {
+			m.Certificate.Chosen = "optimal"
+			m.Certificate.Greedy.Score = m.Certificate.Total.Score + 1
+		}},
+		{"a missing date", func(m *plan.Manifest) { m.Certificate.Dates = m.Certificate.Dates[1:] }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "run")
+			if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
+				t.Fatal(err)
+			}
+			m, err := check.ReadManifest(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.tamper(m)
+			if err := os.WriteFile(filepath.Join(dir, store.ManifestFile), m.JSON(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			rep := runCheck(t, h, dir)
+			if rep.Counts["certificate"] == 0 {
+				t.Fatalf("want a certificate violation, got %v", rep.Counts)
+			}
+		})
+	}
+	t.Run("lots not first-expiry-first-out", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "run")
+		if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		db, err := duck.OpenMemory(ctx, duck.Options{Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		_, snapPath, _ := h.Resolve("")
+		q := fmt.Sprintf(`ATTACH %s AS snapx (READ_ONLY);
+			CREATE TEMP TABLE src AS SELECT * FROM read_csv(%s, header = true);
+			CREATE TEMP TABLE cand AS SELECT b.ship_on, b.user_id, b.position, s.lot_id AS other
+			  FROM src b JOIN snapx.stock s ON s.snack_id = b.snack_id AND s.lot_id <> b.lot_id
+			   AND s.best_before >= b.ship_on + 60 AND s.quantity > 100
+			  ORDER BY b.ship_on, b.user_id, b.position LIMIT 1;
+			COPY (SELECT src.* REPLACE (coalesce(cand.other, src.lot_id) AS lot_id) FROM src LEFT JOIN cand USING (ship_on, user_id, position)
+			      ORDER BY ship_on, user_id, position) TO %s (HEADER true)`,
+			duck.Quote(snapPath), duck.Quote(filepath.Join(base, "boxes.csv")), duck.Quote(filepath.Join(dir, "boxes.csv")))
+		if _, err := db.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		rep := runCheck(t, h, dir)
+		if rep.Counts["fefo"] == 0 {
+			t.Fatalf("want a fefo violation, got %v", rep.Counts)
+		}
+	})
+}

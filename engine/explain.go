@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -25,6 +26,16 @@ type Trace struct {
 	hdel      []hdelEntry
 	reqClosed []bool
 	box       box
+	opt       *traceOptimal
+}
+
+// traceOptimal is what the optimal allocator adds to a trace: the date's
+// status, the certificate's prices and the units left at the end of it.
+type traceOptimal struct {
+	status string
+	price  []val
+	left   []int64
+	sc     int
 }
 
 func (t *Trace) matches(in *Inputs, u int32, d Day) bool {
@@ -62,6 +73,22 @@ type SnackVerdict struct {
 	// Position is the 1-based place in the box, 0 when not chosen.
 	Position  int
 	Requested bool
+	// Optimal allocator (run mode): the snack's price on the date in the
+	// certificate (zero when its stock did not bind), the units usable at
+	// the start of the date and left at its end, and why the plan gave
+	// the snack to the user or not.
+	Price     *PriceLevels
+	UnitsFrom int64
+	UnitsLeft int64
+	Why       string
+}
+
+// PriceLevels is a price of the optimal allocator, level by level.
+type PriceLevels struct {
+	Filled    int64   `json:"filled"`
+	Requested int64   `json:"requested"`
+	OverCap   int64   `json:"over_cap"`
+	Score     float64 `json:"score"`
 }
 
 // RequestFate is what became of one of the user's requests on the date.
@@ -84,6 +111,10 @@ type Explanation struct {
 	Box      []SnackVerdict
 	Snacks   []SnackVerdict // every snack, by snack_id
 	Requests []RequestFate
+	// Allocator is run mode's allocator; DateStatus the optimal allocator's
+	// status of the date (see DateCert.Status).
+	Allocator  Allocator
+	DateStatus string
 }
 
 // ExplainOptions select the box to explain.
@@ -100,6 +131,9 @@ type ExplainOptions struct {
 	// the horizon runs, as the job being explained did (a what-if
 	// scenario's stock changes).
 	Adjust func(in *Inputs) error
+	// Allocator and MaxPhases select run mode's allocator, as for Run.
+	Allocator Allocator
+	MaxPhases int64
 }
 
 // Explain runs the horizon From..Day with a trace on the user and reports
@@ -125,11 +159,15 @@ func Explain(ctx context.Context, db DB, opt ExplainOptions) (*Explanation, erro
 		}
 	}
 	ex := &Explanation{UserID: opt.UserID, Day: opt.Day, From: opt.From, Mode: opt.Mode}
+	if opt.Mode == Assign {
+		ex.Allocator = opt.Allocator
+	}
 	if err := explainUser(ctx, db, ex); err != nil {
 		return nil, err
 	}
 	tr := &Trace{UserID: opt.UserID, Day: opt.Day}
-	if _, err := Run(ctx, in, Options{Policy: p, Mode: opt.Mode, Threads: opt.Threads, Trace: tr}); err != nil {
+	if _, err := Run(ctx, in, Options{Policy: p, Mode: opt.Mode, Threads: opt.Threads, Trace: tr,
+		Allocator: ex.Allocator, MaxPhases: opt.MaxPhases}); err != nil {
 		return nil, err
 	}
 	names, err := snackNames(ctx, db)
@@ -229,6 +267,12 @@ func Explain(ctx context.Context, db DB, opt ExplainOptions) (*Explanation, erro
 			}
 		}
 		ex.Snacks = append(ex.Snacks, v)
+	}
+	if tr.opt != nil {
+		ex.DateStatus = tr.opt.status
+		if ex.DateStatus == "optimal" {
+			explainOptimal(ex, tr)
+		}
 	}
 	for _, s := range tr.box.snack {
 		ex.Box = append(ex.Box, ex.Snacks[s])
@@ -376,4 +420,88 @@ func explainRequests(ctx context.Context, db DB, ex *Explanation, in *Inputs, tr
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// explainOptimal adds the optimal allocator's prices and reasons. A snack
+// in the box is worth its score minus its price to the user; the plan gave
+// it the box's other lines and left the rest because, at the certificate's
+// prices, that box is the user's best (the prices are what the other users
+// would lose). An eligible snack left out ran short (its units went to
+// users it is worth more to: its price says how much more), or ranked below
+// the box, or sat in a category already at the cap.
+func explainOptimal(ex *Explanation, tr *Trace) {
+	to := tr.opt
+	worth := func(v *SnackVerdict) float64 {
+		if v.Price != nil {
+			return v.Score - v.Price.Score
+		}
+		return v.Score
+	}
+	inBox := map[int32]bool{}
+	catCount := map[string]int{}
+	weakest := 0.0
+	haveWeakest := false
+	for _, s := range tr.box.snack {
+		inBox[s] = true
+	}
+	for s := range ex.Snacks {
+		v := &ex.Snacks[s]
+		p := to.price[s]
+		if p.f != 0 || p.r != 0 || p.o != 0 || !p.s.isZero() {
+			v.Price = &PriceLevels{Filled: p.f, Requested: p.r, OverCap: -p.o, Score: p.s.float(to.sc)}
+		}
+		if tr.stockLeft != nil {
+			v.UnitsFrom = tr.stockLeft[s]
+		}
+		v.UnitsLeft = to.left[s]
+		if inBox[int32(s)] {
+			catCount[v.Category]++
+			if !v.Requested {
+				if w := worth(v); !haveWeakest || w < weakest {
+					weakest, haveWeakest = w, true
+				}
+			}
+		}
+	}
+	for s := range ex.Snacks {
+		v := &ex.Snacks[s]
+		switch {
+		case v.Position > 0 && v.Requested:
+			v.Why = "requested: honoured"
+		case v.Position > 0 && v.Price != nil:
+			v.Why = fmt.Sprintf("ran short (price %s) and went to this user: worth %.4f here after the price, at least what any replacement gives", PriceText(v.Price), worth(v))
+		case v.Position > 0:
+			v.Why = "in the box: among the best it could take"
+		case !v.Eligible:
+		case v.UnitsLeft == 0 && v.Price != nil:
+			v.Why = fmt.Sprintf("ran short (price %s): its %d units went to users who lose more without it; worth %.4f here after the price", PriceText(v.Price), v.UnitsFrom, worth(v))
+			if haveWeakest {
+				v.Why += fmt.Sprintf(", against %.4f for the box's weakest line", weakest)
+			}
+		case v.UnitsLeft == 0:
+			v.Why = fmt.Sprintf("its %d units went to other users; it ranks below this box", v.UnitsFrom)
+		case catCount[v.Category] >= 1 && haveWeakest && v.Score > weakest:
+			v.Why = "units left, but its category is at the cap in this box"
+		default:
+			v.Why = "units left; ranks below the box"
+		}
+	}
+}
+
+// PriceText renders a price level by level ("1 line + 0.4000").
+func PriceText(p *PriceLevels) string {
+	var parts []string
+	if p.Filled != 0 {
+		parts = append(parts, fmt.Sprintf("%d filled line", p.Filled))
+	}
+	if p.Requested != 0 {
+		parts = append(parts, fmt.Sprintf("%d request", p.Requested))
+	}
+	if p.OverCap != 0 {
+		parts = append(parts, fmt.Sprintf("%d over-cap line", p.OverCap))
+	}
+	if p.Score != 0 || len(parts) == 0 {
+		parts = append(parts, fmt.Sprintf("%.4f", p.Score))
+	}
+	return strings.Join(parts, " + ")
 }

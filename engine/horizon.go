@@ -48,6 +48,10 @@ type Options struct {
 	// MaxPhases limits the optimal allocator's exchange phases per date
 	// (0: DefaultMaxPhases); a date needing more takes the greedy's boxes.
 	MaxPhases int64
+
+	// certifyGreedy makes the optimal allocator commit the greedy's boxes
+	// on every date and certify those (the horizon fallback).
+	certifyGreedy bool
 }
 
 // hdelEntry is a box line chosen earlier in the horizon: for later dates it
@@ -82,6 +86,8 @@ type engine struct {
 	alloc     Allocator
 	fixSc     int // fixed-point scale of the optimal allocator
 	maxPhases int64
+	certOnly  bool  // commit and certify the greedy's boxes
+	warm      []val // the last optimal date's prices (a warm start)
 }
 
 func newEngine(in *Inputs, opt Options) (*engine, error) {
@@ -105,6 +111,7 @@ func newEngine(in *Inputs, opt Options) (*engine, error) {
 		trace:     opt.Trace,
 		alloc:     opt.Allocator,
 		maxPhases: opt.MaxPhases,
+		certOnly:  opt.certifyGreedy,
 	}
 	if e.maxPhases <= 0 {
 		e.maxPhases = DefaultMaxPhases
@@ -255,10 +262,19 @@ func runOptimal(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
 		rep.Reason = fmt.Sprintf("the optimal plan scores %.6f, the greedy's %.6f", os.score, gs.score)
 	}
 	if rep.Chosen == "greedy" {
-		greedy.Optimal = rep
-		greedy.Timings["greedy"] = greedyTime
-		greedy.Timings["select"] += res.Timings["select"]
-		return greedy, nil
+		// The greedy's plan, certified date by date from its own states.
+		copt := opt
+		copt.certifyGreedy = true
+		cres, err := run(ctx, in, copt)
+		if err != nil {
+			return nil, err
+		}
+		crep := cres.Optimal
+		crep.Chosen, crep.Reason = rep.Chosen, rep.Reason
+		crep.GreedyScore, crep.GreedyShortBoxes, crep.GreedyShortUnits = rep.GreedyScore, rep.GreedyShortBoxes, rep.GreedyShortUnits
+		cres.Timings["greedy"] = greedyTime
+		cres.Timings["select"] += res.Timings["select"]
+		return cres, nil
 	}
 	res.Timings["greedy"] = greedyTime
 	return res, nil

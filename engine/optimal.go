@@ -146,7 +146,11 @@ type DateCert struct {
 	Prices    []Price `json:"prices"`
 	Phases    int64   `json:"phases"`
 	Moves     int64   `json:"moves"`
-	Repaired  int     `json:"repaired_users"`
+	// WarmRounds counts the oracle passes of the warm start; ClearMoves the
+	// users moved by bulk clearing before the exchange phases.
+	WarmRounds int   `json:"warm_rounds"`
+	ClearMoves int64 `json:"clear_moves"`
+	Repaired   int   `json:"repaired_users"`
 	// Allowance is added to the bound's score for score terms that fixed
 	// point could not hold exactly (0 in practice).
 	Allowance float64 `json:"allowance"`
@@ -154,9 +158,10 @@ type DateCert struct {
 }
 
 // Gap is (bound - score) / |bound| in percent, 0 when both are 0.
-func (c *DateCert) Gap() float64 { return gapPct(c.Bound.Score, c.Achieved.Score) }
+func (c *DateCert) Gap() float64 { return GapPct(c.Bound.Score, c.Achieved.Score) }
 
-func gapPct(bound, score float64) float64 {
+// GapPct is (bound - score) / |bound| in percent, 0 when they are equal.
+func GapPct(bound, score float64) float64 {
 	if bound == score {
 		return 0
 	}
@@ -193,15 +198,17 @@ type optSolver struct {
 	used   []int64
 	price  []val
 	priced bitset
-	// pricedList holds the snacks with a non-zero price.
-	pricedList []int32
-	node       bitset
-	nodes      []int32
-	nodesByCat [][]int32
-	catSorted  [][]int32 // per category: snacks by (g desc, sidx asc)
-	holders    [][]int32 // per snack: users that took it (may hold stale ones)
-	reqBy      [][]int32 // per snack: users with an open request for it
-	nd         []*nodeData
+	// pricedList holds the snacks with a non-zero price; pricedByCat the
+	// same per category, by own value at the price (bulk clearing only).
+	pricedList  []int32
+	pricedByCat [][]int32
+	node        bitset
+	nodes       []int32
+	nodesByCat  [][]int32
+	catSorted   [][]int32 // per category: snacks by (g desc, sidx asc)
+	holders     [][]int32 // per snack: users that took it (may hold stale ones)
+	reqBy       [][]int32 // per snack: users with an open request for it
+	nd          []*nodeData
 
 	users  []int32 // uidx per local user (the date's users, user_id order)
 	words  int
@@ -212,8 +219,12 @@ type optSolver struct {
 	slot   []int32 // per user: offset of its box in box
 	box    []int32
 	boxLen []int32
-	cnt    []int16 // per user, per category: lines in the box
-	ver    []uint32
+	cnt    []int16  // per user, per category: lines in the box
+	ver    []uint32 // per user: bumped when its box changes
+	cver   []uint32 // per user, per category: bumped when its lines there change
+	// userStamp marks users in one pass (deduplication), with ustamp.
+	userStamp []int32
+	ustamp    int32
 
 	slackS    []int32 // per user, per category: cached best slack snack
 	slackVer  []uint32
@@ -228,9 +239,13 @@ type optSolver struct {
 	predUser  []int32
 	reached   []int32
 	buf       []entry
+	walk      heapWalk
+	targets   []int32
 
 	phases, moves int64
 	repaired      int
+	warmRounds    int
+	clearMoves    int64
 	inexact       atomic.Bool
 }
 
@@ -284,6 +299,8 @@ func (e *engine) newOptSolver(di int, db *DateBoxes, workers []*worker, st *stoc
 	o.h = make([]fix, n*nC)
 	o.cnt = make([]int16, n*nC)
 	o.ver = make([]uint32, n)
+	o.cver = make([]uint32, n*nC)
+	o.userStamp = make([]int32, n)
 	o.slackS = make([]int32, n*nC)
 	o.slackVer = make([]uint32, n*nC)
 	for j := range o.slackVer {
@@ -333,29 +350,64 @@ func (e *engine) newOptSolver(di int, db *DateBoxes, workers []*worker, st *stoc
 func (o *optSolver) initBoxes(workers []*worker) {
 	n := len(o.users)
 	calls := make([]*oracleCall, len(workers))
-	for j, w := range workers {
-		calls[j] = o.newOracleCall(w)
-	}
-	next := 0
 	idx := map[*worker]int{}
 	for j, w := range workers {
+		calls[j] = o.newOracleCall(w)
 		idx[w] = j
 	}
-	_ = next
-	o.e.parallel(n, workers, func(w *worker, i int) {
-		oc := calls[idx[w]]
-		oc.best(i, modelSplit, false, false)
-		box := o.box[o.slot[i]:o.slot[i+1]]
-		cnt := o.userCnt(i)
-		for j, x := range oc.out {
-			box[j] = x.s
-			cnt[o.cat[x.s]]++
+	// Warm start: the previous date's prices, on snacks with stock. Every
+	// user takes its best box at them; a priced snack left with units over
+	// loses its price (the exchange algorithm needs every priced snack
+	// full), which can only draw users to it, until none is left so. Any
+	// start with these two properties leads to the same optimum; a close one
+	// leaves less excess to move.
+	if o.e.warm != nil {
+		for s, p := range o.e.warm {
+			if o.q[s] > 0 && p.positive() {
+				o.price[s] = p
+				o.priced.set(int32(s))
+				o.pricedList = append(o.pricedList, int32(s))
+			}
 		}
-		o.boxLen[i] = int32(len(oc.out))
-	})
+	}
+	for {
+		o.e.parallel(n, workers, func(w *worker, i int) {
+			oc := calls[idx[w]]
+			oc.best(i, modelSplit, true, false)
+			box := o.box[o.slot[i]:o.slot[i+1]]
+			cnt := o.userCnt(i)
+			clear(cnt)
+			for j, x := range oc.out {
+				box[j] = x.s
+				cnt[o.cat[x.s]]++
+			}
+			o.boxLen[i] = int32(len(oc.out))
+		})
+		clear(o.used)
+		for i := 0; i < n; i++ {
+			for _, s := range o.userBox(i) {
+				o.used[s]++
+			}
+		}
+		kept := o.pricedList[:0]
+		for _, s := range o.pricedList {
+			if o.used[s] >= o.q[s] {
+				kept = append(kept, s)
+			} else {
+				o.price[s] = val{}
+				o.priced.clear(s)
+			}
+		}
+		lowered := len(kept) < len(o.pricedList)
+		o.pricedList = kept
+		o.warmRounds++
+		if !lowered {
+			break
+		}
+	}
+	o.clearPasses(workers, 4)
 	for i := 0; i < n; i++ {
 		for _, s := range o.userBox(i) {
-			o.used[s]++
 			o.holders[s] = append(o.holders[s], int32(i))
 		}
 	}
@@ -440,7 +492,7 @@ func (o *optSolver) certify(db *DateBoxes, workers []*worker) DateCert {
 		users = users.add(bests[i])
 		achieved = achieved.add(ach[i])
 	}
-	c := DateCert{Day: o.day, Phases: o.phases, Moves: o.moves}
+	c := DateCert{Day: o.day, Phases: o.phases, Moves: o.moves, WarmRounds: o.warmRounds, ClearMoves: o.clearMoves}
 	in := o.e.in
 	slices.Sort(o.pricedList)
 	for _, s := range o.pricedList {
@@ -496,14 +548,18 @@ func (e *engine) optimalDate(ctx context.Context, di int, db *DateBoxes, workers
 		c := o.certify(db, workers)
 		c.Status = "uncontested"
 		c.Seconds = time.Since(start).Seconds()
+		e.traceOptimal(o, c.Status, st)
 		return c, nil
 	}
 	ok, err := o.solve(ctx, workers, e.maxPhases)
 	if err != nil {
 		return DateCert{}, err
 	}
+	e.warm = slices.Clone(o.price)
 	reason := ""
-	if !ok {
+	if e.certOnly {
+		reason = "greedy"
+	} else if !ok {
 		reason = fmt.Sprintf("fallback: excess left after %d exchange phases (the limit)", o.phases)
 	} else if repaired, settled := o.enforceRules(workers); !settled {
 		reason = "fallback: the rule repair did not settle"
@@ -515,6 +571,7 @@ func (e *engine) optimalDate(ctx context.Context, di int, db *DateBoxes, workers
 		c := o.certify(db, workers)
 		c.Status = reason
 		c.Seconds = time.Since(start).Seconds()
+		e.traceOptimal(o, c.Status, st)
 		return c, nil
 	}
 	o.writeBoxes(db, workers)
@@ -524,13 +581,33 @@ func (e *engine) optimalDate(ctx context.Context, di int, db *DateBoxes, workers
 	for i, u := range db.Users {
 		off := db.Slot[i]
 		lines := db.Snack[off : off+db.Filled[i]]
+		if e.trace != nil && e.trace.matches(e.in, u, db.Day) {
+			w := workers[0]
+			w.prepare(u)
+			w.eligible(u, di, db.Day, w.elig)
+			e.trace.captureEligible(e, u, w.elig, nil)
+			e.trace.stockLeft = slices.Clone(o.q)
+			e.trace.box = box{snack: slices.Clone(lines), score: slices.Clone(db.Score[off : off+db.Filled[i]]),
+				requested: slices.Clone(db.Requested[off : off+db.Filled[i]])}
+		}
 		for j, s := range lines {
 			db.Lot[off+int32(j)] = st.take(s)
 		}
 		e.remember(u, db.Day, lines)
 	}
 	c.Seconds = time.Since(start).Seconds()
+	e.traceOptimal(o, c.Status, st)
 	return c, nil
+}
+
+// traceOptimal records the date's status, prices and the units left at its
+// end when the traced user ships on it.
+func (e *engine) traceOptimal(o *optSolver, status string, st *stock) {
+	t := e.trace
+	if t == nil || t.Day != o.day || !t.found {
+		return
+	}
+	t.opt = &traceOptimal{status: status, price: slices.Clone(o.price), left: slices.Clone(st.left), sc: o.sc}
 }
 
 // writeBoxes stores the plan in db: requested lines first in request order,

@@ -131,6 +131,9 @@ func (o *optSolver) repair(w *worker, i int) {
 	}
 	o.boxLen[i] = int32(w.box.len())
 	o.ver[i]++
+	for c := range cnt {
+		o.cver[i*o.nC+c]++
+	}
 }
 
 // enforceRules checks every box and repairs the ones breaking a rule, until

@@ -29,12 +29,16 @@ import (
 	"slices"
 )
 
-// entry is a holder of node a in one of its heaps.
+// entry is a holder of node a in one of its heaps. A sink entry is valid
+// while the user's box is unchanged (ver is the user's version) and t is
+// its target snack (-1: dropping the line). An entry of category c depends
+// only on the user's lines in a's category and in c: ver and t hold the
+// user's versions of those two categories.
 type entry struct {
 	k   val
 	i   int32
 	ver uint32
-	t   int32 // sink entries: the target snack, -1 for dropping the line
+	t   int32
 }
 
 type entryHeap []entry
@@ -65,8 +69,15 @@ func (h *entryHeap) pop() entry {
 	top := s[0]
 	n := len(s) - 1
 	s[0] = s[n]
-	s = s[:n]
-	j := 0
+	*h = s[:n]
+	h.down(0)
+	return top
+}
+
+// down restores the heap order below position j.
+func (h *entryHeap) down(j int) {
+	s := *h
+	n := len(s)
 	for {
 		l := 2*j + 1
 		if l >= n {
@@ -82,18 +93,139 @@ func (h *entryHeap) pop() entry {
 		s[j], s[m] = s[m], s[j]
 		j = m
 	}
-	*h = s
-	return top
 }
 
-// nodeData is the arc structure of one node.
+// heapWalk enumerates a heap's entries in order without changing it: a
+// small heap of positions, seeded with the root, where popping a position
+// adds its children.
+type heapWalk struct {
+	h   entryHeap
+	pos []int32
+}
+
+func (w *heapWalk) start(h entryHeap) {
+	w.h = h
+	w.pos = w.pos[:0]
+	if len(h) > 0 {
+		w.pos = append(w.pos, 0)
+	}
+}
+
+func (w *heapWalk) less(a, b int32) bool { return entryLess(&w.h[a], &w.h[b]) }
+
+// next returns the next entry in order, or nil.
+func (w *heapWalk) next() *entry {
+	if len(w.pos) == 0 {
+		return nil
+	}
+	p := w.pos
+	top := p[0]
+	n := len(p) - 1
+	p[0] = p[n]
+	p = p[:n]
+	w.sift(p, 0)
+	for _, c := range [2]int32{2*top + 1, 2*top + 2} {
+		if int(c) < len(w.h) {
+			p = append(p, c)
+			j := len(p) - 1
+			for j > 0 {
+				q := (j - 1) / 2
+				if !w.less(p[j], p[q]) {
+					break
+				}
+				p[j], p[q] = p[q], p[j]
+				j = q
+			}
+		}
+	}
+	w.pos = p
+	return &w.h[top]
+}
+
+func (w *heapWalk) sift(p []int32, j int) {
+	n := len(p)
+	for {
+		l := 2*j + 1
+		if l >= n {
+			return
+		}
+		m := l
+		if r := l + 1; r < n && w.less(p[r], p[l]) {
+			m = r
+		}
+		if !w.less(p[m], p[j]) {
+			return
+		}
+		p[j], p[m] = p[m], p[j]
+		j = m
+	}
+}
+
+// nodeData is the arc structure of one node. Its heaps are built when
+// Dijkstra first needs them (from the node's holders) and kept current from
+// then on: a date touches few of them.
 type nodeData struct {
-	cat  []entryHeap // per category of the target
-	sink entryHeap
+	cat       []entryHeap // per category of the target
+	catBuilt  []bool
+	sink      entryHeap
+	sinkBuilt bool
 }
 
-// valid reports whether an entry still describes the holder's box.
-func (o *optSolver) valid(x *entry) bool { return o.ver[x.i] == x.ver }
+// sinkHeap returns a's sink heap, building it on first use.
+func (o *optSolver) sinkHeap(a int32) *entryHeap {
+	nd := o.nd[a]
+	if !nd.sinkBuilt {
+		nd.sinkBuilt = true
+		for _, i := range o.liveHolders(a) {
+			base := o.vOf(int(i), a).sub(o.remGain(int(i), a))
+			x, t := o.sinkBest(int(i), a)
+			nd.sink = append(nd.sink, entry{k: base.sub(x), i: i, ver: o.ver[i], t: t})
+		}
+		nd.sink.heapify()
+	}
+	return &nd.sink
+}
+
+// catHeap returns a's heap of category c, building it on first use.
+func (o *optSolver) catHeap(a int32, c int32) *entryHeap {
+	nd := o.nd[a]
+	if !nd.catBuilt[c] {
+		nd.catBuilt[c] = true
+		for _, i := range o.liveHolders(a) {
+			o.pushCatEntry(int(i), a, c, o.vOf(int(i), a).sub(o.remGain(int(i), a)))
+		}
+	}
+	return &nd.cat[c]
+}
+
+// liveHolders returns the users holding a, each once (and prunes the list).
+func (o *optSolver) liveHolders(a int32) []int32 {
+	o.ustamp++
+	hs := o.holders[a][:0]
+	for _, i := range o.holders[a] {
+		if o.userStamp[i] != o.ustamp && o.holds(int(i), a) {
+			o.userStamp[i] = o.ustamp
+			hs = append(hs, i)
+		}
+	}
+	o.holders[a] = hs
+	return hs
+}
+
+func (h *entryHeap) heapify() {
+	for j := len(*h)/2 - 1; j >= 0; j-- {
+		h.down(j)
+	}
+}
+
+// validSink reports whether a sink entry still describes the holder's box.
+func (o *optSolver) validSink(x *entry) bool { return o.ver[x.i] == x.ver }
+
+// validCat reports whether an entry of a's heap of category c is current.
+func (o *optSolver) validCat(x *entry, a, c int32) bool {
+	base := int(x.i) * o.nC
+	return o.cver[base+int(o.cat[a])] == x.ver && o.cver[base+int(c)] == uint32(x.t)
+}
 
 // vOf is the split-model value of snack s for local user i, request
 // included, price excluded.
@@ -155,7 +287,7 @@ func (o *optSolver) reqOnly(i int, c int32) bool {
 // i could add (eligible, not in the box), or -1.
 func (o *optSolver) slackBest(i int, c int32) int32 {
 	j := i*o.nC + int(c)
-	if o.slackVer[j] == o.ver[i] && (o.slackS[j] < 0 || !o.node.has(o.slackS[j])) {
+	if o.slackVer[j] == o.cver[j] && (o.slackS[j] < 0 || !o.node.has(o.slackS[j])) {
 		return o.slackS[j]
 	}
 	best := int32(-1)
@@ -177,7 +309,7 @@ func (o *optSolver) slackBest(i int, c int32) int32 {
 			}
 		}
 	}
-	o.slackS[j], o.slackVer[j] = best, o.ver[i]
+	o.slackS[j], o.slackVer[j] = best, o.cver[j]
 	if best >= 0 {
 		o.slackDeps[best] = append(o.slackDeps[best], int32(i))
 	}
@@ -218,45 +350,127 @@ func (o *optSolver) sinkBest(i int, a int32) (val, int32) {
 func (o *optSolver) pushEntries(i int, a int32) {
 	nd := o.nd[a]
 	base := o.vOf(i, a).sub(o.remGain(i, a))
-	h := o.userH(i)
-	ver := o.ver[i]
 	for c := int32(0); c < int32(o.nC); c++ {
-		if len(o.nodesByCat[c]) == 0 || (len(o.nodesByCat[c]) == 1 && o.nodesByCat[c][0] == a) {
-			continue
+		if nd.catBuilt[c] {
+			o.pushCatEntry(i, a, c, base)
 		}
-		pen, ok := o.addPen(i, a, c, false)
-		if !ok {
-			continue
-		}
-		found := false
-		var bestE val
-		for _, b := range o.nodesByCat[c] {
-			if b != a && o.canTake(i, b) {
-				if e := o.eOf(b); !found || e.cmp(bestE) > 0 {
-					bestE, found = e, true
-				}
-			}
-		}
-		if !found {
-			continue
-		}
-		if t := o.slackBest(i, c); t >= 0 && bestE.add(val{s: h[c]}).cmp(o.vOf(i, t)) <= 0 {
-			continue
-		}
-		k := base.sub(val{s: h[c]}).sub(pen)
-		nd.cat[c].push(entry{k: k, i: int32(i), ver: ver})
 	}
-	x, t := o.sinkBest(i, a)
-	nd.sink.push(entry{k: base.sub(x), i: int32(i), ver: ver, t: t})
+	if nd.sinkBuilt {
+		o.pushSink(i, a, base)
+	}
 }
 
-// refresh re-records user i in the heaps of every node it holds, after its
-// box changed.
-func (o *optSolver) refresh(i int) {
+func (o *optSolver) pushSink(i int, a int32, base val) {
+	x, t := o.sinkBest(i, a)
+	o.pushSinkHeap(a, entry{k: base.sub(x), i: int32(i), ver: o.ver[i], t: t})
+}
+
+// pushCatEntry records user i, holding node a, in a's heap of category c
+// when some node of c is worth an exchange to it (see pushEntries); base is
+// vOf(i, a) - remGain(i, a).
+func (o *optSolver) pushCatEntry(i int, a int32, c int32, base val) {
+	nodes := o.nodesByCat[c]
+	if len(nodes) == 0 || (len(nodes) == 1 && nodes[0] == a) {
+		return
+	}
+	pen, ok := o.addPen(i, a, c, false)
+	if !ok {
+		return
+	}
+	found := false
+	var bestE val
+	for _, b := range nodes {
+		if b != a && o.canTake(i, b) {
+			if e := o.eOf(b); !found || cmpVal(&e, &bestE) > 0 {
+				bestE, found = e, true
+			}
+		}
+	}
+	if !found {
+		return
+	}
+	h := o.userH(i)[c]
+	if t := o.slackBest(i, c); t >= 0 {
+		if x, v := bestE.add(val{s: h}), o.vOf(i, t); cmpVal(&x, &v) <= 0 {
+			return
+		}
+	}
+	k := base.sub(val{s: h}).sub(pen)
+	cv := o.cver[i*o.nC : (i+1)*o.nC]
+	o.pushCatHeap(a, c, entry{k: k, i: int32(i), ver: cv[o.cat[a]], t: int32(cv[c])})
+}
+
+// pushSinkHeap and pushCatHeap add an entry and, when the heap has doubled
+// since it was last compacted, drop the entries that went stale since.
+func (o *optSolver) pushSinkHeap(a int32, x entry) {
+	h := &o.nd[a].sink
+	h.push(x)
+	if n := len(*h); n >= 256 && n&(n-1) == 0 {
+		o.compactSink(a)
+	}
+}
+
+func (o *optSolver) pushCatHeap(a, c int32, x entry) {
+	h := &o.nd[a].cat[c]
+	h.push(x)
+	if n := len(*h); n >= 256 && n&(n-1) == 0 {
+		o.compactCat(a, c)
+	}
+}
+
+func (o *optSolver) compactSink(a int32) {
+	h := &o.nd[a].sink
+	live := (*h)[:0]
+	for _, y := range *h {
+		if o.validSink(&y) {
+			live = append(live, y)
+		}
+	}
+	*h = live
+	h.heapify()
+}
+
+func (o *optSolver) compactCat(a, c int32) {
+	h := &o.nd[a].cat[c]
+	live := (*h)[:0]
+	for _, y := range *h {
+		if o.validCat(&y, a, c) {
+			live = append(live, y)
+		}
+	}
+	*h = live
+	h.heapify()
+}
+
+// renew re-records user i after its box changed in categories c1 and c2:
+// the entries of a held node in one of them all change (its removal gain
+// may), the others only for c1 and c2; every sink entry changes.
+func (o *optSolver) renew(i int, c1, c2 int32) {
 	o.ver[i]++
-	for _, s := range o.userBox(i) {
-		if o.node.has(s) {
-			o.pushEntries(i, s)
+	cv := o.cver[i*o.nC : (i+1)*o.nC]
+	cv[c1]++
+	if c2 != c1 {
+		cv[c2]++
+	}
+	for _, a := range o.userBox(i) {
+		if !o.node.has(a) {
+			continue
+		}
+		ca := o.cat[a]
+		if ca == c1 || ca == c2 {
+			o.pushEntries(i, a)
+			continue
+		}
+		nd := o.nd[a]
+		base := o.vOf(i, a).sub(o.remGain(i, a))
+		if nd.catBuilt[c1] {
+			o.pushCatEntry(i, a, c1, base)
+		}
+		if c2 != c1 && nd.catBuilt[c2] {
+			o.pushCatEntry(i, a, c2, base)
+		}
+		if nd.sinkBuilt {
+			o.pushSink(i, a, base)
 		}
 	}
 }
@@ -292,40 +506,24 @@ func (o *optSolver) makeNode(t int32) {
 	o.node.set(t)
 	o.nodes = append(o.nodes, t)
 	o.nodesByCat[o.cat[t]] = append(o.nodesByCat[o.cat[t]], t)
-	o.nd[t] = &nodeData{cat: make([]entryHeap, o.nC)}
-	hs := o.holders[t][:0]
-	for _, i := range o.holders[t] {
-		if o.holds(int(i), t) && !slices.Contains(hs, i) {
-			hs = append(hs, i)
-		}
-	}
-	o.holders[t] = hs
-	for _, i := range hs {
-		o.pushEntries(int(i), t)
-	}
+	o.nd[t] = &nodeData{cat: make([]entryHeap, o.nC), catBuilt: make([]bool, o.nC)}
 	// Users whose best snack with units left in t's category was t: their
-	// exchanges into that category may now be needed.
+	// exchanges into that category may now be needed (their other entries
+	// stand; a sink entry aiming at t is renewed when it is next read).
 	c := o.cat[t]
 	for _, i := range o.slackDeps[t] {
 		j := int(i)*o.nC + int(c)
-		if o.slackS[j] == t && o.slackVer[j] == o.ver[i] {
-			o.slackVer[j] = math.MaxUint32
-			if o.holdsNode(int(i)) {
-				o.refresh(int(i))
+		if o.slackS[j] != t || o.slackVer[j] != o.cver[j] {
+			continue
+		}
+		o.slackVer[j] = math.MaxUint32
+		for _, a := range o.userBox(int(i)) {
+			if o.node.has(a) && o.nd[a].catBuilt[c] {
+				o.pushCatEntry(int(i), a, c, o.vOf(int(i), a).sub(o.remGain(int(i), a)))
 			}
 		}
 	}
 	o.slackDeps[t] = nil
-}
-
-// holdsNode reports whether user i holds some node.
-func (o *optSolver) holdsNode(i int) bool {
-	for _, s := range o.userBox(i) {
-		if o.node.has(s) {
-			return true
-		}
-	}
-	return false
 }
 
 // move replaces snack from by to (to < 0: drops the line) in user i's box.
@@ -344,7 +542,11 @@ func (o *optSolver) move(i int, from, to int32) {
 		box[j] = box[len(box)-1]
 		o.boxLen[i]--
 	}
-	o.refresh(i)
+	c2 := o.cat[from]
+	if to >= 0 {
+		c2 = o.cat[to]
+	}
+	o.renew(i, o.cat[from], c2)
 	if to >= 0 && !o.node.has(to) && o.used[to] >= o.q[to] {
 		o.makeNode(to)
 	}
@@ -449,22 +651,22 @@ func (o *optSolver) phase() bool {
 
 // relaxFrom relaxes every arc out of the finalised node a.
 func (o *optSolver) relaxFrom(a int32, sinkDist *val, sinkFrom, sinkUser *int32) {
-	nd := o.nd[a]
 	da := o.dist[a]
 	pa := o.price[a]
 	// Sink: the cheapest holder giving a up for a snack with units left.
-	for len(nd.sink) > 0 {
-		x := &nd.sink[0]
-		if !o.valid(x) {
-			nd.sink.pop()
+	sink := o.sinkHeap(a)
+	for len(*sink) > 0 {
+		x := &(*sink)[0]
+		if !o.validSink(x) {
+			sink.pop()
 			continue
 		}
 		if x.t >= 0 && o.node.has(x.t) { // the target ran full since
-			e := nd.sink.pop()
+			e := sink.pop()
 			v, t := o.sinkBest(int(e.i), a)
 			e.k = o.vOf(int(e.i), a).sub(o.remGain(int(e.i), a)).sub(v)
 			e.t = t
-			nd.sink.push(e)
+			sink.push(e)
 			continue
 		}
 		if d := da.add(x.k.sub(pa)); d.cmp(*sinkDist) < 0 {
@@ -472,26 +674,45 @@ func (o *optSolver) relaxFrom(a int32, sinkDist *val, sinkFrom, sinkUser *int32)
 		}
 		break
 	}
+	// Node targets, category by category, walking a's holders cheapest
+	// first. A walk stops once no target of the category could come closer
+	// than the sink already is: such an arc can never be on a shortest path,
+	// and its reduced cost stays >= 0 after the price update (a's price rises
+	// by at most D - d(a) <= its cost).
 	st := o.stamp
 	for c := range o.nodesByCat {
-		var targets []int32
+		targets := o.targets[:0]
+		var maxE val
 		for _, b := range o.nodesByCat[c] {
 			if b != a && o.finStamp[b] != st {
+				if e := o.eOf(b); len(targets) == 0 || cmpVal(&e, &maxE) > 0 {
+					maxE = e
+				}
 				targets = append(targets, b)
 			}
 		}
+		o.targets = targets
 		if len(targets) == 0 {
 			continue
 		}
-		h := &nd.cat[c]
-		o.buf = o.buf[:0]
+		floor := da.sub(pa).sub(maxE) // + K: the least distance via an entry
+		heap := o.catHeap(a, int32(c))
+		o.walk.start(*heap)
 		left := len(targets)
-		for left > 0 && len(*h) > 0 {
-			x := h.pop()
-			if !o.valid(&x) {
+		stale, seen := 0, 0
+		for left > 0 {
+			x := o.walk.next()
+			if x == nil {
+				break
+			}
+			if lb := floor.add(x.k); cmpVal(&lb, sinkDist) >= 0 {
+				break
+			}
+			seen++
+			if !o.validCat(x, a, int32(c)) {
+				stale++
 				continue
 			}
-			o.buf = append(o.buf, x)
 			for ti, b := range targets {
 				if b < 0 || !o.canTake(int(x.i), b) {
 					continue
@@ -501,8 +722,8 @@ func (o *optSolver) relaxFrom(a int32, sinkDist *val, sinkFrom, sinkUser *int32)
 				o.relaxTo(b, da.add(x.k.sub(pa).sub(o.eOf(b))), a, x.i)
 			}
 		}
-		for _, x := range o.buf {
-			h.push(x)
+		if stale > 16 && 2*stale > seen {
+			o.compactCat(a, int32(c))
 		}
 	}
 	// Requested targets, one by one.
@@ -531,13 +752,13 @@ func (o *optSolver) relaxTo(b int32, d val, from, user int32) {
 // sinkZero lists up to m holders of a whose exit to the sink costs nothing
 // at the current prices.
 func (o *optSolver) sinkZero(a int32, m int64) []int32 {
-	h := &o.nd[a].sink
+	h := o.sinkHeap(a)
 	var out []int32
 	o.buf = o.buf[:0]
 	pa := o.price[a]
 	for len(*h) > 0 && int64(len(out)) < m {
 		x := h.pop()
-		if !o.valid(&x) {
+		if !o.validSink(&x) {
 			continue
 		}
 		if x.t >= 0 && o.node.has(x.t) {
@@ -562,30 +783,38 @@ func (o *optSolver) sinkZero(a int32, m int64) []int32 {
 // arcZero lists up to m holders of a whose exchange of a for node b costs
 // nothing at the current prices.
 func (o *optSolver) arcZero(a, b int32, m int64) []int32 {
-	h := &o.nd[a].cat[o.cat[b]]
 	var out []int32
-	o.buf = o.buf[:0]
 	want := o.price[a].add(o.eOf(b)) // K at zero reduced cost
-	for len(*h) > 0 && int64(len(out)) < m {
-		x := h.pop()
-		if !o.valid(&x) {
+	heap := o.catHeap(a, o.cat[b])
+	o.walk.start(*heap)
+	o.ustamp++
+	stale, seen := 0, 0
+	for int64(len(out)) < m {
+		x := o.walk.next()
+		if x == nil {
+			break
+		}
+		seen++
+		if !o.validCat(x, a, o.cat[b]) {
+			stale++
 			continue
 		}
-		o.buf = append(o.buf, x)
 		if c := x.k.cmp(want); c > 0 {
 			break
-		} else if c == 0 && o.canTake(int(x.i), b) {
+		} else if c == 0 && o.userStamp[x.i] != o.ustamp && o.canTake(int(x.i), b) {
+			o.userStamp[x.i] = o.ustamp
 			out = append(out, x.i)
 		}
 	}
-	for _, x := range o.buf {
-		h.push(x)
+	if stale > 16 && 2*stale > seen {
+		o.compactCat(a, o.cat[b])
 	}
 	for _, i := range o.reqBy[b] {
 		if int64(len(out)) >= m {
 			break
 		}
-		if rc, ok := o.exchRC(int(i), a, b); ok && rc.isZero() && !slices.Contains(out, i) {
+		if rc, ok := o.exchRC(int(i), a, b); ok && rc.isZero() && o.userStamp[i] != o.ustamp {
+			o.userStamp[i] = o.ustamp
 			out = append(out, i)
 		}
 	}

@@ -34,6 +34,10 @@ type Manifest struct {
 	Scenario *Scenario `json:"scenario,omitempty"`
 	// Shards says how a merged run was planned; nil for one machine.
 	Shards *ShardsInfo `json:"shards,omitempty"`
+	// Allocator is run mode's allocator ("greedy" or "optimal").
+	Allocator string `json:"allocator,omitempty"`
+	// Certificate is the optimal allocator's proof (allocator optimal only).
+	Certificate *Certificate `json:"certificate,omitempty"`
 }
 
 // Scenario records what a what-if run changed and which run it is
@@ -120,6 +124,12 @@ func newManifest(req Request, snapshot string, res *engine.Result, tables []*res
 	}
 	if m.Flags == nil {
 		m.Flags = map[string]any{}
+	}
+	if req.Mode == engine.Assign {
+		m.Allocator = req.Allocator.String()
+	}
+	if res.Optimal != nil {
+		m.Certificate = newCertificate(res.Optimal)
 	}
 	m.Counts.Users = in.NumUsers()
 	m.Counts.Snacks = in.NumSnacks()

@@ -69,6 +69,10 @@ type Request struct {
 	// QuotaRef names the stock quota of a run-mode shard (recorded in the
 	// part, compared by the merge); Execute fills it from QuotaFrom.
 	QuotaRef *shard.QuotaRef
+	// Allocator is run mode's allocator; MaxPhases the optimal allocator's
+	// exchange-phase limit per date (0: the default).
+	Allocator engine.Allocator
+	MaxPhases int64
 }
 
 // Outcome is what a job produced.
@@ -144,7 +148,8 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 	lap("inputs")
 
 	stage("choosing boxes")
-	res, err := engine.Run(ctx, in, engine.Options{Policy: req.Policy, Mode: req.Mode, Threads: req.Threads, Progress: req.Progress})
+	res, err := engine.Run(ctx, in, engine.Options{Policy: req.Policy, Mode: req.Mode, Threads: req.Threads, Progress: req.Progress,
+		Allocator: req.Allocator, MaxPhases: req.MaxPhases})
 	if err != nil {
 		return nil, err
 	}

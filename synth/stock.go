@@ -40,7 +40,14 @@ var lotCountCum = cumulative([]float64{0.1, 0.17, 0.23, 0.22, 0.16, 0.12}) // 1.
 // forecast shows shortages where operations would expect them. Checked
 // against preassign --days 28 (engine_test.go): about 90-95% of units
 // covered, the shortage on the most demanded snacks.
-func stockRecord(mem memory.Allocator, seed int64, c *catalog, demand []int64) arrow.RecordBatch {
+//
+// factor (0 meaning 1) scales every lot's units afterwards, rounded up, for
+// scarce or plentiful scenarios; it draws no random numbers, so the lots,
+// their dates and every other table stay the same.
+func stockRecord(mem memory.Allocator, seed int64, c *catalog, demand []int64, factor float64) arrow.RecordBatch {
+	if factor <= 0 {
+		factor = 1
+	}
 	r := rand.New(rand.NewPCG(mix64(uint64(seed)^0x570c_4b0b), mix64(uint64(seed)+0x107)))
 	n := len(c.snacks)
 	byDemand := make([]int, n)
@@ -161,7 +168,7 @@ func stockRecord(mem memory.Allocator, seed int64, c *catalog, demand []int64) a
 			case lotExpired:
 				q = 0.05*units + float64(r.IntN(20))
 			}
-			l.qty = int32(math.Ceil(q))
+			l.qty = int32(math.Ceil(q * factor))
 		}
 		for j, l := range ls {
 			ids.Append(s.id)

@@ -72,6 +72,10 @@ type Options struct {
 	// Progress, when set, is called from one goroutine with the number of
 	// users written so far and the total.
 	Progress func(done, total int)
+	// StockFactor scales the units of every stock lot (rounded up; 0 means
+	// 1): below 1 makes scarce-stock scenarios, above 1 plentiful ones. The
+	// other tables do not change.
+	StockFactor float64
 }
 
 // TableSummary describes one written table.
@@ -94,6 +98,8 @@ type Summary struct {
 	Format  string
 	Tables  []TableSummary
 	Elapsed time.Duration
+	// StockFactor is the factor applied to stock lots (0 or 1: none).
+	StockFactor float64
 }
 
 // Rows is the total number of rows written.
@@ -204,7 +210,7 @@ func Generate(ctx context.Context, opt Options) (Summary, error) {
 	}
 	return Summary{
 		Dir: out, Scale: opt.Scale.Name, Seed: opt.Seed, AsOf: opt.AsOf, Format: opt.Format,
-		Tables: tables, Elapsed: time.Since(start),
+		Tables: tables, Elapsed: time.Since(start), StockFactor: opt.StockFactor,
 	}, nil
 }
 

@@ -115,6 +115,41 @@ func TestAsOfMovesTheExtract(t *testing.T) {
 	}
 }
 
+// TestStockFactorScalesOnlyStock: --stock-factor scales every lot's units
+// (rounded up) and leaves the lots themselves and every other table as
+// they were; factor 1 is the usual extract byte for byte.
+func TestStockFactorScalesOnlyStock(t *testing.T) {
+	a, _ := generate(t, Options{Scale: tiny, Seed: 3, Format: FormatCSV})
+	one, _ := generate(t, Options{Scale: tiny, Seed: 3, Format: FormatCSV, StockFactor: 1})
+	half, _ := generate(t, Options{Scale: tiny, Seed: 3, Format: FormatCSV, StockFactor: 0.5})
+	for _, f := range []string{"snacks.csv", "users.csv", "deliveries.csv", "ratings.csv", "requests.csv", "stock.csv"} {
+		x, err := os.ReadFile(filepath.Join(a, f))
+		must(t, err)
+		y, err := os.ReadFile(filepath.Join(one, f))
+		must(t, err)
+		if string(x) != string(y) {
+			t.Errorf("%s differs with --stock-factor 1", f)
+		}
+		if f == "stock.csv" {
+			continue
+		}
+		z, err := os.ReadFile(filepath.Join(half, f))
+		must(t, err)
+		if string(x) != string(z) {
+			t.Errorf("%s differs with --stock-factor 0.5", f)
+		}
+	}
+	db := openDB(t)
+	var n, bad, total, halfTotal int64
+	must(t, db.QueryRow(context.Background(), fmt.Sprintf(`SELECT count(*), count(*) FILTER (WHERE b.quantity <> ceil(a.quantity * 0.5)
+	    AND NOT (a.quantity = 0 AND b.quantity = 0)), sum(a.quantity), sum(b.quantity)
+		FROM read_csv(%s) a JOIN read_csv(%s) b USING (snack_id, lot_id, best_before)`,
+		duck.Quote(filepath.Join(a, "stock.csv")), duck.Quote(filepath.Join(half, "stock.csv")))).Scan(&n, &bad, &total, &halfTotal))
+	if n == 0 || bad > n/20 || halfTotal > total*6/10 || halfTotal < total*4/10 {
+		t.Errorf("%d lots, %d not about halved; units %d -> %d", n, bad, total, halfTotal)
+	}
+}
+
 func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {

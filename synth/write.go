@@ -95,7 +95,7 @@ func write(ctx context.Context, opt Options, dir string) ([]TableSummary, error)
 		if err != nil {
 			return err
 		}
-		return send(gctx, chans[TableStock], msg{rec: stockRecord(mem, opt.Seed, cat, demand)})
+		return send(gctx, chans[TableStock], msg{rec: stockRecord(mem, opt.Seed, cat, demand, opt.StockFactor)})
 	})
 	if err := g.Wait(); err != nil {
 		if ctx.Err() != nil {

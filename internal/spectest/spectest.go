@@ -21,6 +21,12 @@
 //	mode preassign|run
 //	threads 1
 //	policy max_per_category=1 fill_ignoring_caps=false
+//	allocator optimal
+//
+// A case of run mode may name an allocator other than the reference greedy
+// (`allocator optimal`); an implementation that does not list it in
+// Impl.Allocators skips the case. Such a case may expect tables beyond the
+// SPEC's (the engine's want/certificate.txt).
 //
 // The whole output folder is compared: a table the implementation wrote that
 // the case does not list fails, as does a listed table it wrote differently
@@ -79,7 +85,13 @@ type Case struct {
 	Threads int
 	// Policy is the SPEC section 3 defaults overridden by the policy line.
 	Policy policy.Policy
+	// Allocator is run mode's allocator: Greedy unless the case says
+	// otherwise.
+	Allocator string
 }
+
+// Greedy is the reference allocator's name in an allocator line.
+const Greedy = "greedy"
 
 // Impl is one implementation of SPEC section 4 under test.
 type Impl struct {
@@ -89,6 +101,9 @@ type Impl struct {
 	Reference bool
 	// Modes are the modes it implements; cases of another mode are skipped.
 	Modes []string
+	// Allocators are the run-mode allocators it implements besides the
+	// reference greedy; cases of another allocator are skipped.
+	Allocators []string
 	// Tables are the output tables it writes (names without .csv). A case's
 	// expected table outside this list is not compared; an output file
 	// outside it fails like any unexpected table.
@@ -116,6 +131,25 @@ func Run(t *testing.T, impl Impl) {
 	}
 }
 
+// Build writes the snapshot of the named case (its file name without
+// .txtar) for a test that looks at one case more closely, and returns its
+// path and the case's settings.
+func Build(t *testing.T, name string) (snapshot string, c Case) {
+	t.Helper()
+	file := "testdata/cases/" + name + ".txtar"
+	data, err := cases.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar := txtar.Parse(data)
+	c, err = ParseArgs(section(ar, "args"))
+	if err != nil {
+		t.Fatalf("%s args: %v", name, err)
+	}
+	c.Name = name
+	return buildSnapshot(t, ar), c
+}
+
 func fsGlob() ([]string, error) {
 	names, err := fs.Glob(cases, "testdata/cases/*.txtar")
 	slices.Sort(names)
@@ -130,6 +164,9 @@ func runOne(t *testing.T, impl Impl, name string, ar *txtar.Archive) {
 	c.Name = strings.TrimSuffix(path.Base(name), ".txtar")
 	if !slices.Contains(impl.Modes, c.Mode) {
 		t.Skipf("%s does not implement mode %s", impl.Name, c.Mode)
+	}
+	if c.Allocator != Greedy && !slices.Contains(impl.Allocators, c.Allocator) {
+		t.Skipf("%s does not implement allocator %s", impl.Name, c.Allocator)
 	}
 	wantErr, expectsError := sectionOK(ar, "error")
 	var wants []txtar.File
@@ -235,7 +272,7 @@ func sectionOK(ar *txtar.Archive, name string) (string, bool) {
 
 // ParseArgs reads a case's args section.
 func ParseArgs(text string) (Case, error) {
-	c := Case{Days: 1, Mode: Preassign, Policy: policy.Default()}
+	c := Case{Days: 1, Mode: Preassign, Policy: policy.Default(), Allocator: Greedy}
 	for _, line := range strings.Split(text, "\n") {
 		f := strings.Fields(line)
 		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
@@ -257,6 +294,8 @@ func ParseArgs(text string) (Case, error) {
 			c.Mode = f[1]
 		case "threads":
 			c.Threads, err = strconv.Atoi(f[1])
+		case "allocator":
+			c.Allocator = f[1]
 		case "policy":
 			doc := ""
 			for _, kv := range f[1:] {
@@ -272,6 +311,9 @@ func ParseArgs(text string) (Case, error) {
 	}
 	if c.Start.IsZero() {
 		return c, fmt.Errorf("no date line")
+	}
+	if c.Allocator != Greedy && c.Mode != RunMode {
+		return c, fmt.Errorf("allocator %s needs mode run", c.Allocator)
 	}
 	return c, nil
 }

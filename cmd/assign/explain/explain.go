@@ -29,10 +29,14 @@ type Options struct {
 	Format   string
 	Show     string
 	Policy   *cmdutil.PolicyFlags
+	// Allocator is run mode's allocator (the one the run to explain used).
+	Allocator string
+	MaxPhases int64
 
 	day, from engine.Day
 	mode      engine.Mode
 	pol       policy.Policy
+	alloc     engine.Allocator
 }
 
 // NewCmdExplain builds `assign explain`.
@@ -49,9 +53,17 @@ of the user's requests, and the chosen box in order.
 By default the box is explained as the first date of a preassign horizon.
 --from D0 explains it as part of a horizon starting at D0, so boxes chosen on
 the user's earlier ship dates count as deliveries. --mode run explains the
-stock-aware box, which runs the whole allocation up to the user's turn.`,
+stock-aware box, which runs the whole allocation up to the user's turn.
+
+With --mode run --allocator optimal the box is the optimal allocator's (give
+the same --from, policy flags and --max-phases as the run): each snack also
+shows its price on the date in the run's certificate (non-zero only when its
+stock ran short), the units usable at the start of the date and left at its
+end, and why the plan gave it to the user or not: a snack that ran short went
+to users it is worth more to, by at least its price.`,
 		Example: `  assign explain --user 42 --date 2026-03-02
   assign explain --user 42 --date 2026-03-16 --from 2026-03-02 --mode run
+  assign explain --user 42 --date 2026-03-16 --from 2026-03-02 --mode run --allocator optimal
   assign explain --user 42 --date 2026-03-02 --show eligible
   assign explain --user 42 --date 2026-03-02 --format json | jq '.box'`,
 		Args: cobra.NoArgs,
@@ -74,10 +86,12 @@ stock-aware box, which runs the whole allocation up to the user's turn.`,
 	fs.IntVar(&opts.Threads, "threads", 0, "worker threads (default: all cores)")
 	fs.StringVar(&opts.Format, "format", "table", "output: table or json")
 	fs.StringVar(&opts.Show, "show", "all", "snacks listed: all, eligible, ineligible or box")
+	fs.StringVar(&opts.Allocator, "allocator", "greedy", "run mode's allocator: greedy or optimal (as the run to explain)")
+	fs.Int64Var(&opts.MaxPhases, "max-phases", 0, "optimal allocator: exchange-phase limit per date, as given to the run (0: the default)")
 	_ = cmd.MarkFlagRequired("user")
 	_ = cmd.MarkFlagRequired("date")
 	opts.Policy = cmdutil.AddPolicyFlags(cmd)
-	for flag, vals := range map[string][]string{"mode": {"preassign", "run"}, "format": {"table", "json"}, "show": {"all", "eligible", "ineligible", "box"}} {
+	for flag, vals := range map[string][]string{"mode": {"preassign", "run"}, "format": {"table", "json"}, "show": {"all", "eligible", "ineligible", "box"}, "allocator": {"greedy", "optimal"}} {
 		_ = cmd.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(vals, cobra.ShellCompDirectiveNoFileComp))
 	}
 	return cmd
@@ -118,6 +132,21 @@ func (o *Options) validate() error {
 	if err := cmdutil.CheckIntRange("threads", o.Threads, 0, 1024); err != nil {
 		return err
 	}
+	if err := cmdutil.CheckChoice("allocator", o.Allocator, "greedy", "optimal"); err != nil {
+		return err
+	}
+	if o.Allocator == "optimal" {
+		if o.mode != engine.Assign {
+			return cmdutil.FlagErrorf("--allocator optimal explains a run: add --mode run")
+		}
+		o.alloc = engine.Optimal
+	}
+	if o.MaxPhases != 0 && o.alloc != engine.Optimal {
+		return cmdutil.FlagErrorf("--max-phases limits the optimal allocator; use it with --mode run --allocator optimal")
+	}
+	if o.MaxPhases < 0 || o.MaxPhases > 1_000_000_000 {
+		return cmdutil.FlagErrorf("--max-phases %d: must lie between 1 and 1000000000 (0: the default)", o.MaxPhases)
+	}
 	o.pol, err = o.Policy.Resolve()
 	return err
 }
@@ -139,6 +168,7 @@ func explainRun(ctx context.Context, o *Options) error {
 	defer db.Close()
 	ex, err := engine.Explain(ctx, db, engine.ExplainOptions{
 		UserID: o.User, Day: o.day, From: o.from, Mode: o.mode, Policy: o.pol, Threads: o.Threads,
+		Allocator: o.alloc, MaxPhases: o.MaxPhases,
 	})
 	if err != nil {
 		return err
@@ -209,6 +239,9 @@ func writeText(w io.Writer, ex *engine.Explanation, show string) {
 	if ex.From != ex.Day {
 		fmt.Fprintf(w, ", horizon from %s", ex.From)
 	}
+	if ex.Allocator == engine.Optimal {
+		fmt.Fprintf(w, ", optimal allocator")
+	}
 	fmt.Fprintf(w, "): status %s, box size %d\n", ex.Status, ex.BoxSize)
 	if !ex.Ships {
 		fmt.Fprintf(w, "Does not ship on %s: %s.\n", ex.Day, ex.NoShip)
@@ -218,6 +251,9 @@ func writeText(w io.Writer, ex *engine.Explanation, show string) {
 	var rows [][]any
 	for _, v := range ex.Box {
 		how := "ranked"
+		if ex.Allocator == engine.Optimal {
+			how = "optimal"
+		}
 		if v.Requested {
 			how = "requested"
 		}
@@ -231,6 +267,9 @@ func writeText(w io.Writer, ex *engine.Explanation, show string) {
 			rows = append(rows, []any{r.RequestedAt.Format("2006-01-02 15:04:05"), r.SnackID, r.Fate})
 		}
 		cmdutil.PrintTable(w, []string{"requested at", "snack", "what became of it"}, rows, "snack")
+	}
+	if ex.Allocator == engine.Optimal {
+		writeOptimal(w, ex, show)
 	}
 	fmt.Fprintf(w, "\nSnacks:\n")
 	rows = nil
@@ -252,6 +291,49 @@ func writeText(w io.Writer, ex *engine.Explanation, show string) {
 
 func fmtF(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
 
+// writeOptimal is the optimal allocator's view of the date: the box lines
+// and the eligible snacks that score above the box's weakest line (or, with
+// --show all/eligible, every eligible snack), with their prices, units and
+// reasons.
+func writeOptimal(w io.Writer, ex *engine.Explanation, show string) {
+	if ex.DateStatus != "optimal" {
+		fmt.Fprintf(w, "\nOptimal allocator on %s: %s; this date's boxes are the greedy's (see 'Box').\n", ex.Day, ex.DateStatus)
+		return
+	}
+	weakest, have := 0.0, false
+	for _, v := range ex.Box {
+		if !v.Requested && (!have || v.Score < weakest) {
+			weakest, have = v.Score, true
+		}
+	}
+	var rows [][]any
+	for _, v := range selectSnacks(ex, show) {
+		if !v.Eligible {
+			continue
+		}
+		if v.Position == 0 && show != "all" && show != "eligible" && (!have || v.Score <= weakest) {
+			continue
+		}
+		if v.Position == 0 && (show == "all" || show == "eligible") && have && v.Score <= weakest && v.Price == nil {
+			continue
+		}
+		price := ""
+		if v.Price != nil {
+			price = priceText(v.Price)
+		}
+		pos := ""
+		if v.Position > 0 {
+			pos = strconv.Itoa(v.Position)
+		}
+		rows = append(rows, []any{v.SnackID, v.Category, fmtF(v.Score), price, v.UnitsFrom, v.UnitsLeft, pos, v.Why})
+	}
+	fmt.Fprintf(w, "\nOptimal plan on %s (prices from the run's certificate):\n", ex.Day)
+	cmdutil.PrintTable(w, []string{"snack", "category", "score", "price", "units at start", "left", "box", "why"}, rows,
+		"snack", "score", "units at start", "left", "box")
+}
+
+func priceText(p *engine.PriceLevels) string { return engine.PriceText(p) }
+
 type jsonSnack struct {
 	SnackID    int64   `json:"snack_id"`
 	Name       string  `json:"name"`
@@ -265,11 +347,21 @@ type jsonSnack struct {
 	Score      float64 `json:"score"`
 	Position   int     `json:"position,omitempty"`
 	Requested  bool    `json:"requested,omitempty"`
+	// Optimal allocator only.
+	Price     *engine.PriceLevels `json:"price,omitempty"`
+	UnitsFrom *int64              `json:"units_at_start,omitempty"`
+	UnitsLeft *int64              `json:"units_left,omitempty"`
+	Why       string              `json:"why,omitempty"`
 }
 
-func toJSON(v engine.SnackVerdict) jsonSnack {
-	return jsonSnack{v.SnackID, v.Name, v.Category, v.Eligible, v.Reason, v.Terms.Popularity, v.Terms.Preference,
-		v.Terms.Affinity, v.Terms.Novelty, v.Score, v.Position, v.Requested}
+func toJSON(ex *engine.Explanation, v engine.SnackVerdict) jsonSnack {
+	j := jsonSnack{v.SnackID, v.Name, v.Category, v.Eligible, v.Reason, v.Terms.Popularity, v.Terms.Preference,
+		v.Terms.Affinity, v.Terms.Novelty, v.Score, v.Position, v.Requested, v.Price, nil, nil, v.Why}
+	if ex.DateStatus == "optimal" {
+		from, left := v.UnitsFrom, v.UnitsLeft
+		j.UnitsFrom, j.UnitsLeft = &from, &left
+	}
+	return j
 }
 
 func writeJSON(w io.Writer, ex *engine.Explanation, show string) error {
@@ -290,16 +382,23 @@ func writeJSON(w io.Writer, ex *engine.Explanation, show string) error {
 		Box      []jsonSnack `json:"box"`
 		Requests []req       `json:"requests"`
 		Snacks   []jsonSnack `json:"snacks"`
+		// Allocator and DateStatus: run mode only (see the run's certificate).
+		Allocator  string `json:"allocator,omitempty"`
+		DateStatus string `json:"date_status,omitempty"`
 	}{UserID: ex.UserID, Date: ex.Day.String(), From: ex.From.String(), Mode: ex.Mode.String(), Status: ex.Status,
-		BoxSize: ex.BoxSize, Ships: ex.Ships, NoShip: ex.NoShip, Box: []jsonSnack{}, Requests: []req{}, Snacks: []jsonSnack{}}
+		BoxSize: ex.BoxSize, Ships: ex.Ships, NoShip: ex.NoShip, Box: []jsonSnack{}, Requests: []req{}, Snacks: []jsonSnack{},
+		DateStatus: ex.DateStatus}
+	if ex.Mode == engine.Assign {
+		doc.Allocator = ex.Allocator.String()
+	}
 	for _, v := range ex.Box {
-		doc.Box = append(doc.Box, toJSON(v))
+		doc.Box = append(doc.Box, toJSON(ex, v))
 	}
 	for _, r := range ex.Requests {
 		doc.Requests = append(doc.Requests, req{r.SnackID, r.RequestedAt.Format("2006-01-02 15:04:05.999999"), r.Fate})
 	}
 	for _, v := range selectSnacks(ex, show) {
-		doc.Snacks = append(doc.Snacks, toJSON(v))
+		doc.Snacks = append(doc.Snacks, toJSON(ex, v))
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -28,6 +28,8 @@ type Options struct {
 	OutDir    string
 	Force     bool
 	Threads   int
+	// StockFactor scales every lot's units (scarce-stock scenarios).
+	StockFactor float64
 
 	// Filled by Validate.
 	Scale synth.Scale
@@ -48,7 +50,9 @@ The data is realistic in shape: about 85%% of users active, cadence 14 or 28
 days, boxes of 6 to 10 (8 most common), Zipf-like popularity tilted by each
 user's latent taste per category, ratings that follow that taste, a few
 percent of users with requests and skips, and stock lots that cover most of
-the next four weeks while popular snacks run short.
+the next four weeks while popular snacks run short. --stock-factor scales
+every lot's units (rounded up) and changes nothing else, for scarce-stock
+scenarios (0.5: half the stock).
 
 The extract describes the business as of --as-of (default %s): past
 deliveries, ratings and requests lie before it, upcoming ship dates on or
@@ -66,6 +70,9 @@ existing files (of any format) and leaves other files alone.`, synth.DefaultAsOf
 
   # Medium, as CSV, deliveries and ratings split into 8 files each
   assign gen --scale medium --seed 7 --format csv --split 8 --out ./extract-medium
+
+  # Medium with half the usual stock: a scarce-stock scenario
+  assign gen --scale medium --stock-factor 0.5 --out ./extract-scarce
 
   # The extract of another night, overwriting the previous one
   assign gen --scale small --as-of 2026-06-01 --out ./extract --force`,
@@ -89,6 +96,7 @@ existing files (of any format) and leaves other files alone.`, synth.DefaultAsOf
 	fs.StringVar(&opts.OutDir, "out", "", "extract folder to create (required)")
 	fs.BoolVar(&opts.Force, "force", false, "write into a non-empty folder, replacing its table files")
 	fs.IntVar(&opts.Threads, "threads", 0, "generating threads (0: all cores); never changes the output")
+	fs.Float64Var(&opts.StockFactor, "stock-factor", 1, "scale every stock lot's units by this factor (0.01..100, rounded up): below 1 for scarce-stock scenarios")
 	_ = cmd.MarkFlagRequired("out")
 	_ = cmd.RegisterFlagCompletionFunc("scale", cobra.FixedCompletions(synth.ScaleNames(), cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(synth.Formats, cobra.ShellCompDirectiveNoFileComp))
@@ -125,6 +133,9 @@ func (o *Options) Validate() error {
 	if err := cmdutil.CheckIntRange("threads", o.Threads, 0, 1024); err != nil {
 		return err
 	}
+	if !(o.StockFactor >= 0.01 && o.StockFactor <= 100) {
+		return cmdutil.FlagErrorf("--stock-factor %v: must lie between 0.01 and 100 (1 is the generator's usual stock)", o.StockFactor)
+	}
 	if o.AsOf, err = cmdutil.ParseDateFlag("as-of", o.AsOfText); err != nil {
 		return err
 	}
@@ -147,7 +158,7 @@ func genRun(ctx context.Context, o *Options) error {
 	f.Logger.Info("generating extract", "scale", o.Scale.Name, "seed", o.Seed, "as_of", o.AsOfText, "format", o.Format, "out", o.OutDir)
 	sum, err := synth.Generate(ctx, synth.Options{
 		Scale: o.Scale, Seed: o.Seed, AsOf: o.AsOf, Format: o.Format, Split: o.Split,
-		OutDir: o.OutDir, Force: o.Force, Threads: o.Threads, Progress: prog.Set,
+		OutDir: o.OutDir, Force: o.Force, Threads: o.Threads, Progress: prog.Set, StockFactor: o.StockFactor,
 	})
 	prog.Done()
 	if errors.Is(err, synth.ErrOutNotEmpty) {
@@ -163,8 +174,12 @@ func genRun(ctx context.Context, o *Options) error {
 // PrintSummary writes what was generated: the options, then rows and bytes
 // per table.
 func PrintSummary(w io.Writer, s synth.Summary) {
-	fmt.Fprintf(w, "Generated a %s extract (seed %d, as of %s, %s) in %s in %s.\n\n",
-		s.Scale, s.Seed, s.AsOf.Format(cmdutil.DateLayout), s.Format, s.Dir, s.Elapsed.Round(10*time.Millisecond))
+	stock := ""
+	if s.StockFactor != 0 && s.StockFactor != 1 {
+		stock = fmt.Sprintf(", stock x%g", s.StockFactor)
+	}
+	fmt.Fprintf(w, "Generated a %s extract (seed %d, as of %s, %s%s) in %s in %s.\n\n",
+		s.Scale, s.Seed, s.AsOf.Format(cmdutil.DateLayout), s.Format, stock, s.Dir, s.Elapsed.Round(10*time.Millisecond))
 	rows := make([][]any, 0, len(s.Tables)+1)
 	for _, t := range s.Tables {
 		path := t.Path

@@ -59,6 +59,9 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"--out", "x", "--as-of", "2026-3-2"}, "--as-of"},
 		{[]string{"--out", "x", "--as-of", "1800-01-01"}, "--as-of"},
 		{[]string{"--out", " "}, "--out"},
+		{[]string{"--out", "x", "--stock-factor", "0"}, "--stock-factor 0: must lie between 0.01 and 100"},
+		{[]string{"--out", "x", "--stock-factor", "1000"}, "--stock-factor 1000"},
+		{[]string{"--out", "x", "--stock-factor", "NaN"}, "--stock-factor NaN"},
 		{[]string{"--out", "x", "extra"}, "unknown command"},
 		{[]string{}, `required flag(s) "out"`},
 	}

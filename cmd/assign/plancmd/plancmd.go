@@ -33,8 +33,10 @@ type Options struct {
 	JSON     bool
 	Policy   *cmdutil.PolicyFlags
 	Top      int
-	// Allocator is the run-mode allocator (empty in preassign).
+	// Allocator is the run-mode allocator (empty in preassign); MaxPhases
+	// the optimal allocator's exchange-phase limit per date (0: default).
 	Allocator string
+	MaxPhases int64
 	// CPUProfile and MemProfile, when set, receive pprof profiles of the
 	// job (CPU over the whole job; heap at its end) for performance work.
 	CPUProfile string
@@ -103,9 +105,19 @@ func (o *Options) Validate() error {
 			return cmdutil.FlagErrorf("%v", err)
 		}
 	}
+	alloc := engine.Greedy
 	if o.Mode == engine.Assign {
-		if err := cmdutil.CheckChoice("allocator", o.Allocator, "greedy"); err != nil {
+		if err := cmdutil.CheckChoice("allocator", o.Allocator, "greedy", "optimal"); err != nil {
 			return err
+		}
+		if o.Allocator == "optimal" {
+			alloc = engine.Optimal
+		}
+		if o.MaxPhases != 0 && alloc != engine.Optimal {
+			return cmdutil.FlagErrorf("--max-phases limits the optimal allocator; use it with --allocator optimal")
+		}
+		if o.MaxPhases < 0 || o.MaxPhases > 1_000_000_000 {
+			return cmdutil.FlagErrorf("--max-phases %d: must lie between 1 and 1000000000 (0: the default, %d)", o.MaxPhases, engine.DefaultMaxPhases)
 		}
 	}
 	p, err := o.Policy.Resolve()
@@ -142,7 +154,7 @@ func (o *Options) Validate() error {
 	}
 	o.Request = plan.Request{
 		Mode: o.Mode, Snapshot: o.Snapshot, D0: engine.DayOf(d), Days: o.Days, Policy: p,
-		Threads: o.Threads, OutDir: o.OutDir, OutFormat: o.Format,
+		Threads: o.Threads, OutDir: o.OutDir, OutFormat: o.Format, Allocator: alloc, MaxPhases: o.MaxPhases,
 		Flags: map[string]any{"date": o.Date, "days": o.Days, "snapshot": o.Snapshot, "threads": o.Threads,
 			"out": o.OutDir, "format": o.Format, "policy_file": o.Policy.File, "allocator": o.Allocator},
 		Version: cmdutil.BuildVersion(),
@@ -229,6 +241,8 @@ func PrintResultTables(w io.Writer, out *plan.Outcome, top int) {
 	fmt.Fprintf(w, "%s on snapshot %s, %s to %s (%s)\n\n", m.Mode, m.Snapshot, m.Dates.From, m.Dates.To, cmdutil.Days(m.Dates.Days))
 	if len(m.PerDate) == 0 {
 		fmt.Fprintln(w, "No user ships in this horizon.")
+	} else if m.Certificate != nil {
+		printCertificate(w, m)
 	} else {
 		var rows [][]any
 		for _, d := range m.PerDate {
@@ -282,6 +296,57 @@ func PrintPartSummary(w io.Writer, out *plan.Outcome) {
 	fmt.Fprintf(w, "\nPart written to %s (checksum %s)\n", out.PartDir, m.Checksum[:16])
 	fmt.Fprintf(w, "Merge the %d parts with: assign merge %s\n", m.Shard.Count, filepath.Dir(out.PartDir))
 	fmt.Fprintf(w, "Took %.2fs (inputs %.2fs, boxes %.2fs, writing %.2fs)\n", m.Timings["total"], m.Timings["inputs"], m.Timings["engine"], m.Timings["write"])
+}
+
+// printCertificate is the per-date table of an optimal run: counts, then
+// the plan's score against the certificate's bound, then how the plan
+// compares with the reference greedy.
+func printCertificate(w io.Writer, m *plan.Manifest) {
+	c := m.Certificate
+	var rows [][]any
+	for i, d := range m.PerDate {
+		cd := c.Dates[i]
+		gap := fmt.Sprintf("%.4f", cd.GapPct)
+		if !cd.Certified {
+			gap = "n/a"
+		}
+		note := ""
+		if cd.Status != "optimal" && cd.Status != "uncontested" {
+			note = "*"
+		}
+		rows = append(rows, []any{d.ShipOn + note, d.Users, d.Boxes, d.ShortBoxes, cd.Filled, cd.ShortUnits, cd.ShortUnitsBound,
+			fmt.Sprintf("%.3f", cd.Score), fmt.Sprintf("%.3f", cd.Bound), gap})
+	}
+	t := c.Total
+	rows = append(rows, []any{"total", m.Counts.Users, m.Counts.Boxes, m.Counts.ShortBoxes, t.Filled, t.ShortUnits, t.ShortUnitsBound,
+		fmt.Sprintf("%.3f", t.Score), fmt.Sprintf("%.3f", t.Bound), fmt.Sprintf("%.4f", t.GapPct)})
+	cmdutil.PrintTable(w, []string{"ship date", "users", "boxes", "short boxes", "units", "short units", "fewest short", "score", "bound", "gap %"}, rows,
+		"users", "boxes", "short boxes", "units", "short units", "fewest short", "score", "bound", "gap %")
+	for i, cd := range c.Dates {
+		if cd.Status != "optimal" && cd.Status != "uncontested" {
+			fmt.Fprintf(w, "* %s: %s; the bound is the certificate at the prices reached\n", m.PerDate[i].ShipOn, cd.Status)
+		}
+	}
+	fmt.Fprintf(w, "\nOptimal allocator: %d of %d ship dates certified; total gap %.4f%% of the bound (%s).\n",
+		t.CertifiedDates, len(c.Dates), t.GapPct, "bound = best boxes at the snack prices + prices x stock, per date")
+	g := c.Greedy
+	if c.Chosen == "greedy" {
+		fmt.Fprintf(w, "The greedy's plan is kept: %s.\n", c.Reason)
+	}
+	d := t.Score - g.Score
+	pct := 0.0
+	if g.Score != 0 {
+		pct = 100 * d / abs(g.Score)
+	}
+	fmt.Fprintf(w, "Against the reference greedy: score %.3f vs %.3f (%+.3f, %+.4f%%); short boxes %d vs %d; short units %d vs %d.\n",
+		t.Score, g.Score, d, pct, m.Counts.ShortBoxes, g.ShortBoxes, t.ShortUnits, g.ShortUnits)
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // printStock summarises a run's stock use: units and score assigned, lots

@@ -2,6 +2,8 @@
 package run
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
@@ -14,13 +16,23 @@ func NewCmdRun(f *cmdutil.Factory, runF func(*plancmd.Options) error) *cobra.Com
 	opts := &plancmd.Options{Factory: f, Mode: engine.Assign}
 	cmd := &cobra.Command{
 		Use:   "run --date YYYY-MM-DD [--days N]",
-		Short: "Assign every box under stock limits (the reference greedy allocator)",
+		Short: "Assign every box under stock limits (greedy reference, or certified optimal)",
 		Long: `Assign each subscriber's box for every ship date of the horizon from the
 snacks with usable stock left (SPEC "run"). Per date, users are ordered once
 by (eligible snacks with usable stock, user_id), so the users with the fewest
 options choose first; each boxed snack takes one unit first-expiry-first-out
 and the box line records its lot. Stock consumed on a date is gone for later
 dates.
+
+--allocator optimal plans each date globally instead: as few short units as
+possible, then as many open requests honoured, then as few lines over a
+category cap, then the highest total score, under the same rules. It prints,
+per date and in total, the plan's score, an upper bound on what any plan
+could reach from that date's stock (the certificate, also in the manifest)
+and the gap between them. A date that needs more than --max-phases exchange
+phases takes the greedy's boxes and says so. The reference greedy runs beside
+it; if the optimal plan had more short boxes or a lower total score than the
+greedy's, the greedy's plan is written instead, and the output says why.
 
 Writes boxes (with lot_id), demand, snack_summary, short_boxes and picks (the
 units to pull per ship date and lot) plus manifest.json to a new run folder
@@ -36,7 +48,15 @@ ship); 2 for a usage mistake; 1 on any other error; 130 when interrupted.`,
   # Pick lists as CSV for the warehouse
   assign run --date 2026-03-02 --out ./picking --format csv
 
-  # Verify the latest run against every hard constraint
+  # Plan four weeks optimally, with the certificate per date
+  assign run --date 2026-03-02 --days 28 --allocator optimal
+
+  # What the optimal plan buys over the greedy one
+  assign run --date 2026-03-02 --days 28 --allocator greedy
+  assign run --date 2026-03-02 --days 28 --allocator optimal
+  assign diff RUN_GREEDY RUN_OPTIMAL
+
+  # Verify the latest run against every hard constraint (and its certificate)
   assign check latest
 
   # Shard 3 of 16, within its quota of the stock (split by the merged preassign
@@ -55,7 +75,8 @@ ship); 2 for a usage mistake; 1 on any other error; 130 when interrupted.`,
 	}
 	plancmd.AddFlags(cmd, opts)
 	cmd.Flags().StringVar(&opts.QuotaFrom, "quota-from", "", "with --shard: the merged preassign of the same shards (run id or folder) whose demand splits the stock among them")
-	cmd.Flags().StringVar(&opts.Allocator, "allocator", "greedy", "allocation algorithm: greedy (the reference)")
-	_ = cmd.RegisterFlagCompletionFunc("allocator", cobra.FixedCompletions([]string{"greedy"}, cobra.ShellCompDirectiveNoFileComp))
+	cmd.Flags().StringVar(&opts.Allocator, "allocator", "greedy", "allocation algorithm: greedy (the reference) or optimal (certified)")
+	cmd.Flags().Int64Var(&opts.MaxPhases, "max-phases", 0, fmt.Sprintf("optimal allocator: exchange phases per date before it falls back to the greedy's boxes (default %d)", engine.DefaultMaxPhases))
+	_ = cmd.RegisterFlagCompletionFunc("allocator", cobra.FixedCompletions([]string{"greedy", "optimal"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }

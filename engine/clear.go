@@ -1,0 +1,164 @@
+package engine
+
+// Bulk clearing, the exchange algorithm's head start. An over-demanded
+// snack s is priced, alone, at the level where exactly its units keep
+// holders: every holder's cost of giving s up (its value minus the best it
+// can do without s, which for a laminar concave valuation is its box minus
+// s plus at most one other snack) is computed, holders are ranked by it,
+// and the price rises by the cost of the first holder beyond the units.
+// Holders past it give s up for their best replacement. Every box stays
+// best at the prices, and the priced snack is exactly full, so the state
+// meets what the exchange algorithm needs; what is left over (replacements
+// that over-demand another snack) is its work. One snack at a time moves
+// thousands of users in one step; repeated on snacks whose substitutes push
+// users back, it would creep, which is why only a few passes are made and
+// the exact algorithm finishes.
+
+import (
+	"slices"
+)
+
+// exitBest is user i's best way to do without snack s (held) at the
+// current prices: the value of the best snack to put in its place
+// (penalty included), and that snack, or -1 to drop the line.
+func (o *optSolver) exitBest(i int, s int32) (val, int32) {
+	best, target := val{}, int32(-1)
+	elig := o.userElig(i)
+	h := o.userH(i)
+	consider := func(b int32) {
+		if b == s || !elig.has(b) || o.holds(i, b) {
+			return
+		}
+		pen, ok := o.addPen(i, s, o.cat[b], o.isReq(i, b))
+		if !ok {
+			return
+		}
+		v := o.vOf(i, b).sub(o.price[b]).add(pen)
+		if c := cmpVal(&v, &best); c > 0 || (c == 0 && target >= 0 && b < target) {
+			best, target = v, b
+		}
+	}
+	for c := int32(0); c < int32(o.nC); c++ {
+		// Unpriced, unrequested snacks come in value order, and so do the
+		// priced ones in pricedByCat (a category's snacks differ in value
+		// by the snack's own terms and price only): the first of each the
+		// user may take is the best of them.
+		for _, b := range o.catSorted[c] {
+			if b != s && elig.has(b) && !o.priced.has(b) && !o.holds(i, b) && !o.isReq(i, b) {
+				consider(b)
+				break
+			}
+		}
+		for _, b := range o.pricedByCat[c] {
+			if b != s && elig.has(b) && !o.holds(i, b) && !o.isReq(i, b) {
+				consider(b)
+				break
+			}
+		}
+	}
+	_ = h
+	for _, b := range o.userReq(i) {
+		consider(b)
+	}
+	return best, target
+}
+
+// sortPriced rebuilds pricedByCat[c]: the priced snacks of category c by
+// own value at their price, descending (ties by snack index).
+func (o *optSolver) sortPriced(c int32) {
+	l := o.pricedByCat[c][:0]
+	for _, b := range o.pricedList {
+		if o.cat[b] == c {
+			l = append(l, b)
+		}
+	}
+	slices.SortFunc(l, func(a, b int32) int {
+		ea, eb := o.eOf(a), o.eOf(b)
+		return cmpVal(&eb, &ea)
+	})
+	o.pricedByCat[c] = l
+}
+
+// clearPasses clears over-demanded snacks one at a time, up to passes
+// times over all of them.
+func (o *optSolver) clearPasses(workers []*worker, passes int) {
+	n := len(o.users)
+	o.pricedByCat = make([][]int32, o.nC)
+	for c := range o.pricedByCat {
+		o.sortPriced(int32(c))
+	}
+	type exit struct {
+		i     int32
+		delta val
+		to    int32
+	}
+	var holders []int32
+	var exits []exit
+	for pass := 0; pass < passes; pass++ {
+		var over []int32
+		for s := range o.used {
+			if o.used[s] > o.q[s] {
+				over = append(over, int32(s))
+			}
+		}
+		if len(over) == 0 {
+			return
+		}
+		for _, s := range over {
+			if o.used[s] <= o.q[s] {
+				continue
+			}
+			holders = holders[:0]
+			for i := 0; i < n; i++ {
+				if o.holds(i, s) {
+					holders = append(holders, int32(i))
+				}
+			}
+			exits = slices.Grow(exits[:0], len(holders))[:len(holders)]
+			o.e.parallel(len(holders), workers, func(w *worker, j int) {
+				i := int(holders[j])
+				x, t := o.exitBest(i, s)
+				d := o.vOf(i, s).sub(o.price[s]).sub(o.remGain(i, s)).sub(x)
+				exits[j] = exit{int32(i), d, t}
+			})
+			slices.SortFunc(exits, func(a, b exit) int {
+				if c := cmpVal(&b.delta, &a.delta); c != 0 {
+					return c
+				}
+				return int(a.i - b.i)
+			})
+			q := int(o.q[s])
+			t := exits[q].delta // the first holder beyond the units
+			if t.positive() {
+				o.price[s] = o.price[s].add(t)
+				if !o.priced.has(s) {
+					o.priced.set(s)
+					o.pricedList = append(o.pricedList, s)
+				}
+				o.sortPriced(o.cat[s])
+			}
+			for _, x := range exits[q:] {
+				o.clearMove(int(x.i), s, x.to)
+			}
+			o.clearMoves += int64(len(exits) - q)
+		}
+	}
+}
+
+// clearMove replaces s by to (or drops it) in user i's box before the
+// exchange structures exist.
+func (o *optSolver) clearMove(i int, s, to int32) {
+	box := o.userBox(i)
+	j := slices.Index(box, s)
+	cnt := o.userCnt(i)
+	cnt[o.cat[s]]--
+	o.used[s]--
+	if to >= 0 {
+		box[j] = to
+		cnt[o.cat[to]]++
+		o.used[to]++
+	} else {
+		box[j] = box[len(box)-1]
+		o.boxLen[i]--
+	}
+}
