@@ -377,9 +377,22 @@ func (o *optSolver) pushCatEntry(i int, a int32, c int32, base val) {
 	if !ok {
 		return
 	}
+	if !o.worthExchange(i, a, c) {
+		return
+	}
+	h := o.userH(i)[c]
+	k := base.sub(val{s: h}).sub(pen)
+	cv := o.cver[i*o.nC : (i+1)*o.nC]
+	o.pushCatHeap(a, c, entry{k: k, i: int32(i), ver: cv[o.cat[a]], t: int32(cv[c])})
+}
+
+// worthExchange reports whether some node of category c that user i,
+// holding a, could take is worth more to it than its best snack of c with
+// units left (see pushEntries).
+func (o *optSolver) worthExchange(i int, a int32, c int32) bool {
 	found := false
 	var bestE val
-	for _, b := range nodes {
+	for _, b := range o.nodesByCat[c] {
 		if b != a && o.canTake(i, b) {
 			if e := o.eOf(b); !found || cmpVal(&e, &bestE) > 0 {
 				bestE, found = e, true
@@ -387,17 +400,14 @@ func (o *optSolver) pushCatEntry(i int, a int32, c int32, base val) {
 		}
 	}
 	if !found {
-		return
+		return false
 	}
-	h := o.userH(i)[c]
 	if t := o.slackBest(i, c); t >= 0 {
-		if x, v := bestE.add(val{s: h}), o.vOf(i, t); cmpVal(&x, &v) <= 0 {
-			return
+		if x, v := bestE.add(val{s: o.userH(i)[c]}), o.vOf(i, t); cmpVal(&x, &v) <= 0 {
+			return false
 		}
 	}
-	k := base.sub(val{s: h}).sub(pen)
-	cv := o.cver[i*o.nC : (i+1)*o.nC]
-	o.pushCatHeap(a, c, entry{k: k, i: int32(i), ver: cv[o.cat[a]], t: int32(cv[c])})
+	return true
 }
 
 // pushSinkHeap and pushCatHeap add an entry and, when the heap has doubled
@@ -713,13 +723,23 @@ func (o *optSolver) relaxFrom(a int32, sinkDist *val, sinkFrom, sinkUser *int32)
 				stale++
 				continue
 			}
+			took := false
 			for ti, b := range targets {
 				if b < 0 || !o.canTake(int(x.i), b) {
 					continue
 				}
+				took = true
 				targets[ti] = -1
 				left--
 				o.relaxTo(b, da.add(x.k.sub(pa).sub(o.eOf(b))), a, x.i)
+			}
+			// An entry no target wanted may have become dominated since it
+			// was made (prices only rise): then it can never matter again
+			// until the user's box or its best snack with units left in c
+			// changes, which makes a fresh entry. Retire it.
+			if !took && !o.worthExchange(int(x.i), a, int32(c)) {
+				x.ver = ^x.ver
+				stale++
 			}
 		}
 		if stale > 16 && 2*stale > seen {
