@@ -182,8 +182,6 @@ func cmpVal(a, b *val) int {
 	return cmpInt(a.t, b.t)
 }
 
-func (a val) less(b val) bool { return a.cmp(b) < 0 }
-
 func (a val) isZero() bool { return a.f == 0 && a.r == 0 && a.o == 0 && a.s.isZero() && a.t == 0 }
 
 // positive reports a > 0 in the lexicographic order.
