@@ -84,6 +84,9 @@ only to loopback host names. Listening on any other address needs
   # Another port
   assign serve --listen 127.0.0.1:9000
 
+  # SQL console queries limited to 2 GB of memory and 30 seconds each
+  assign serve --memory-limit 2GB --timeout 30s
+
   # Reachable from other machines: a token is required
   assign serve --listen 0.0.0.0:8080 --token "$(openssl rand -hex 16)"`,
 		Args: cobra.NoArgs,
