@@ -5,7 +5,7 @@ BIN     := bin/assign
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -ldflags "-X github.com/assign-dev/assign/cmd/assign/cmdutil.Version=$(VERSION)"
 
-.PHONY: build demo test test-short race fuzz bench bench-large bench-db bench-targets bench-shards bench-shards-10m lint vet gofmt staticcheck fmt clean screenshots bench-dashboard
+.PHONY: build demo test test-short race fuzz bench bench-large bench-db bench-targets bench-shards bench-shards-10m bench-optimal lint vet gofmt staticcheck fmt clean screenshots bench-dashboard
 
 build:
 	$(GO) build $(TAGS) $(LDFLAGS) -o $(BIN) ./cmd/assign
@@ -53,6 +53,14 @@ bench: build
 
 bench-large: build
 	$(GO) run $(TAGS) ./benchmarks/cmd/bench --large
+
+## bench-optimal: the reference greedy against run --allocator optimal on
+## small, medium and a scarce medium (gen --stock-factor 0.5), 28 days:
+## medians of wall and peak RSS, short boxes, short units, score, bound and
+## gap (benchmarks/optbench.sh; RUNS, FACTOR, SCENARIOS override). Heavy:
+## flock /work/coord/heavy.lock make bench-optimal.
+bench-optimal: build
+	benchmarks/optbench.sh
 
 ## bench-shards: sharded jobs against one machine (benchmarks/cmd/shardbench):
 ## the loss of a sharded run at medium in 4 and 16 shards, and large
