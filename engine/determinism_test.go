@@ -65,6 +65,45 @@ func TestDeterministicAcrossThreads(t *testing.T) {
 	}
 }
 
+// TestOptimalDeterministicAcrossThreads: the optimal allocator gives the same
+// boxes, lots and certificate (prices, bounds) for any number of threads,
+// under scarce stock where the exchange phases do real work.
+func TestOptimalDeterministicAcrossThreads(t *testing.T) {
+	p := policy.Default()
+	in := syntheticInputs(t, 2000, 120, 5, d0Test, 7, p)
+	for l := range in.LotQty {
+		in.LotQty[l] /= 10
+	}
+	var base *Result
+	for _, threads := range []int{1, 2, 3, 8} {
+		res, err := Run(context.Background(), in, Options{Policy: p, Mode: Assign, Threads: threads, Allocator: Optimal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Timings = nil
+		for i := range res.Optimal.Dates {
+			res.Optimal.Dates[i].Seconds = 0
+		}
+		if base == nil {
+			base = res
+			continue
+		}
+		if !reflect.DeepEqual(base.Dates, res.Dates) {
+			t.Fatalf("threads=%d: boxes differ from threads=1", threads)
+		}
+		if !reflect.DeepEqual(base.Optimal, res.Optimal) {
+			t.Fatalf("threads=%d: certificate differs from threads=1", threads)
+		}
+	}
+	priced := 0
+	for _, c := range base.Optimal.Dates {
+		priced += len(c.Prices)
+	}
+	if priced == 0 {
+		t.Fatal("no snack was priced: the stock is not scarce enough to test the exchange phases")
+	}
+}
+
 func countLines(res *Result) int {
 	n := 0
 	for _, db := range res.Dates {
