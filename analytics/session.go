@@ -168,8 +168,9 @@ func sessionTmpDir(home *store.Home) (string, error) {
 }
 
 // QueryTmpPrefix starts the name of a query session's spill folder under
-// the home's tmp/, followed by the process id and a dash.
-const QueryTmpPrefix = "query-"
+// the home's tmp/, followed by the process id and a dash ('snapshots gc'
+// removes the folders of processes that are gone).
+const QueryTmpPrefix = store.QueryTmpPrefix
 
 // Close releases the database and removes the session's spill folder.
 func (s *Session) Close() error {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,24 @@ import (
 
 // loadTmpPrefix names the per-load spill folders under tmp/.
 const loadTmpPrefix = "load-"
+
+// QueryTmpPrefix starts the name of a query session's spill folder under
+// tmp/, followed by the query's process id, a dash and a random suffix.
+const QueryTmpPrefix = "query-"
+
+// dirSize is the bytes of the regular files under dir.
+func dirSize(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
 
 // LoadTmpDir is the spill folder of the load running as process pid. Each
 // load has its own, so gc can tell a killed load's leftovers from the spill
@@ -157,9 +176,6 @@ func (h *Home) GCSnapshots(opt GCOptions) (GCResult, error) {
 		res.Removed = append(res.Removed, g)
 		res.Freed += s.Size
 	}
-	if res.LoadRunning {
-		return res, nil
-	}
 	remove := func(p string) error {
 		if opt.DryRun {
 			return nil
@@ -169,7 +185,29 @@ func (h *Home) GCSnapshots(opt GCOptions) (GCResult, error) {
 		}
 		return nil
 	}
-	entries, _ := os.ReadDir(h.SnapshotsDir())
+	// A query's spill folder is its own: a query killed (kill -9, the
+	// machine's OOM killer) leaves it behind, and its process id, which the
+	// folder's name carries, is then no process's.
+	entries, _ := os.ReadDir(h.TmpDir())
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), QueryTmpPrefix) {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(e.Name(), QueryTmpPrefix), "-", 2)[0])
+		if err != nil || pid <= 0 || processAlive(pid) {
+			continue
+		}
+		p := filepath.Join(h.TmpDir(), e.Name())
+		res.Freed += dirSize(p)
+		if err := remove(p); err != nil {
+			return res, err
+		}
+		res.Temporaries = append(res.Temporaries, p)
+	}
+	if res.LoadRunning {
+		return res, nil
+	}
+	entries, _ = os.ReadDir(h.SnapshotsDir())
 	for _, e := range entries {
 		if !strings.HasPrefix(e.Name(), tmpPrefix) {
 			continue

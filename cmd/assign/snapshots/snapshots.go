@@ -224,12 +224,14 @@ func NewCmdGC(f *cmdutil.Factory, runF func(*GCOptions) error) *cobra.Command {
 	opts := &GCOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "gc --keep N",
-		Short: "Delete all but the newest N snapshots and leftovers of killed loads",
+		Short: "Delete all but the newest N snapshots and leftovers of killed loads and queries",
 		Long: `Delete every snapshot but the newest N (by when its load finished). Never
 deleted: the current snapshot, even when older, and, unless --force, a
 snapshot that runs were made from (checking a run needs its snapshot).
 Also delete the temporary files of loads that were killed, unless a load
-is running now (its temporary file would be among them).
+is running now (its temporary file would be among them), and the spill
+folders (tmp/query-PID-*) of queries whose process is gone from this
+machine, as after a kill -9.
 
 A load that finishes while gc runs waits for it, and its snapshot is
 current before gc can see it: gc never deletes a snapshot being published.
@@ -289,7 +291,7 @@ func gcRun(o *GCOptions) error {
 	if res.LoadRunning {
 		fmt.Fprintln(errOut, "note: a load is running, so its temporary files and those of killed loads were left; run gc again after it")
 	}
-	counts := fmt.Sprintf("%d %s, %d %s left over by killed loads", len(res.Removed), pl(len(res.Removed), "snapshot", "snapshots"),
+	counts := fmt.Sprintf("%d %s, %d %s left over by killed loads or queries", len(res.Removed), pl(len(res.Removed), "snapshot", "snapshots"),
 		len(res.Temporaries), pl(len(res.Temporaries), "file", "files"))
 	if res.DryRun {
 		fmt.Fprintf(w, "Dry run: would free %s: %s; nothing was deleted\n", cmdutil.HumanBytes(res.Freed), counts)

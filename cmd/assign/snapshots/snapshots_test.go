@@ -3,6 +3,7 @@ package snapshots_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,6 +127,13 @@ func TestGC(t *testing.T) {
 	os.WriteFile(leftover+".wal", []byte("half"), 0o644)
 	spill := h.LoadTmpDir(999999)
 	os.MkdirAll(spill, 0o755)
+	// A killed query's spill folder (no process has that id: above
+	// pid_max) goes, even while a load runs; a live one's stays.
+	deadQuery := filepath.Join(h.TmpDir(), store.QueryTmpPrefix+"99999999-123")
+	os.MkdirAll(deadQuery, 0o755)
+	os.WriteFile(filepath.Join(deadQuery, "duckdb_temp_storage-0.tmp"), []byte("spill"), 0o644)
+	liveQuery := filepath.Join(h.TmpDir(), fmt.Sprintf("%s%d-456", store.QueryTmpPrefix, os.Getpid()))
+	os.MkdirAll(liveQuery, 0o755)
 
 	// While a load holds the lock, leftovers stay.
 	unlock, err := h.LockLoad()
@@ -139,6 +147,12 @@ func TestGC(t *testing.T) {
 	}
 	if _, err := os.Stat(leftover); err != nil {
 		t.Error("leftover removed while a load ran")
+	}
+	if _, err := os.Stat(deadQuery); err == nil || !strings.Contains(r.out, "deleted leftover "+deadQuery) {
+		t.Errorf("a killed query's spill folder stayed: %q", r.out)
+	}
+	if _, err := os.Stat(liveQuery); err != nil {
+		t.Error("a running query's spill folder was removed")
 	}
 	snaps, _ := h.ListSnapshots()
 	var left []string
@@ -206,7 +220,7 @@ func TestGCKeepsSnapshotsOfRuns(t *testing.T) {
 		"would delete snapshot " + names[2] + " (",
 		"kept snapshot " + names[0] + " (", ", used by 1 run (" + runs[0].ID + "); --force deletes it too",
 		"kept snapshot " + names[1] + " (",
-		"Dry run: would free ", "1 snapshot, 0 files left over by killed loads; nothing was deleted",
+		"Dry run: would free ", "1 snapshot, 0 files left over by killed loads or queries; nothing was deleted",
 	} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, r.out)
