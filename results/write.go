@@ -2,9 +2,12 @@ package results
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/assign-dev/assign/atomicfs"
 	"github.com/assign-dev/assign/duck"
@@ -27,7 +30,8 @@ type Written struct {
 // SPEC section 5 form: CSV with one header row, dates YYYY-MM-DD, booleans
 // true/false, NULL as an empty field and floats in shortest round-trip form,
 // rows in the SPEC's sort order (the tables stream in that order and DuckDB
-// preserves insertion order).
+// preserves insertion order). Parquet is written by DuckDB's COPY; CSV by
+// writeCSV on every core, in DuckDB's exact text (see csv.go).
 func Write(ctx context.Context, db *duck.DB, tables []*Table, dir, format string) ([]Written, error) {
 	if err := os.MkdirAll(dir, atomicfs.DirPerm); err != nil {
 		return nil, fmt.Errorf("create output folder: %w", err)
@@ -44,28 +48,78 @@ func Write(ctx context.Context, db *duck.DB, tables []*Table, dir, format string
 	var out []Written
 	for _, t := range tables {
 		file := filepath.Join(dir, t.Name+"."+format)
-		tmp := atomicfs.TempPath(file)
-		view := "__out_" + t.Name
-		sel := "SELECT "
-		for i, f := range t.Schema.Fields() {
-			if i > 0 {
-				sel += ", "
+		if format == FormatCSV && csvSupported(t) {
+			err := writeCSV(ctx, t, file)
+			if err == nil {
+				out = append(out, Written{Table: t.Name, File: filepath.Base(file), Rows: t.Rows})
+				continue
 			}
-			sel += fmt.Sprintf("%s::%s AS %s", duck.Ident(f.Name), t.SQLType[i], duck.Ident(f.Name))
+			if !errors.Is(err, errUnsupported) {
+				return nil, err
+			}
+			// A value only DuckDB spells right: write the table with it.
 		}
-		sel += " FROM " + duck.Ident(view)
-		rr := t.reader()
-		err := db.ExecWithArrow(ctx, view, rr, fmt.Sprintf("COPY (%s) TO %s %s", sel, duck.Quote(tmp), opts))
-		rr.Release()
-		if err != nil {
-			os.Remove(tmp)
-			return nil, fmt.Errorf("write %s: %w", file, err)
-		}
-		if err := atomicfs.Publish(tmp, file); err != nil {
-			os.Remove(tmp)
+		if err := copyWithDuckDB(ctx, db, t, file, opts); err != nil {
 			return nil, err
 		}
 		out = append(out, Written{Table: t.Name, File: filepath.Base(file), Rows: t.Rows})
 	}
 	return out, nil
+}
+
+// copyWithDuckDB writes t into file with DuckDB's COPY ... TO and options
+// opts, through a temporary file published at the end.
+func copyWithDuckDB(ctx context.Context, db *duck.DB, t *Table, file, opts string) error {
+	tmp := atomicfs.TempPath(file)
+	view := "__out_" + t.Name
+	sel := "SELECT "
+	for i, f := range t.Schema.Fields() {
+		if i > 0 {
+			sel += ", "
+		}
+		sel += fmt.Sprintf("%s::%s AS %s", duck.Ident(f.Name), t.SQLType[i], duck.Ident(f.Name))
+	}
+	sel += " FROM " + duck.Ident(view)
+	rr := t.reader()
+	err := db.ExecWithArrow(ctx, view, rr, fmt.Sprintf("COPY (%s) TO %s %s", sel, duck.Quote(tmp), opts))
+	rr.Release()
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	if err := atomicfs.Publish(tmp, file); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// CopyFiles copies the table files a Write put into from into the folder to
+// (each through a temporary file published at the end) and returns their
+// descriptions there: the tables of a run in the same format need not be
+// encoded twice.
+func CopyFiles(files []Written, from, to string) ([]Written, error) {
+	for _, w := range files {
+		if err := copyFile(filepath.Join(from, w.File), filepath.Join(to, w.File)); err != nil {
+			return nil, err
+		}
+	}
+	return slices.Clone(files), nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	defer in.Close()
+	out, err := atomicfs.Create(dst)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	if _, err := io.Copy(out, in); err != nil {
+		return fmt.Errorf("write %s: %w", dst, err)
+	}
+	return out.Commit()
 }

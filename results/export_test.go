@@ -1,0 +1,41 @@
+package results
+
+import (
+	"context"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/assign-dev/assign/duck"
+)
+
+// CopyCSVWithDuckDB writes t as CSV with DuckDB's COPY, the reference the
+// Go writer is compared with.
+func CopyCSVWithDuckDB(ctx context.Context, db *duck.DB, t *Table, file string) error {
+	return copyWithDuckDB(ctx, db, t, file, "(FORMAT csv, HEADER true, DELIMITER ',')")
+}
+
+// WriteCSVInGo writes t as CSV with the Go writer (no fallback).
+func WriteCSVInGo(ctx context.Context, t *Table, file string) error {
+	return writeCSV(ctx, t, file)
+}
+
+// CSVSupported is csvSupported.
+func CSVSupported(t *Table) bool { return csvSupported(t) }
+
+// NewTable makes a table of the given batches (retained by the table).
+func NewTable(name string, schema *arrow.Schema, sqlTypes []string, recs []arrow.RecordBatch) *Table {
+	t := &Table{Name: name, Schema: schema, SQLType: sqlTypes}
+	for _, r := range recs {
+		r.Retain()
+		t.Rows += r.NumRows()
+	}
+	t.reader = func() array.RecordReader {
+		rr, err := array.NewRecordReader(schema, recs)
+		if err != nil {
+			panic(err)
+		}
+		return rr
+	}
+	return t
+}
