@@ -185,12 +185,6 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 		}
 		defer pending.Abort()
 		man.RunID = pending.ID
-		written, err := results.Write(ctx, db, tables, pending.Dir, results.FormatParquet)
-		if err != nil {
-			return nil, err
-		}
-		man.Files = written
-		lap("write")
 	}
 	var outDir *atomicfs.Dir
 	var outMan *Manifest
@@ -199,11 +193,50 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 			return nil, err
 		}
 		defer outDir.Abort()
-		written, err := results.Write(ctx, db, tables, outDir.Path, req.OutFormat)
-		if err != nil {
+	}
+	var written []results.Written
+	switch {
+	case pending != nil && outDir != nil && req.OutFormat == results.FormatParquet:
+		// The --out tables are the run folder's files: copied, not
+		// encoded a second time.
+		if man.Files, err = results.Write(ctx, db, tables, pending.Dir, results.FormatParquet); err != nil {
+			return nil, err
+		}
+		lap("write")
+		if written, err = results.CopyFiles(man.Files, pending.Dir, outDir.Path); err != nil {
 			return nil, err
 		}
 		lap("write_out")
+	case pending != nil && outDir != nil:
+		// CSV for --out is formatted by Go while DuckDB encodes the run
+		// folder's Parquet: both at once.
+		var outErr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			written, outErr = results.Write(ctx, db, tables, outDir.Path, req.OutFormat)
+		}()
+		man.Files, err = results.Write(ctx, db, tables, pending.Dir, results.FormatParquet)
+		<-done
+		if err != nil {
+			return nil, err
+		}
+		if outErr != nil {
+			return nil, outErr
+		}
+		lap("write")
+	case pending != nil:
+		if man.Files, err = results.Write(ctx, db, tables, pending.Dir, results.FormatParquet); err != nil {
+			return nil, err
+		}
+		lap("write")
+	case outDir != nil:
+		if written, err = results.Write(ctx, db, tables, outDir.Path, req.OutFormat); err != nil {
+			return nil, err
+		}
+		lap("write_out")
+	}
+	if outDir != nil {
 		m := *man
 		m.Files = written
 		m.setTimings(timings, time.Since(started))
