@@ -231,3 +231,50 @@ func TestCSVMatchesDuckDBOnRunTables(t *testing.T) {
 		}
 	}
 }
+
+// TestBoxesInManyBatches: the boxes of a run read as many small batches,
+// built on several cores, are the same lines as in one batch, in order.
+func TestBoxesInManyBatches(t *testing.T) {
+	ctx := context.Background()
+	home, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	if _, err := testhome.WriteSnapshot(ctx, home, testhome.Small, at, true); err != nil {
+		t.Fatal(err)
+	}
+	out, err := plan.Execute(ctx, home, plan.Request{Mode: engine.Assign, D0: engine.DayOf(testhome.D0), Days: 14,
+		Policy: policy.Default(), Threads: 2, Now: func() time.Time { return at }, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := func(rows int, procs int) []byte {
+		defer results.SetBatchRows(rows)()
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		tb := results.Tables(out.Result)[0]
+		file := filepath.Join(t.TempDir(), "boxes.csv")
+		if err := results.WriteCSVInGo(ctx, tb, file); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := int64(bytes.Count(b, []byte("\n"))) - 1; got != tb.Rows {
+			t.Fatalf("%d lines in batches of %d, table says %d", got, rows, tb.Rows)
+		}
+		return b
+	}
+	one := text(1<<20, 1)
+	if len(one) < 1000 {
+		t.Fatalf("boxes: %d bytes", len(one))
+	}
+	for _, rows := range []int{13, 997} {
+		for _, procs := range []int{1, 3} {
+			if got := text(rows, procs); !bytes.Equal(got, one) {
+				t.Errorf("boxes in batches of %d rows on %d cores differ from one batch", rows, procs)
+			}
+		}
+	}
+}

@@ -39,3 +39,11 @@ func NewTable(name string, schema *arrow.Schema, sqlTypes []string, recs []arrow
 	}
 	return t
 }
+
+// SetBatchRows sets the rows per batch of the large tables until the
+// returned function restores it.
+func SetBatchRows(n int) (restore func()) {
+	old := batchRows
+	batchRows = n
+	return func() { batchRows = old }
+}

@@ -5,6 +5,7 @@
 package results
 
 import (
+	"runtime"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -15,7 +16,7 @@ import (
 )
 
 // batchRows is the number of rows per Arrow batch handed to DuckDB.
-const batchRows = 1 << 16
+var batchRows = 1 << 16 // a variable for the tests only
 
 // Table is one output table: its name, Arrow schema, SQL column types (the
 // contract of SPEC section 5) and a streaming reader of its rows in the
@@ -153,50 +154,68 @@ func boxes(res *engine.Result) *Table {
 	for _, k := range in.BoxSize {
 		maxBox = max(maxBox, int(k))
 	}
-	t.reader = func() array.RecordReader {
-		di, ui := 0, 0
-		return emit(boxesSchema, func(b *array.RecordBuilder) bool {
-			shipOn := b.Field(0).(*array.Date32Builder)
-			user := b.Field(1).(*array.Int64Builder)
-			pos := b.Field(2).(*array.Int32Builder)
-			snack := b.Field(3).(*array.Int64Builder)
-			lot := b.Field(4).(*array.StringBuilder)
-			score := b.Field(5).(*array.Float64Builder)
-			req := b.Field(6).(*array.BooleanBuilder)
-			// Sized once per batch (a batch ends at most one box past
-			// batchRows), so the appends below cannot outgrow it: growing
-			// the builders value by value copied every column again and
-			// again (30 million lines at the large scale).
-			b.Reserve(batchRows + maxBox)
-			n := 0
-			for ; di < len(res.Dates); di, ui = di+1, 0 {
-				db := &res.Dates[di]
-				for ; ui < len(db.Users); ui++ {
-					if n >= batchRows {
-						return true
-					}
-					off, f := db.Slot[ui], db.Filled[ui]
-					uid := in.UserID[db.Users[ui]]
-					for j := int32(0); j < f; j++ {
-						k := off + j
-						shipOn.UnsafeAppend(arrow.Date32(db.Day))
-						user.UnsafeAppend(uid)
-						pos.UnsafeAppend(j + 1)
-						snack.UnsafeAppend(in.SnackID[db.Snack[k]])
-						if l := db.Lot[k]; l >= 0 {
-							lot.Append(in.LotID[l])
-						} else {
-							lot.AppendNull()
-						}
-					}
-					score.AppendValues(db.Score[off:off+f], nil)
-					req.AppendValues(db.Requested[off:off+f], nil)
-					n += int(f)
+	// Batches start at a user's first line once the batch before holds
+	// batchRows lines or more; with their starts known, the batches are
+	// built on every core ahead of the reader (DuckDB's COPY or the CSV
+	// writer), which receives them in order.
+	type cursor struct{ di, ui int }
+	var starts []cursor
+	if t.Rows > 0 {
+		starts = append(starts, cursor{})
+		n := 0
+		for di := range res.Dates {
+			db := &res.Dates[di]
+			for ui := range db.Users {
+				if n >= batchRows {
+					starts = append(starts, cursor{di, ui})
+					n = 0
 				}
+				n += int(db.Filled[ui])
 			}
-			return false
-		})()
+		}
 	}
+	t.reader = parallelBatches(boxesSchema, len(starts), func(i int, b *array.RecordBuilder) {
+		shipOn := b.Field(0).(*array.Date32Builder)
+		user := b.Field(1).(*array.Int64Builder)
+		pos := b.Field(2).(*array.Int32Builder)
+		snack := b.Field(3).(*array.Int64Builder)
+		lot := b.Field(4).(*array.StringBuilder)
+		score := b.Field(5).(*array.Float64Builder)
+		req := b.Field(6).(*array.BooleanBuilder)
+		// Sized once per batch (a batch ends at most one box past
+		// batchRows), so the appends below cannot outgrow it: growing
+		// the builders value by value copied every column again and
+		// again (30 million lines at the large scale).
+		b.Reserve(batchRows + maxBox)
+		end := cursor{len(res.Dates), 0}
+		if i+1 < len(starts) {
+			end = starts[i+1]
+		}
+		for di, ui := starts[i].di, starts[i].ui; di < end.di || (di == end.di && ui < end.ui); di, ui = di+1, 0 {
+			db := &res.Dates[di]
+			for ; ui < len(db.Users) && (di < end.di || ui < end.ui); ui++ {
+				off, f := db.Slot[ui], db.Filled[ui]
+				uid := in.UserID[db.Users[ui]]
+				for j := int32(0); j < f; j++ {
+					k := off + j
+					shipOn.UnsafeAppend(arrow.Date32(db.Day))
+					user.UnsafeAppend(uid)
+					pos.UnsafeAppend(j + 1)
+					snack.UnsafeAppend(in.SnackID[db.Snack[k]])
+					if l := db.Lot[k]; l >= 0 {
+						lot.Append(in.LotID[l])
+					} else {
+						lot.AppendNull()
+					}
+				}
+				score.AppendValues(db.Score[off:off+f], nil)
+				req.AppendValues(db.Requested[off:off+f], nil)
+			}
+			if di == end.di {
+				break
+			}
+		}
+	})
 	return t
 }
 
@@ -319,4 +338,98 @@ func picks(res *engine.Result) *Table {
 		}
 	})
 	return t
+}
+
+// parallelBatches returns readers of n batches, batch i built by build into
+// an empty builder. The batches are built ahead of the reader by as many
+// goroutines as cores (at most twice that many wait, built, for the
+// reader) and read in order, so what is read does not depend on the
+// number of cores. Empty batches are passed over.
+func parallelBatches(schema *arrow.Schema, n int, build func(i int, b *array.RecordBuilder)) func() array.RecordReader {
+	return func() array.RecordReader {
+		return &aheadReader{schema: schema, n: n, build: build, refs: 1}
+	}
+}
+
+type aheadReader struct {
+	schema *arrow.Schema
+	n      int
+	build  func(i int, b *array.RecordBuilder)
+	refs   int64
+
+	started bool
+	queue   chan chan arrow.RecordBatch
+	stop    chan struct{}
+	cur     arrow.RecordBatch
+}
+
+func (r *aheadReader) Retain()                        { atomic.AddInt64(&r.refs, 1) }
+func (r *aheadReader) Schema() *arrow.Schema          { return r.schema }
+func (r *aheadReader) RecordBatch() arrow.RecordBatch { return r.cur }
+func (r *aheadReader) Record() arrow.RecordBatch      { return r.cur }
+func (r *aheadReader) Err() error                     { return nil }
+
+func (r *aheadReader) start() {
+	r.started = true
+	workers := max(1, runtime.GOMAXPROCS(0))
+	r.queue = make(chan chan arrow.RecordBatch, 2*workers)
+	r.stop = make(chan struct{})
+	sem := make(chan struct{}, workers)
+	go func() {
+		defer close(r.queue)
+		for i := range r.n {
+			done := make(chan arrow.RecordBatch, 1)
+			select {
+			case r.queue <- done:
+			case <-r.stop:
+				return
+			}
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem }()
+				b := array.NewRecordBuilder(memory.DefaultAllocator, r.schema)
+				r.build(i, b)
+				done <- b.NewRecordBatch()
+				b.Release()
+			}()
+		}
+	}()
+}
+
+func (r *aheadReader) Next() bool {
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	if !r.started {
+		r.start()
+	}
+	for done := range r.queue {
+		rec := <-done
+		if rec.NumRows() > 0 {
+			r.cur = rec
+			return true
+		}
+		rec.Release()
+	}
+	return false
+}
+
+func (r *aheadReader) Release() {
+	if atomic.AddInt64(&r.refs, -1) != 0 {
+		return
+	}
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	if r.started {
+		// A reader released before its end stops the builders; batches
+		// built meanwhile are left to the garbage collector.
+		select {
+		case <-r.stop:
+		default:
+			close(r.stop)
+		}
+	}
 }
