@@ -234,6 +234,28 @@ func TestShortageByCategoryOfAnotherSnapshot(t *testing.T) {
 	if len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0], "made on snapshot "+first) || strings.Contains(s.Warnings[0], "\n") {
 		t.Errorf("warnings: %q", s.Warnings)
 	}
+	// Joining the run with the newer snapshot's tables is refused (names
+	// of one extract on ids of another); the run alone, a CTE that happens
+	// to be named like a table, and the run's own snapshot are fine.
+	for _, q := range []string{
+		"SELECT s.name, d.shortage FROM latest.demand d JOIN snacks s USING (snack_id)",
+		"SELECT count(*) FROM latest.demand WHERE snack_id IN (SELECT snack_id FROM snap.main.stock)",
+		"FROM latest_preassign.demand d, usable_stock u WHERE d.snack_id = u.snack_id",
+	} {
+		if _, err := s.Check(q); err == nil || !strings.Contains(err.Error(), "add --snapshot "+first) {
+			t.Errorf("%s: %v, want a refusal naming snapshot %s", q, err, first)
+		}
+	}
+	for _, q := range []string{"SELECT count(*) FROM latest.demand", "SELECT count(*) FROM snacks",
+		"WITH snacks AS (FROM latest.demand) SELECT count(*) FROM snacks"} {
+		if _, err := s.Check(q); err != nil {
+			t.Errorf("%s: %v", q, err)
+		}
+	}
+	own := openHome(t, h, Options{Snapshot: first})
+	if _, err := own.Check("SELECT s.name, d.shortage FROM latest.demand d JOIN snacks s USING (snack_id)"); err != nil {
+		t.Errorf("the run with its own snapshot: %v", err)
+	}
 
 	if err := os.Remove(h.SnapshotPath(first)); err != nil {
 		t.Fatal(err)

@@ -105,6 +105,9 @@ func (s *Session) checkParsed(n int, text string) (reads bool, err error) {
 	}
 	var calls []call
 	walkParse(tree, &calls, &reads)
+	if err := s.checkMixedSnapshots(n, tree); err != nil {
+		return false, err
+	}
 	for _, c := range calls {
 		// DuckDB's list of functions is only read for a name on neither
 		// list (reading it takes a good part of a second).

@@ -108,6 +108,8 @@ type Session struct {
 	// shortageRun is the alias shortage_by_category reads, and
 	// shortageProblem why the view is missing when it is.
 	shortageRun, shortageProblem string
+	// snapTables are the snapshot's table names (snapshotTables).
+	snapTables map[string]bool
 }
 
 // Open opens a session over home.

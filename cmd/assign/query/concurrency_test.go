@@ -95,9 +95,15 @@ func TestConcurrentReadersDuringLoadAndPreassign(t *testing.T) {
 					}
 				default:
 				}
-				out, err := assign(home, "query", "--format", "csv",
-					"SELECT (SELECT count(*) FROM snacks) AS snacks, (SELECT sum(demand) > 0 FROM latest.demand) AS has_demand")
-				if err != nil || strings.TrimSpace(out) != "snacks,has_demand\n300,true" {
+				// The snapshot and the latest run in turn: one statement
+				// reading both is refused while latest.* is a run of the
+				// snapshot the load replaced.
+				q, want := "SELECT count(*) AS snacks FROM snacks", "snacks\n300"
+				if n%2 == 1 {
+					q, want = "SELECT sum(demand) > 0 AS has_demand FROM latest.demand", "has_demand\ntrue"
+				}
+				out, err := assign(home, "query", "--format", "csv", q)
+				if err != nil || strings.TrimSpace(out) != want {
 					fail("reader %d query %d: %v\n%s", i, n, err, out)
 					return
 				}

@@ -87,10 +87,12 @@ read_parquet('<home>/runs/[0-9]*/demand.parquet', filename = true) for all runs.
 
 Runs: a damaged run folder (a cut Parquet file, a manifest that is not
 JSON) is skipped with a warning naming it. When latest.* was made on
-another snapshot than the one queried, a warning says so: joining its
-snack ids to this snapshot's snacks can pair them with another extract's
-names; shortage_by_category takes names from the run's own snapshot (and
-is refused when that snapshot is gone).
+another snapshot than the one queried, a warning says so, and a statement
+that reads such a run together with this snapshot's tables (snacks,
+usable_stock, ...) is refused, since it would pair one extract's ids with
+another's names: add --snapshot with the run's snapshot. shortage_by_category
+takes names from the run's own snapshot (and is refused when that snapshot
+is gone).
 
 The session only reads: every statement is checked before any runs. DuckDB
 parses it, and every function it calls must be on assign's list of
