@@ -23,7 +23,7 @@ test: build lint
 	$(MAKE) --no-print-directory fuzz
 
 ## race: the packages that share memory between goroutines, under the race detector
-RACE_PKGS := ./engine ./duck ./analytics ./store
+RACE_PKGS := ./engine ./duck ./analytics ./store ./results ./plan
 race:
 	$(GO) test $(TAGS) -race -count=1 -timeout 20m $(RACE_PKGS)
 
