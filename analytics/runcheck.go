@@ -164,3 +164,39 @@ func (s *Session) warnDamaged(states []runState) {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("skipped run %s: %s; remove it (rm -r %s) or make it again", st.info.ID, st.problem, st.info.Dir))
 	}
 }
+
+// RunDamage says, as an error of one line, why a run folder cannot be read
+// (a manifest that is not JSON, a Parquet table cut short or not Parquet),
+// so that commands reading a run (check, diff) name the run and what to do
+// instead of printing the reader's error. It returns nil for a run that
+// looks whole; a table the run does not hold is not its concern.
+func RunDamage(ri store.RunInfo) error {
+	why := ""
+	if _, err := readManifest(ri.Dir); err != nil {
+		why = err.Error()
+	}
+	for _, t := range RunTables {
+		if why != "" {
+			break
+		}
+		path, ok := results.ParquetPath(ri.Dir, t)
+		if !ok {
+			continue
+		}
+		files := []string{path}
+		if strings.ContainsRune(filepath.Base(path), '*') {
+			files, _ = filepath.Glob(path)
+		}
+		for _, f := range files {
+			if p := parquetProblem(f); p != "" {
+				rel, _ := filepath.Rel(ri.Dir, f)
+				why = rel + " " + p
+				break
+			}
+		}
+	}
+	if why == "" {
+		return nil
+	}
+	return fmt.Errorf("run %s cannot be read: %s; remove it (rm -r %s) or make it again", ri.ID, why, ri.Dir)
+}

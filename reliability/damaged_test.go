@@ -144,3 +144,32 @@ func copyFile(t *testing.T, src, dst string) {
 		t.Fatal(err)
 	}
 }
+
+// TestDamagedRunCheckDiff: check and diff of a run whose Parquet table is
+// cut short (or whose manifest is not JSON) printed DuckDB's error over
+// several lines ("No magic bytes found ... LINE 1: CREATE ... ^"); they now
+// name the run, what is wrong and what to do, in one line.
+func TestDamagedRunCheckDiff(t *testing.T) {
+	home := goodHome(t)
+	mustAssign(t, home, "preassign", "--date", "2026-03-02")
+	mustAssign(t, home, "preassign", "--date", "2026-03-02", "--days", "3")
+	h, _ := store.Open(home)
+	runs, _ := h.ListRuns()
+	whole, cut := runs[0], runs[1]
+	demand := filepath.Join(cut.Dir, "demand.parquet")
+	if err := os.Truncate(demand, 100); err != nil {
+		t.Fatal(err)
+	}
+	want := "assign: run " + cut.ID + " cannot be read: demand.parquet is damaged: it does not end like a Parquet file (cut short?); remove it (rm -r " + cut.Dir + ") or make it again\n"
+	for _, args := range [][]string{{"check", "latest"}, {"diff", whole.ID, cut.ID}} {
+		if r := assign(t, home, args...); r.code != cmdutil.ExitFailure || r.errOut != want {
+			t.Errorf("%s of a cut run: exit %d, stderr %q", args[0], r.code, r.errOut)
+		}
+	}
+	os.WriteFile(filepath.Join(cut.Dir, store.ManifestFile), []byte("{"), 0o644)
+	if r := assign(t, home, "diff", cut.ID, whole.ID); r.code != cmdutil.ExitFailure ||
+		!strings.HasPrefix(r.errOut, "assign: run "+cut.ID+" cannot be read: manifest.json is not valid JSON") || strings.Count(r.errOut, "\n") != 1 {
+		t.Errorf("diff of a run with a broken manifest: exit %d, stderr %q", r.code, r.errOut)
+	}
+	mustAssign(t, home, "check", whole.ID)
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	runcheck "github.com/assign-dev/assign/check"
+	"github.com/assign-dev/assign/analytics"
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
 	"github.com/assign-dev/assign/duck"
 )
@@ -84,6 +85,9 @@ func checkRun(ctx context.Context, o *Options) error {
 	}
 	run, err := home.FindRun(o.Run)
 	if err != nil {
+		return err
+	}
+	if err := analytics.RunDamage(run); err != nil {
 		return err
 	}
 	man, err := runcheck.ReadManifest(run.Dir)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/assign-dev/assign/analytics"
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
 	"github.com/assign-dev/assign/rundiff"
 )
@@ -109,6 +110,9 @@ func diffRun(ctx context.Context, o *Options) error {
 	for i, id := range []string{o.RunA, o.RunB} {
 		ri, err := home.FindRun(id)
 		if err != nil {
+			return err
+		}
+		if err := analytics.RunDamage(ri); err != nil {
 			return err
 		}
 		if runs[i], err = rundiff.Load(ri); err != nil {
