@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	runcheck "github.com/assign-dev/assign/check"
 	"github.com/assign-dev/assign/analytics"
+	runcheck "github.com/assign-dev/assign/check"
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
 	"github.com/assign-dev/assign/duck"
 )
