@@ -63,11 +63,13 @@ bench-optimal: build
 	benchmarks/optbench.sh
 
 ## bench-shards: sharded jobs against one machine (benchmarks/cmd/shardbench):
-## the loss of a sharded run at medium in 4 and 16 shards, and large
+## the loss of a sharded run at medium in 4 and 16 shards (the generated
+## stock, then every lot x0.4 so that stock runs short), and large
 ## preassign in 8 shards (each shard's peak RSS, the merge's time, equality).
 ## Large needs ~25 GB of disk; run it on a quiet machine.
 bench-shards: build
 	$(GO) run $(TAGS) ./benchmarks/cmd/shardbench --scale medium --op run --shards 4,16
+	$(GO) run $(TAGS) ./benchmarks/cmd/shardbench --scale medium --op run --shards 4,16 --stock-factor 0.4
 	$(GO) run $(TAGS) ./benchmarks/cmd/shardbench --scale large --op preassign --shards 8
 
 ## bench-shards-10m: a 10-million-user extract planned in 16 shards one after

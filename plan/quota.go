@@ -27,9 +27,11 @@ type Quota struct {
 	Count  int
 }
 
-// Lots returns the units of each of in's lots that shard s may use.
+// Lots returns the units of each of in's lots that shard s may use: every
+// lot split by shard.Weights of the demand.
 func (q *Quota) Lots(in *engine.Inputs, s shard.Spec) []int32 {
-	return shard.LotQuota(in.LotSnack, in.LotQty, func(sidx int32) []int64 { return q.Demand[in.SnackID[sidx]] }, s)
+	w := shard.Weights(q.Demand, q.Count)
+	return shard.LotQuota(in.LotSnack, in.LotQty, func(sidx int32) []int64 { return w[in.SnackID[sidx]] }, s)
 }
 
 // QuotaFor reads the quota source from (a run id of home or a run folder):

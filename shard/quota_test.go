@@ -89,3 +89,31 @@ func TestLotQuota(t *testing.T) {
 		}
 	}
 }
+
+// TestWeights: a snack one shard does not want still gets a share by shard
+// size, the shards' demand still leads, and one shard takes every lot whole.
+func TestWeights(t *testing.T) {
+	demand := map[int64][]int64{
+		1: {90, 110}, // a favourite
+		2: {0, 4},    // few first choices, all in shard 1
+		3: {10, 6},
+	}
+	w := Weights(demand, 2)
+	// sizes 100 and 120; k = 4*3 = 12
+	want := map[int64][]int64{1: {1180, 1440}, 2: {100, 168}, 3: {220, 192}}
+	for id, ws := range want {
+		for i := range ws {
+			if w[id][i] != ws[i] {
+				t.Errorf("snack %d: weights %v, want %v", id, w[id], ws)
+				break
+			}
+		}
+	}
+	if got := SplitLot(10, w[2], 0); got[0] == 0 {
+		t.Errorf("snack 2's lot of 10 split %v: shard 0 wants none first, but its users take it once their favourites run out", got)
+	}
+	one := Weights(map[int64][]int64{7: {5}, 8: {0}}, 1)
+	if got := SplitLot(9, one[8], 0); got[0] != 9 {
+		t.Errorf("one shard gets %v of a lot of 9", got)
+	}
+}
