@@ -303,7 +303,7 @@ func (mg *merger) manifest(snapshot, fp string, out *Outcome, started time.Time)
 	}
 	m := &manifestDraft{plan.Manifest{
 		Mode: m0.Mode, Snapshot: snapshot, CreatedAt: started.UTC().Format(time.RFC3339), Version: mg.req.Version,
-		Policy: m0.Policy, Flags: flags,
+		Policy: m0.Policy, Flags: flags, Allocator: m0.Allocator,
 		Dates: plan.ManifestDates{From: m0.Dates.From, To: (in.D0 + engine.Day(in.Days-1)).String(), Days: in.Days},
 	}}
 	m.Shards = &plan.ShardsInfo{Count: m0.Shard.Count, Hash: m0.Hash, SnapshotFingerprint: fp, Quota: m0.Quota}

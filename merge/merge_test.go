@@ -462,3 +462,46 @@ func TestQuotaFromAFolder(t *testing.T) {
 	}
 	checkRun(t, h, snap, out.RunDir, out.Manifest)
 }
+
+// TestRunShardsOptimalAllocator: run shards may each plan with the optimal
+// allocator within their quota; the parts and the merged run say so, the
+// merged run passes the checker, and parts of different allocators are
+// refused.
+func TestRunShardsOptimalAllocator(t *testing.T) {
+	ctx := context.Background()
+	h := newHome(t)
+	snap := loadTiny(t, h, 3, d0)
+	p := scarce()
+	pre := shards(t, h, snap, 2, 14, p)
+	quota, err := merge.Execute(ctx, h, merge.Request{Parts: []string{pre}, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plant := func(parts string, i int, alloc engine.Allocator) {
+		t.Helper()
+		_, err := plan.Execute(ctx, h, plan.Request{Mode: engine.Assign, Snapshot: snap, D0: engine.DayOf(d0), Days: 14,
+			Policy: p, Threads: 2, OutDir: parts, Shard: shard.Spec{Index: i, Count: 2}, ShardSource: "test", Version: "test",
+			QuotaFrom: quota.Manifest.RunID, Allocator: alloc})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	optimal := filepath.Join(t.TempDir(), "optimal")
+	plant(optimal, 0, engine.Optimal)
+	plant(optimal, 1, engine.Optimal)
+	out, err := merge.Execute(ctx, h, merge.Request{Parts: []string{optimal}, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Manifest.Allocator != "optimal" {
+		t.Errorf("merged run of optimal shards says allocator %q", out.Manifest.Allocator)
+	}
+	checkRun(t, h, snap, out.RunDir, out.Manifest)
+
+	mixed := filepath.Join(t.TempDir(), "mixed")
+	plant(mixed, 0, engine.Optimal)
+	plant(mixed, 1, engine.Greedy)
+	if _, err := merge.Execute(ctx, h, merge.Request{Parts: []string{mixed}, Version: "test"}); err == nil || !strings.Contains(err.Error(), "allocator") {
+		t.Errorf("parts of the optimal and the greedy allocator merged: error %v, want one naming the allocator", err)
+	}
+}

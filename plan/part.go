@@ -92,7 +92,7 @@ func writePart(ctx context.Context, db *duck.DB, req Request, snapshot string, r
 		m.Flags = map[string]any{}
 	}
 	if req.Mode == engine.Assign {
-		m.Allocator = "greedy"
+		m.Allocator = req.Allocator.String()
 	}
 	m.Counts.Users = in.NumUsers()
 	for di, db := range res.Dates {
