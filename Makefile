@@ -58,7 +58,8 @@ bench-large: build
 ## small, medium and a scarce medium (gen --stock-factor 0.5), 28 days:
 ## medians of wall and peak RSS, short boxes, short units, score, bound and
 ## gap (benchmarks/optbench.sh; RUNS, FACTOR, SCENARIOS override). Heavy:
-## flock /work/coord/heavy.lock make bench-optimal.
+## flock /work/coord/heavy.lock make bench-optimal. Needs jq and /usr/bin/time
+## (Debian packages jq, time).
 bench-optimal: build
 	benchmarks/optbench.sh
 
