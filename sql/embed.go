@@ -46,3 +46,17 @@ func Render(name string, params map[string]string) string {
 	}
 	return s
 }
+
+// Names returns the name of every embedded file (without ".sql"), sorted.
+func Names() []string {
+	entries, err := files.ReadDir(".")
+	if err != nil {
+		panic(fmt.Sprintf("queries: %v", err))
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, strings.TrimSuffix(e.Name(), ".sql"))
+	}
+	sort.Strings(names)
+	return names
+}
