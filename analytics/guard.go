@@ -216,7 +216,7 @@ func classifyPrepareError(n int, text string, err error) error {
 	if what, ok := leadingWords[first]; ok {
 		return &RefusedError{Statement: n, What: what}
 	}
-	if strings.Contains(msg, "Permission Error") {
+	if duck.IsPermission(err) {
 		path := "a file"
 		if m := permissionPath.FindStringSubmatch(msg); m != nil {
 			path = m[1]

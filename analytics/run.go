@@ -203,9 +203,8 @@ func (s *Session) runError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("the query was interrupted: %w", context.Cause(ctx))
 	}
-	var se *duck.StreamError
 	msg := duck.Clean(err).Error()
-	if errors.As(err, &se) && se.Kind == duck.ErrOutOfMemory || strings.HasPrefix(msg, "Out of Memory Error") {
+	if duck.IsOutOfMemory(err) {
 		if strings.Contains(msg, "max_temp_directory_size") {
 			return &LimitError{Limit: "temp", Bytes: s.TempLimit, Err: errors.New(firstLine(msg))}
 		}

@@ -488,10 +488,10 @@ func (s *Session) explainError(err error) error {
 // hint replaces DuckDB's "does not exist" for the run views by what is
 // missing and how to get it; other errors pass unchanged.
 func (s *Session) hint(err error) error {
-	msg := err.Error()
-	if !strings.Contains(msg, "Catalog Error") {
+	if !duck.IsCatalog(err) {
 		return err
 	}
+	msg := err.Error()
 	for _, alias := range []string{AliasPreassign, AliasRun, AliasLatest} {
 		if s.Runs[alias] == nil && strings.Contains(msg, alias+".") {
 			return &noRunError{what: alias + ".*", err: err, mode: alias}

@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"strings"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -30,37 +29,18 @@ import (
 )
 
 // StreamError is an error DuckDB reported while running a streamed query.
+// Classify it with ErrorType, IsOutOfMemory and the like.
 type StreamError struct {
-	// Kind is DuckDB's error class.
-	Kind StreamErrorKind
+	// Type is DuckDB's error class.
+	Type duckdb.ErrorType
 	// Msg is DuckDB's message.
 	Msg string
 }
 
-// StreamErrorKind classifies a StreamError.
-type StreamErrorKind int
-
-// The kinds of StreamError a caller treats differently.
-const (
-	ErrOther StreamErrorKind = iota
-	// ErrOutOfMemory: the query needed more memory (or temporary disk)
-	// than the limits allow, or an allocation failed.
-	ErrOutOfMemory
-	// ErrInterrupted: the query was interrupted (its context ended).
-	ErrInterrupted
-)
-
 func (e *StreamError) Error() string { return e.Msg }
 
-func streamError(msg string, typ mapping.ErrorType) error {
-	k := ErrOther
-	switch {
-	case typ == mapping.ErrorTypeOutOfMemory || strings.HasPrefix(msg, "Out of Memory Error"):
-		k = ErrOutOfMemory
-	case typ == mapping.ErrorTypeInterrupt || strings.HasPrefix(msg, "INTERRUPT Error"):
-		k = ErrInterrupted
-	}
-	return &StreamError{Kind: k, Msg: msg}
+func streamError(msg string, typ duckdb.ErrorType) error {
+	return &StreamError{Type: typ, Msg: msg}
 }
 
 // rawConn returns the DuckDB connection handle inside the driver's
@@ -106,7 +86,7 @@ func (d *DB) Stream(ctx context.Context, query string, schema func(*arrow.Schema
 		if mapping.Prepare(conn, query, &ps) == mapping.StateError {
 			msg := mapping.PrepareError(ps)
 			mapping.DestroyPrepare(&ps)
-			return streamError(msg, mapping.ErrorTypeInvalid)
+			return streamError(msg, messageType(msg))
 		}
 		defer mapping.DestroyPrepare(&ps)
 
@@ -115,7 +95,7 @@ func (d *DB) Stream(ctx context.Context, query string, schema func(*arrow.Schema
 		if failed != 0 {
 			msg := mapping.PendingError(pending)
 			mapping.DestroyPending(&pending)
-			return streamError(msg, mapping.ErrorTypeInvalid)
+			return streamError(msg, messageType(msg))
 		}
 		defer mapping.DestroyPending(&pending)
 
@@ -135,7 +115,7 @@ func (d *DB) Stream(ctx context.Context, query string, schema func(*arrow.Schema
 
 		var res mapping.Result
 		if mapping.ExecutePending(pending, &res) == mapping.StateError {
-			msg, typ := mapping.ResultError(&res), mapping.ResultErrorType(&res)
+			msg, typ := mapping.ResultError(&res), duckdb.ErrorType(mapping.ResultErrorType(&res))
 			mapping.DestroyResult(&res)
 			return streamError(msg, typ)
 		}
@@ -167,7 +147,7 @@ func (d *DB) Stream(ctx context.Context, query string, schema func(*arrow.Schema
 			chunk := mapping.FetchChunk(res)
 			if chunk.Ptr == nil {
 				if msg := mapping.ResultError(&res); msg != "" {
-					return streamError(msg, mapping.ResultErrorType(&res))
+					return streamError(msg, duckdb.ErrorType(mapping.ResultErrorType(&res)))
 				}
 				return ctx.Err()
 			}

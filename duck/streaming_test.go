@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	duckdb "github.com/duckdb/duckdb-go/v2"
 )
 
 func TestStreamOrderAndCount(t *testing.T) {
@@ -64,7 +65,7 @@ func TestStreamErrors(t *testing.T) {
 	// A conversion error in the middle of the result.
 	_, err = db.Stream(ctx, "SELECT CASE WHEN i < 100000 THEN i::VARCHAR ELSE 'x' END::INTEGER FROM range(200000) t(i)", none, each)
 	var se *StreamError
-	if !errors.As(err, &se) || se.Kind != ErrOther {
+	if !errors.As(err, &se) || se.Type != duckdb.ErrorTypeConversion {
 		t.Errorf("conversion error: %#v", err)
 	}
 	// A context that ends interrupts a query that never would.
@@ -72,7 +73,7 @@ func TestStreamErrors(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err = db.Stream(tctx, "WITH RECURSIVE t(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM t) SELECT count(*) FROM t", none, each)
-	if !errors.As(err, &se) || se.Kind != ErrInterrupted || time.Since(start) > 20*time.Second {
+	if !errors.As(err, &se) || !IsType(err, duckdb.ErrorTypeInterrupt) || time.Since(start) > 20*time.Second {
 		t.Errorf("interrupt: %#v after %s", err, time.Since(start))
 	}
 	// The connection is usable afterwards.
@@ -85,7 +86,7 @@ func TestStreamErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = db.Stream(ctx, "SELECT count(*) FROM (SELECT i, count(*) FROM range(20000000) t(i) GROUP BY i)", none, each)
-	if !errors.As(err, &se) || se.Kind != ErrOutOfMemory {
+	if !errors.As(err, &se) || !IsOutOfMemory(err) {
 		t.Errorf("memory limit: %#v", err)
 	}
 }

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
-	"strings"
 	"syscall"
+
+	"github.com/assign-dev/assign/duck"
 )
 
 // Exit codes. Scripts rely on them; keep them stable.
@@ -82,9 +83,7 @@ func DiskFull(err error) (path string, ok bool) {
 	if err == nil {
 		return "", false
 	}
-	msg := strings.ToLower(err.Error())
-	if !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) &&
-		!strings.Contains(msg, "no space left on device") && !strings.Contains(msg, "disk quota exceeded") {
+	if !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) && !duck.IsDiskFull(err) {
 		return "", false
 	}
 	var pe *fs.PathError
