@@ -226,7 +226,9 @@ func classifyPrepareError(n int, text string, err error) error {
 	if strings.HasPrefix(msg, "could not prepare query") {
 		msg = strings.TrimSpace(strings.TrimPrefix(msg, "could not prepare query"))
 	}
-	return fmt.Errorf("statement %d: %s", n, sqlMessage(msg))
+	// The flattened message keeps DuckDB's error beneath it, so callers
+	// still classify it by type.
+	return &oneLineError{msg: fmt.Sprintf("statement %d: %s", n, sqlMessage(msg)), err: err}
 }
 
 // sqlMessage puts DuckDB's multi-line error (the message, a "Did you mean"
