@@ -42,11 +42,13 @@ func IsPermission(err error) bool { return IsType(err, duckdb.ErrorTypePermissio
 // memory, or temporary disk, than the limits allow.
 func IsOutOfMemory(err error) bool { return IsType(err, duckdb.ErrorTypeOutOfMemory) }
 
-// IsDiskFull reports a DuckDB IO Error raised because the file system it
-// wrote to is full (or the user's quota is spent). DuckDB's IO errors carry
-// no errno, so within that class the operating system's own words decide.
+// IsDiskFull reports a DuckDB error raised because the file system it wrote
+// to is full (or the user's quota is spent). DuckDB reports it in several
+// classes (IO, TransactionContext when a commit fails, FATAL when a
+// checkpoint does) and without an errno, so for a DuckDB error the operating
+// system's own words decide.
 func IsDiskFull(err error) bool {
-	if !IsType(err, duckdb.ErrorTypeIO) {
+	if _, ok := ErrorType(err); !ok {
 		return false
 	}
 	msg := strings.ToLower(err.Error())

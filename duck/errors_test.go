@@ -44,6 +44,10 @@ func TestErrorClasses(t *testing.T) {
 	if !IsDiskFull(full) || IsOutOfMemory(full) {
 		t.Errorf("disk full: %v", full)
 	}
+	// A checkpoint that cannot write is FATAL, a commit TransactionContext.
+	if checkpoint := (&duckdb.Error{Type: duckdb.ErrorTypeFatal, Msg: `FATAL Error: Failed to create checkpoint because of error: Could not write file "/x": No space left on device`}); !IsDiskFull(checkpoint) {
+		t.Errorf("disk full at a checkpoint: %v", checkpoint)
+	}
 	for _, err := range []error{
 		errors.New(`IO Error: Could not write file "/x/y": No space left on device`),
 		&duckdb.Error{Type: duckdb.ErrorTypeIO, Msg: "IO Error: Cannot open file: No such file or directory"},

@@ -143,7 +143,7 @@ type ExplainOptions struct {
 // everyone before.
 func Explain(ctx context.Context, db DB, opt ExplainOptions) (*Explanation, error) {
 	if opt.From > opt.Day {
-		return nil, fmt.Errorf("explain: --from %s is after --date %s", opt.From, opt.Day)
+		return nil, fmt.Errorf("explain: the first day %s is after the day explained %s", opt.From, opt.Day)
 	}
 	p := opt.Policy
 	in, err := LoadInputs(ctx, db, LoadOptions{

@@ -6,9 +6,9 @@ package plan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -129,7 +129,7 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 		}
 		req.QuotaRef = &quota.Ref
 	} else if req.Shard.Sharded() && req.Mode == engine.Assign {
-		return nil, fmt.Errorf("a run shard needs a stock quota: give the merged preassign of the same job (--quota-from RUN)")
+		return nil, errors.New("a run shard needs a stock quota: give it the merged preassign of the same job (Request.QuotaFrom)")
 	}
 
 	stage("loading inputs")
@@ -268,25 +268,4 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 	man.setTimings(timings, time.Since(started))
 	out.Manifest = man
 	return out, nil
-}
-
-// CheckOutDir refuses an --out folder that is a file or lies under one
-// (the folder is created later, and mkdir would only say "not a
-// directory").
-func CheckOutDir(dir string) error {
-	for p := filepath.Clean(dir); ; p = filepath.Dir(p) {
-		fi, err := os.Stat(p)
-		if err == nil {
-			if fi.IsDir() {
-				return nil
-			}
-			if p == filepath.Clean(dir) {
-				return fmt.Errorf("--out %s is a file, not a folder", dir)
-			}
-			return fmt.Errorf("--out %s: %s is a file, not a folder", dir, p)
-		}
-		if p == filepath.Dir(p) {
-			return nil
-		}
-	}
 }

@@ -43,6 +43,22 @@ func (h *Home) LoadTmpDir(pid int) string {
 	return filepath.Join(h.TmpDir(), loadTmpPrefix+strconv.Itoa(pid))
 }
 
+// ErrSnapshotExists is returned (wrapped) when a new snapshot's name is
+// taken.
+var ErrSnapshotExists = errors.New("already exists")
+
+// An InUseError refuses, without force, to remove a snapshot that runs
+// were planned on.
+type InUseError struct {
+	Name string
+	Runs []string // the ids of the runs
+}
+
+func (e *InUseError) Error() string {
+	return fmt.Sprintf("snapshot %s is used by %s (%s): 'assign check' of a run needs its snapshot",
+		e.Name, plural(len(e.Runs), "run", "runs"), listSome(e.Runs, 3))
+}
+
 // NewNamedPendingSnapshot reserves name for a new snapshot. The caller holds
 // the load lock, so a pending file of that name can only be a killed load's
 // and is removed.
@@ -51,7 +67,7 @@ func (h *Home) NewNamedPendingSnapshot(name string) (*PendingSnapshot, error) {
 		return nil, err
 	}
 	if _, err := os.Stat(h.SnapshotPath(name)); err == nil {
-		return nil, fmt.Errorf("snapshot %q already exists: choose another --name, or remove it first with 'assign snapshots rm NAME'", name)
+		return nil, fmt.Errorf("snapshot %q %w", name, ErrSnapshotExists)
 	}
 	p := h.pendingSnapshotPath(name)
 	_ = os.Remove(p)
@@ -270,8 +286,7 @@ func (h *Home) RemoveSnapshots(names []string, force bool) ([]GCSnapshot, error)
 		}
 		g := GCSnapshot{SnapshotInfo: s, Runs: uses[name]}
 		if len(g.Runs) > 0 && !force {
-			return nil, fmt.Errorf("snapshot %s is used by %s (%s): 'assign check' of a run needs its snapshot; pass --force to delete it anyway",
-				name, plural(len(g.Runs), "run", "runs"), listSome(g.Runs, 3))
+			return nil, &InUseError{Name: name, Runs: g.Runs}
 		}
 		if !slices.ContainsFunc(doomed, func(d GCSnapshot) bool { return d.Name == name }) {
 			doomed = append(doomed, g)

@@ -224,14 +224,14 @@ func checkOutDir(out string, force bool) error {
 		return fmt.Errorf("output folder %s: %w", out, err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("output folder %s is a file: pick another --out", out)
+		return fmt.Errorf("output folder %s is a file", out)
 	}
 	entries, err := os.ReadDir(out)
 	if err != nil {
 		return fmt.Errorf("output folder %s: %w", out, err)
 	}
 	if len(entries) > 0 && !force {
-		return fmt.Errorf("%w: %s holds %d entries; pick an empty or new folder, or pass --force to replace its table files", ErrOutNotEmpty, out, len(entries))
+		return fmt.Errorf("%w: %s holds %d entries", ErrOutNotEmpty, out, len(entries))
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package cmdutil
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -123,4 +125,25 @@ func Days(n int) string {
 		return "1 day"
 	}
 	return strconv.Itoa(n) + " days"
+}
+
+// CheckOutDir refuses an --out folder that is a file or lies under one
+// (the folder is created later, and mkdir would only say "not a
+// directory").
+func CheckOutDir(dir string) error {
+	for p := filepath.Clean(dir); ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err == nil {
+			if fi.IsDir() {
+				return nil
+			}
+			if p == filepath.Clean(dir) {
+				return fmt.Errorf("--out %s is a file, not a folder", dir)
+			}
+			return fmt.Errorf("--out %s: %s is a file, not a folder", dir, p)
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
 }

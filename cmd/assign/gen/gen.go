@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
-	"github.com/assign-dev/assign/plan"
 	"github.com/assign-dev/assign/synth"
 )
 
@@ -145,7 +144,7 @@ func (o *Options) Validate() error {
 	if strings.TrimSpace(o.OutDir) == "" {
 		return cmdutil.FlagErrorf("--out: give the folder to write the extract into")
 	}
-	if err := plan.CheckOutDir(o.OutDir); err != nil {
+	if err := cmdutil.CheckOutDir(o.OutDir); err != nil {
 		return cmdutil.FlagErrorf("%v", err)
 	}
 	return nil
@@ -162,7 +161,7 @@ func genRun(ctx context.Context, o *Options) error {
 	})
 	prog.Done()
 	if errors.Is(err, synth.ErrOutNotEmpty) {
-		return cmdutil.FlagErrorf("--out %s: %w", o.OutDir, err)
+		return cmdutil.FlagErrorf("--out %s: %w; pick an empty or new folder, or pass --force to replace its table files", o.OutDir, err)
 	}
 	if err != nil {
 		return fmt.Errorf("gen: %w", err)

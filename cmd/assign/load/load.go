@@ -209,6 +209,9 @@ func loadRun(ctx context.Context, o *Options) error {
 		PrintViolations(f.IO.ErrOut, verr)
 		return err
 	}
+	if errors.Is(err, store.ErrSnapshotExists) {
+		return fmt.Errorf("%w: choose another --name, or remove it first with 'assign snapshots rm NAME'", err)
+	}
 	if err != nil {
 		return timeoutErr(ctx, o, err)
 	}

@@ -74,7 +74,7 @@ is one file in the SPEC's order.`,
 				return err
 			}
 			if opts.OutDir != "" {
-				if err := plan.CheckOutDir(opts.OutDir); err != nil {
+				if err := cmdutil.CheckOutDir(opts.OutDir); err != nil {
 					return cmdutil.FlagErrorf("%v", err)
 				}
 			}

@@ -5,6 +5,7 @@ package plancmd
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -101,7 +102,7 @@ func (o *Options) Validate() error {
 		return err
 	}
 	if o.OutDir != "" {
-		if err := plan.CheckOutDir(o.OutDir); err != nil {
+		if err := cmdutil.CheckOutDir(o.OutDir); err != nil {
 			return cmdutil.FlagErrorf("%v", err)
 		}
 	}
@@ -172,6 +173,12 @@ func (o *Options) Validate() error {
 	return nil
 }
 
+// quotaFlagError names the flag the quota source came from.
+type quotaFlagError struct{ *plan.QuotaError }
+
+func (e *quotaFlagError) Error() string { return "--quota-from" + e.Detail }
+func (e *quotaFlagError) Unwrap() error { return e.QuotaError }
+
 // Run executes the job and prints its summary.
 func Run(ctx context.Context, o *Options) error {
 	f := o.Factory
@@ -195,6 +202,10 @@ func Run(ctx context.Context, o *Options) error {
 	prog.Done()
 	if perr := stopProfile(); err == nil && perr != nil {
 		return perr
+	}
+	var qe *plan.QuotaError
+	if errors.As(err, &qe) {
+		return &quotaFlagError{qe}
 	}
 	if err != nil {
 		return err

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
-	"github.com/assign-dev/assign/plan"
 	"github.com/assign-dev/assign/policy"
 	"github.com/assign-dev/assign/report"
 )
@@ -115,7 +114,7 @@ func (o *Options) validate(cmd *cobra.Command) error {
 	if err := cmdutil.CheckIntRange("top", o.Top, 1, 200); err != nil {
 		return err
 	}
-	if err := plan.CheckOutDir(o.OutDir); err != nil {
+	if err := cmdutil.CheckOutDir(o.OutDir); err != nil {
 		return cmdutil.FlagErrorf("%v", err)
 	}
 	if err := report.CheckFolder(filepath.Join(o.OutDir, report.FolderName(d))); err != nil {

@@ -146,7 +146,7 @@ func (o *Options) validate() error {
 		return err
 	}
 	if o.OutDir != "" {
-		if err := plan.CheckOutDir(o.OutDir); err != nil {
+		if err := cmdutil.CheckOutDir(o.OutDir); err != nil {
 			return cmdutil.FlagErrorf("%v", err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -353,6 +354,10 @@ func rmRun(o *RmOptions) error {
 		return err
 	}
 	removed, err := home.RemoveSnapshots(o.Names, o.Force)
+	var inUse *store.InUseError
+	if errors.As(err, &inUse) {
+		return fmt.Errorf("%w; pass --force to delete it anyway", err)
+	}
 	if err != nil {
 		return err
 	}
