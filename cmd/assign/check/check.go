@@ -5,6 +5,7 @@ package check
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -13,7 +14,6 @@ import (
 	"github.com/assign-dev/assign/analytics"
 	runcheck "github.com/assign-dev/assign/check"
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
-	"github.com/assign-dev/assign/duck"
 )
 
 // Options are the parsed flags of check.
@@ -103,11 +103,11 @@ func checkRun(ctx context.Context, o *Options) error {
 	if snap == "" {
 		snap = man.Snapshot
 	}
-	_, path, err := home.Resolve(snap)
-	if err != nil {
+	db, _, err := f.OpenSnapshot(ctx, snap, o.Threads)
+	var missing *cmdutil.SnapshotError
+	if errors.As(err, &missing) {
 		return fmt.Errorf("run %s was made from snapshot %q: %w", run.ID, man.Snapshot, err)
 	}
-	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: o.Threads, TempDir: home.TmpDir()})
 	if err != nil {
 		return err
 	}

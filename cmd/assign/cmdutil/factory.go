@@ -4,11 +4,13 @@
 package cmdutil
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"runtime/debug"
 	"time"
 
+	"github.com/assign-dev/assign/duck"
 	"github.com/assign-dev/assign/store"
 )
 
@@ -77,3 +79,30 @@ func (f *Factory) Home() (*store.Home, error) {
 	f.home = h
 	return h, nil
 }
+
+// OpenSnapshot opens the named snapshot of the data home, or the current
+// one when name is empty, read-only, with threads DuckDB threads (0: all
+// cores) spilling under the home's temporary folder. It returns the
+// snapshot's name with it. The caller closes the handle.
+func (f *Factory) OpenSnapshot(ctx context.Context, name string, threads int) (*duck.DB, string, error) {
+	home, err := f.Home()
+	if err != nil {
+		return nil, "", err
+	}
+	name, path, err := home.Resolve(name)
+	if err != nil {
+		return nil, "", &SnapshotError{Err: err}
+	}
+	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: threads, TempDir: home.TmpDir()})
+	if err != nil {
+		return nil, "", err
+	}
+	return db, name, nil
+}
+
+// A SnapshotError says the snapshot asked for is not in the home (or no
+// snapshot is current), as opposed to one that exists and failed to open.
+type SnapshotError struct{ Err error }
+
+func (e *SnapshotError) Error() string { return e.Err.Error() }
+func (e *SnapshotError) Unwrap() error { return e.Err }

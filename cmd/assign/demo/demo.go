@@ -12,12 +12,10 @@ import (
 
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
 	"github.com/assign-dev/assign/cmd/assign/plancmd"
-	"github.com/assign-dev/assign/duck"
 	"github.com/assign-dev/assign/engine"
 	"github.com/assign-dev/assign/loaders"
 	"github.com/assign-dev/assign/plan"
 	"github.com/assign-dev/assign/policy"
-	"github.com/assign-dev/assign/store"
 	"github.com/assign-dev/assign/synth"
 )
 
@@ -109,7 +107,7 @@ func demoRun(ctx context.Context, o *Options) error {
 	}
 	fmt.Fprintf(w, "    snapshot %s is current: %d rows validated and loaded in %.1fs\n\n", res.Snapshot, rows, res.Elapsed.Seconds())
 
-	d0, err := firstShipDate(ctx, home, sum.AsOf)
+	d0, err := firstShipDate(ctx, f, sum.AsOf)
 	if err != nil {
 		if ctx.Err() != nil {
 			return cmdutil.Interrupted("interrupted; snapshot %s was loaded and is current, no forecast was written", res.Snapshot)
@@ -149,12 +147,8 @@ func demoRun(ctx context.Context, o *Options) error {
 
 // firstShipDate is the earliest date on or after the extract's as-of date
 // on which an active user ships (skips aside: the demo only needs a date).
-func firstShipDate(ctx context.Context, home *store.Home, asOf time.Time) (engine.Day, error) {
-	_, path, err := home.Resolve("")
-	if err != nil {
-		return 0, err
-	}
-	db, err := duck.OpenSnapshot(ctx, path, duck.Options{})
+func firstShipDate(ctx context.Context, f *cmdutil.Factory, asOf time.Time) (engine.Day, error) {
+	db, _, err := f.OpenSnapshot(ctx, "", 0)
 	if err != nil {
 		return 0, err
 	}

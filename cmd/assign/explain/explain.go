@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
-	"github.com/assign-dev/assign/duck"
 	"github.com/assign-dev/assign/engine"
 	"github.com/assign-dev/assign/policy"
 )
@@ -153,15 +152,7 @@ func (o *Options) validate() error {
 
 func explainRun(ctx context.Context, o *Options) error {
 	f := o.Factory
-	home, err := f.Home()
-	if err != nil {
-		return err
-	}
-	_, path, err := home.Resolve(o.Snapshot)
-	if err != nil {
-		return err
-	}
-	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: o.Threads, TempDir: home.TmpDir()})
+	db, _, err := f.OpenSnapshot(ctx, o.Snapshot, o.Threads)
 	if err != nil {
 		return err
 	}
