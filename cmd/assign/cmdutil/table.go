@@ -5,10 +5,14 @@ import (
 
 	"github.com/jedib0t/go-pretty/v6/table"
 	"github.com/jedib0t/go-pretty/v6/text"
+
+	"github.com/assign-dev/assign/internal/termsafe"
 )
 
 // PrintTable writes an aligned table with a header row. Columns whose
-// header is in rightAlign are right-aligned (numbers).
+// header is in rightAlign are right-aligned (numbers). Text cells are
+// escaped (termsafe.Escape): a snack name from an extract cannot recolour or
+// rewrite the terminal.
 func PrintTable(w io.Writer, header []string, rows [][]any, rightAlign ...string) {
 	t := table.NewWriter()
 	t.SetOutputMirror(w)
@@ -27,7 +31,14 @@ func PrintTable(w io.Writer, header []string, rows [][]any, rightAlign ...string
 	}
 	t.SetColumnConfigs(cfg)
 	for _, r := range rows {
-		t.AppendRow(table.Row(r))
+		row := make(table.Row, len(r))
+		for i, c := range r {
+			if s, ok := c.(string); ok {
+				c = termsafe.Escape(s)
+			}
+			row[i] = c
+		}
+		t.AppendRow(row)
 	}
 	t.Render()
 }
