@@ -135,20 +135,9 @@ func newManifest(req Request, snapshot string, res *engine.Result, tables []*res
 	m.Counts.Snacks = in.NumSnacks()
 	m.Counts.Lots = len(in.LotID)
 	for di, db := range res.Dates {
-		dc := DateCounts{ShipOn: db.Day.String(), Users: len(db.Users)}
-		for i, u := range db.Users {
-			if db.Filled[i] > 0 {
-				dc.Boxes++
-			}
-			if db.Filled[i] < in.BoxSize[u] {
-				dc.ShortBoxes++
-			}
-			m.Counts.BoxLines += int64(db.Filled[i])
-		}
-		for s, n := range res.Demand[di] {
-			dc.Demand += int64(n)
-			dc.Shortage += int64(n - res.Covered[di][s])
-		}
+		c := results.CountDate(res, di)
+		dc := DateCounts{ShipOn: db.Day.String(), Users: c.Users, Boxes: c.Boxes, ShortBoxes: c.ShortBoxes, Demand: c.Demand, Shortage: c.Shortage}
+		m.Counts.BoxLines += c.Lines
 		m.Counts.Boxes += dc.Boxes
 		m.Counts.ShortBoxes += dc.ShortBoxes
 		m.Counts.Demand += dc.Demand

@@ -96,19 +96,9 @@ func writePart(ctx context.Context, db *duck.DB, req Request, snapshot string, r
 	}
 	m.Counts.Users = in.NumUsers()
 	for di, db := range res.Dates {
-		pd := shard.PartDate{ShipOn: db.Day.String(), Users: len(db.Users)}
-		for i, u := range db.Users {
-			if db.Filled[i] > 0 {
-				pd.Boxes++
-			}
-			if db.Filled[i] < in.BoxSize[u] {
-				pd.ShortBoxes++
-			}
-			m.Counts.BoxLines += int64(db.Filled[i])
-		}
-		for _, n := range res.Demand[di] {
-			pd.Demand += int64(n)
-		}
+		c := results.CountDate(res, di)
+		pd := shard.PartDate{ShipOn: db.Day.String(), Users: c.Users, Boxes: c.Boxes, ShortBoxes: c.ShortBoxes, Demand: c.Demand}
+		m.Counts.BoxLines += c.Lines
 		m.Counts.Boxes += pd.Boxes
 		m.Counts.ShortBoxes += pd.ShortBoxes
 		m.Counts.Demand += pd.Demand

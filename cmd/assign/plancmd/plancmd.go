@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -267,21 +266,7 @@ func PrintResultTables(w io.Writer, out *plan.Outcome, top int) {
 		res := out.Result
 		in := res.Inputs
 		tot := results.Totals(res)
-		idx := make([]int, 0, len(tot))
-		for s, t := range tot {
-			if t.Shortage > 0 {
-				idx = append(idx, s)
-			}
-		}
-		slices.SortFunc(idx, func(a, b int) int {
-			if tot[a].Shortage != tot[b].Shortage {
-				return int(tot[b].Shortage - tot[a].Shortage)
-			}
-			return int(in.SnackID[a] - in.SnackID[b])
-		})
-		if len(idx) > top {
-			idx = idx[:top]
-		}
+		idx := results.TopShortages(res, tot, top)
 		fmt.Fprintf(w, "\nTop snacks by shortage:\n")
 		var rows [][]any
 		for _, s := range idx {
