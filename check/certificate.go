@@ -227,35 +227,11 @@ func lexLess(f1, r1, o1 int64, s1 float64, f2, r2, o2 int64, s2 float64) bool {
 // boxes took must come first-expiry-first-out from the lots usable on that
 // date, after the units of earlier dates.
 func checkRunFEFO(ctx context.Context, db *duck.DB, m *plan.Manifest, add func(Violation)) error {
-	type lot struct {
-		id     string
-		bb     time.Time
-		remain int64
-	}
-	lots := map[int64][]*lot{}
-	rows, err := db.Query(ctx, `SELECT snack_id, lot_id, best_before, quantity FROM stock`)
+	lots, err := fefoLots(ctx, db)
 	if err != nil {
-		return duck.Clean(err)
+		return err
 	}
-	for rows.Next() {
-		var s int64
-		l := &lot{}
-		if err := rows.Scan(&s, &l.id, &l.bb, &l.remain); err != nil {
-			rows.Close()
-			return duck.Clean(err)
-		}
-		lots[s] = append(lots[s], l)
-	}
-	rows.Close()
-	for _, ls := range lots {
-		sort.Slice(ls, func(i, j int) bool {
-			if !ls[i].bb.Equal(ls[j].bb) {
-				return ls[i].bb.Before(ls[j].bb)
-			}
-			return ls[i].id < ls[j].id
-		})
-	}
-	rows, err = db.Query(ctx, `SELECT ship_on, snack_id, lot_id, count(*)::BIGINT FROM chk_boxes
+	rows, err := db.Query(ctx, `SELECT ship_on, snack_id, lot_id, count(*)::BIGINT FROM chk_boxes
 		WHERE lot_id IS NOT NULL GROUP BY ALL ORDER BY ship_on, snack_id`)
 	if err != nil {
 		return duck.Clean(err)

@@ -307,30 +307,33 @@ func checkPairs(ctx context.Context, db *duck.DB, params map[string]string, opt 
 	return nil
 }
 
-// checkFEFO replays preassign's coverage: date by date, demand takes units
-// first-expiry-first-out from the lots usable on that date; covered must be
-// exactly what the replay takes. Written apart from the engine on purpose.
-func checkFEFO(ctx context.Context, db *duck.DB, m *plan.Manifest, add func(Violation)) error {
-	type lot struct {
-		id     string
-		bb     time.Time
-		remain int64
-	}
-	lots := map[int64][]*lot{}
+// fefoLot is a lot as the FEFO replays draw on it.
+type fefoLot struct {
+	id     string
+	bb     time.Time
+	remain int64
+}
+
+// fefoLots reads the snapshot's lots by snack, each snack's in the order
+// FEFO takes them: earliest best-before first, then lot_id.
+func fefoLots(ctx context.Context, db *duck.DB) (map[int64][]*fefoLot, error) {
+	lots := map[int64][]*fefoLot{}
 	rows, err := db.Query(ctx, `SELECT snack_id, lot_id, best_before, quantity FROM stock`)
 	if err != nil {
-		return duck.Clean(err)
+		return nil, duck.Clean(err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var s int64
-		l := &lot{}
+		l := &fefoLot{}
 		if err := rows.Scan(&s, &l.id, &l.bb, &l.remain); err != nil {
-			rows.Close()
-			return duck.Clean(err)
+			return nil, duck.Clean(err)
 		}
 		lots[s] = append(lots[s], l)
 	}
-	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, duck.Clean(err)
+	}
 	for _, ls := range lots {
 		sort.Slice(ls, func(i, j int) bool {
 			if !ls[i].bb.Equal(ls[j].bb) {
@@ -339,7 +342,18 @@ func checkFEFO(ctx context.Context, db *duck.DB, m *plan.Manifest, add func(Viol
 			return ls[i].id < ls[j].id
 		})
 	}
-	rows, err = db.Query(ctx, `SELECT ship_on, snack_id, demand, covered FROM chk_demand ORDER BY ship_on, snack_id`)
+	return lots, nil
+}
+
+// checkFEFO replays preassign's coverage: date by date, demand takes units
+// first-expiry-first-out from the lots usable on that date; covered must be
+// exactly what the replay takes. Written apart from the engine on purpose.
+func checkFEFO(ctx context.Context, db *duck.DB, m *plan.Manifest, add func(Violation)) error {
+	lots, err := fefoLots(ctx, db)
+	if err != nil {
+		return err
+	}
+	rows, err := db.Query(ctx, `SELECT ship_on, snack_id, demand, covered FROM chk_demand ORDER BY ship_on, snack_id`)
 	if err != nil {
 		return duck.Clean(err)
 	}
