@@ -134,9 +134,9 @@ func newManifest(req Request, snapshot string, res *engine.Result, tables []*res
 	m.Counts.Users = in.NumUsers()
 	m.Counts.Snacks = in.NumSnacks()
 	m.Counts.Lots = len(in.LotID)
-	for di, db := range res.Dates {
+	for di, date := range res.Dates {
 		c := results.CountDate(res, di)
-		dc := DateCounts{ShipOn: db.Day.String(), Users: c.Users, Boxes: c.Boxes, ShortBoxes: c.ShortBoxes, Demand: c.Demand, Shortage: c.Shortage}
+		dc := DateCounts{ShipOn: date.Day.String(), Users: c.Users, Boxes: c.Boxes, ShortBoxes: c.ShortBoxes, Demand: c.Demand, Shortage: c.Shortage}
 		m.Counts.BoxLines += c.Lines
 		m.Counts.Boxes += dc.Boxes
 		m.Counts.ShortBoxes += dc.ShortBoxes

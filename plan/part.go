@@ -95,9 +95,9 @@ func writePart(ctx context.Context, db *duck.DB, req Request, snapshot string, r
 		m.Allocator = req.Allocator.String()
 	}
 	m.Counts.Users = in.NumUsers()
-	for di, db := range res.Dates {
+	for di, date := range res.Dates {
 		c := results.CountDate(res, di)
-		pd := shard.PartDate{ShipOn: db.Day.String(), Users: c.Users, Boxes: c.Boxes, ShortBoxes: c.ShortBoxes, Demand: c.Demand}
+		pd := shard.PartDate{ShipOn: date.Day.String(), Users: c.Users, Boxes: c.Boxes, ShortBoxes: c.ShortBoxes, Demand: c.Demand}
 		m.Counts.BoxLines += c.Lines
 		m.Counts.Boxes += pd.Boxes
 		m.Counts.ShortBoxes += pd.ShortBoxes

@@ -31,16 +31,16 @@ func IsShort(filled, boxSize int32) bool { return filled < boxSize }
 // CountDate counts date di of res.
 func CountDate(res *engine.Result, di int) DateCount {
 	in := res.Inputs
-	db := res.Dates[di]
-	c := DateCount{Users: len(db.Users)}
-	for i, u := range db.Users {
-		if db.Filled[i] > 0 {
+	date := res.Dates[di]
+	c := DateCount{Users: len(date.Users)}
+	for i, u := range date.Users {
+		if date.Filled[i] > 0 {
 			c.Boxes++
 		}
-		if IsShort(db.Filled[i], in.BoxSize[u]) {
+		if IsShort(date.Filled[i], in.BoxSize[u]) {
 			c.ShortBoxes++
 		}
-		c.Lines += int64(db.Filled[i])
+		c.Lines += int64(date.Filled[i])
 	}
 	for s, n := range res.Demand[di] {
 		c.Demand += int64(n)

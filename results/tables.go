@@ -145,8 +145,8 @@ func boxes(res *engine.Result) *Table {
 	in := res.Inputs
 	t := &Table{Name: "boxes", Schema: boxesSchema,
 		SQLType: []string{"DATE", "BIGINT", "INTEGER", "BIGINT", "VARCHAR", "DOUBLE", "BOOLEAN"}}
-	for _, db := range res.Dates {
-		for _, f := range db.Filled {
+	for _, date := range res.Dates {
+		for _, f := range date.Filled {
 			t.Rows += int64(f)
 		}
 	}
@@ -164,13 +164,13 @@ func boxes(res *engine.Result) *Table {
 		starts = append(starts, cursor{})
 		n := 0
 		for di := range res.Dates {
-			db := &res.Dates[di]
-			for ui := range db.Users {
+			date := &res.Dates[di]
+			for ui := range date.Users {
 				if n >= batchRows {
 					starts = append(starts, cursor{di, ui})
 					n = 0
 				}
-				n += int(db.Filled[ui])
+				n += int(date.Filled[ui])
 			}
 		}
 	}
@@ -192,24 +192,24 @@ func boxes(res *engine.Result) *Table {
 			end = starts[i+1]
 		}
 		for di, ui := starts[i].di, starts[i].ui; di < end.di || (di == end.di && ui < end.ui); di, ui = di+1, 0 {
-			db := &res.Dates[di]
-			for ; ui < len(db.Users) && (di < end.di || ui < end.ui); ui++ {
-				off, f := db.Slot[ui], db.Filled[ui]
-				uid := in.UserID[db.Users[ui]]
+			date := &res.Dates[di]
+			for ; ui < len(date.Users) && (di < end.di || ui < end.ui); ui++ {
+				off, f := date.Slot[ui], date.Filled[ui]
+				uid := in.UserID[date.Users[ui]]
 				for j := int32(0); j < f; j++ {
 					k := off + j
-					shipOn.UnsafeAppend(arrow.Date32(db.Day))
+					shipOn.UnsafeAppend(arrow.Date32(date.Day))
 					user.UnsafeAppend(uid)
 					pos.UnsafeAppend(j + 1)
-					snack.UnsafeAppend(in.SnackID[db.Snack[k]])
-					if l := db.Lot[k]; l >= 0 {
+					snack.UnsafeAppend(in.SnackID[date.Snack[k]])
+					if l := date.Lot[k]; l >= 0 {
 						lot.Append(in.LotID[l])
 					} else {
 						lot.AppendNull()
 					}
 				}
-				score.AppendValues(db.Score[off:off+f], nil)
-				req.AppendValues(db.Requested[off:off+f], nil)
+				score.AppendValues(date.Score[off:off+f], nil)
+				req.AppendValues(date.Requested[off:off+f], nil)
 			}
 			if di == end.di {
 				break
@@ -289,21 +289,21 @@ func summary(res *engine.Result) *Table {
 func shortBoxes(res *engine.Result) *Table {
 	in := res.Inputs
 	t := &Table{Name: "short_boxes", Schema: shortSchema, SQLType: []string{"DATE", "BIGINT", "INTEGER", "INTEGER"}}
-	for _, db := range res.Dates {
-		for i, u := range db.Users {
-			if db.Filled[i] < in.BoxSize[u] {
+	for _, date := range res.Dates {
+		for i, u := range date.Users {
+			if IsShort(date.Filled[i], in.BoxSize[u]) {
 				t.Rows++
 			}
 		}
 	}
 	t.reader = oneBatch(shortSchema, func(b *array.RecordBuilder) {
-		for _, db := range res.Dates {
-			for i, u := range db.Users {
-				if db.Filled[i] < in.BoxSize[u] {
-					b.Field(0).(*array.Date32Builder).Append(arrow.Date32(db.Day))
+		for _, date := range res.Dates {
+			for i, u := range date.Users {
+				if IsShort(date.Filled[i], in.BoxSize[u]) {
+					b.Field(0).(*array.Date32Builder).Append(arrow.Date32(date.Day))
 					b.Field(1).(*array.Int64Builder).Append(in.UserID[u])
 					b.Field(2).(*array.Int32Builder).Append(in.BoxSize[u])
-					b.Field(3).(*array.Int32Builder).Append(db.Filled[i])
+					b.Field(3).(*array.Int32Builder).Append(date.Filled[i])
 				}
 			}
 		}

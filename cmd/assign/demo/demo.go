@@ -164,9 +164,9 @@ func firstShipDate(ctx context.Context, f *cmdutil.Factory, asOf time.Time) (eng
 }
 
 func anyShippingUser(res *engine.Result) int64 {
-	for _, db := range res.Dates {
-		if len(db.Users) > 0 {
-			return res.Inputs.UserID[db.Users[0]]
+	for _, date := range res.Dates {
+		if len(date.Users) > 0 {
+			return res.Inputs.UserID[date.Users[0]]
 		}
 	}
 	return 0

@@ -351,11 +351,11 @@ func printStock(w io.Writer, res *engine.Result) {
 	in := res.Inputs
 	var score float64
 	var units int64
-	for _, db := range res.Dates {
-		for i := range db.Users {
-			off := db.Slot[i]
-			for j := int32(0); j < db.Filled[i]; j++ {
-				score += db.Score[off+j]
+	for _, date := range res.Dates {
+		for i := range date.Users {
+			off := date.Slot[i]
+			for j := int32(0); j < date.Filled[i]; j++ {
+				score += date.Score[off+j]
 				units++
 			}
 		}
