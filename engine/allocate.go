@@ -15,24 +15,24 @@ import "slices"
 // and skip only what they would have skipped). Otherwise the box is chosen
 // again against the stock of that moment. The result is the sequential
 // greedy's, for any number of threads.
-func (e *engine) assignDate(di int, db *DateBoxes, workers []*worker, st *stock) {
-	e.greedyCommit(di, db, workers, st, e.greedyChoose(di, db, workers, st))
+func (e *engine) assignDate(di int, boxes *DateBoxes, workers []*worker, st *stock) {
+	e.greedyCommit(di, boxes, workers, st, e.greedyChoose(di, boxes, workers, st))
 }
 
 // greedyChoose is the parallel half of assignDate: every user's box against
 // the stock at the start of the date, and its count of eligible snacks with
 // stock (the greedy's order key).
-func (e *engine) greedyChoose(di int, db *DateBoxes, workers []*worker, st *stock) []int32 {
-	n := len(db.Users)
+func (e *engine) greedyChoose(di int, boxes *DateBoxes, workers []*worker, st *stock) []int32 {
+	n := len(boxes.Users)
 	count := make([]int32, n)
 	e.parallel(n, workers, func(w *worker, i int) {
-		u := db.Users[i]
+		u := boxes.Users[i]
 		w.prepare(u)
-		w.eligible(u, di, db.Day, w.elig)
+		w.eligible(u, di, boxes.Day, w.elig)
 		w.elig.and(st.has)
 		count[i] = int32(w.elig.count())
-		w.choose(u, db.Day, w.elig, &w.box)
-		e.record(db, i, &w.box, nil)
+		w.choose(u, boxes.Day, w.elig, &w.box)
+		e.record(boxes, i, &w.box, nil)
 	})
 	return count
 }
@@ -40,8 +40,8 @@ func (e *engine) greedyChoose(di int, db *DateBoxes, workers []*worker, st *stoc
 // greedyCommit is the sequential half of assignDate: users in the greedy's
 // order keep their precomputed box, or choose again when stock ran out
 // under it, and take their units.
-func (e *engine) greedyCommit(di int, db *DateBoxes, workers []*worker, st *stock, count []int32) {
-	n := len(db.Users)
+func (e *engine) greedyCommit(di int, boxes *DateBoxes, workers []*worker, st *stock, count []int32) {
+	n := len(boxes.Users)
 	order := make([]int32, n)
 	for i := range order {
 		order[i] = int32(i)
@@ -56,10 +56,10 @@ func (e *engine) greedyCommit(di int, db *DateBoxes, workers []*worker, st *stoc
 
 	w := workers[0]
 	for _, i := range order {
-		u := db.Users[i]
-		off := db.Slot[i]
-		lines := db.Snack[off : off+db.Filled[i]]
-		traced := e.trace != nil && e.trace.matches(e.in, u, db.Day)
+		u := boxes.Users[i]
+		off := boxes.Slot[i]
+		lines := boxes.Snack[off : off+boxes.Filled[i]]
+		traced := e.trace != nil && e.trace.matches(e.in, u, boxes.Day)
 		stale := false
 		for _, s := range lines {
 			if !st.has.has(s) {
@@ -69,21 +69,21 @@ func (e *engine) greedyCommit(di int, db *DateBoxes, workers []*worker, st *stoc
 		}
 		if stale || traced {
 			w.prepare(u)
-			w.eligible(u, di, db.Day, w.elig)
+			w.eligible(u, di, boxes.Day, w.elig)
 			if traced {
 				e.trace.captureEligible(e, u, w.elig, st)
 			}
 			w.elig.and(st.has)
-			w.choose(u, db.Day, w.elig, &w.box)
+			w.choose(u, boxes.Day, w.elig, &w.box)
 			if traced {
 				e.trace.captureBox(&w.box)
 			}
-			e.record(db, int(i), &w.box, nil)
-			lines = db.Snack[off : off+db.Filled[i]]
+			e.record(boxes, int(i), &w.box, nil)
+			lines = boxes.Snack[off : off+boxes.Filled[i]]
 		}
 		for j, s := range lines {
-			db.Lot[off+int32(j)] = st.take(s)
+			boxes.Lot[off+int32(j)] = st.take(s)
 		}
-		e.remember(u, db.Day, lines)
+		e.remember(u, boxes.Day, lines)
 	}
 }

@@ -106,8 +106,8 @@ func TestOptimalDeterministicAcrossThreads(t *testing.T) {
 
 func countLines(res *Result) int {
 	n := 0
-	for _, db := range res.Dates {
-		for _, f := range db.Filled {
+	for _, boxes := range res.Dates {
+		for _, f := range boxes.Filled {
 			n += int(f)
 		}
 	}
@@ -138,9 +138,9 @@ func TestSpeculationMatchesSequentialGreedy(t *testing.T) {
 			}
 		}
 		short := 0
-		for _, db := range fast.Dates {
-			for i, u := range db.Users {
-				if db.Filled[i] < in.BoxSize[u] {
+		for _, boxes := range fast.Dates {
+			for i, u := range boxes.Users {
+				if boxes.Filled[i] < in.BoxSize[u] {
 					short++
 				}
 			}
@@ -166,24 +166,24 @@ func sequentialGreedy(t *testing.T, in *Inputs, p policy.Policy) *Result {
 	}
 	for u := 0; u < in.NumUsers(); u++ {
 		for j := in.ShipStart[u]; j < in.ShipStart[u+1]; j++ {
-			db := &res.Dates[in.ShipDay[j]-in.D0]
-			db.Users = append(db.Users, int32(u))
+			boxes := &res.Dates[in.ShipDay[j]-in.D0]
+			boxes.Users = append(boxes.Users, int32(u))
 		}
 	}
 	for di := range res.Dates {
-		db := &res.Dates[di]
-		st.begin(db.Day)
-		n := len(db.Users)
-		db.Slot = make([]int32, n+1)
-		for i, u := range db.Users {
-			db.Slot[i+1] = db.Slot[i] + in.BoxSize[u]
+		boxes := &res.Dates[di]
+		st.begin(boxes.Day)
+		n := len(boxes.Users)
+		boxes.Slot = make([]int32, n+1)
+		for i, u := range boxes.Users {
+			boxes.Slot[i+1] = boxes.Slot[i] + in.BoxSize[u]
 		}
-		m := db.Slot[n]
-		db.Filled, db.Snack, db.Score, db.Requested, db.Lot = make([]int32, n), make([]int32, m), make([]float64, m), make([]bool, m), make([]int32, m)
+		m := boxes.Slot[n]
+		boxes.Filled, boxes.Snack, boxes.Score, boxes.Requested, boxes.Lot = make([]int32, n), make([]int32, m), make([]float64, m), make([]bool, m), make([]int32, m)
 		count := make([]int, n)
-		for i, u := range db.Users {
+		for i, u := range boxes.Users {
 			w.prepare(u)
-			w.eligible(u, di, db.Day, w.elig)
+			w.eligible(u, di, boxes.Day, w.elig)
 			count[i] = w.elig.andCount(st.has)
 		}
 		order := make([]int, n)
@@ -196,17 +196,17 @@ func sequentialGreedy(t *testing.T, in *Inputs, p policy.Policy) *Result {
 			}
 		}
 		for _, i := range order {
-			u := db.Users[i]
+			u := boxes.Users[i]
 			w.prepare(u)
-			w.eligible(u, di, db.Day, w.elig)
+			w.eligible(u, di, boxes.Day, w.elig)
 			w.elig.and(st.has)
-			w.choose(u, db.Day, w.elig, &w.box)
+			w.choose(u, boxes.Day, w.elig, &w.box)
 			lots := make([]int32, w.box.len())
 			for j, s := range w.box.snack {
 				lots[j] = st.take(s)
 			}
-			e.record(db, i, &w.box, lots)
-			e.remember(u, db.Day, w.box.snack)
+			e.record(boxes, i, &w.box, lots)
+			e.remember(u, boxes.Day, w.box.snack)
 		}
 	}
 	return res

@@ -289,15 +289,15 @@ type planSummary struct {
 func summarize(res *Result) planSummary {
 	var s planSummary
 	in := res.Inputs
-	for _, db := range res.Dates {
-		for i, u := range db.Users {
-			off := db.Slot[i]
-			for j := int32(0); j < db.Filled[i]; j++ {
-				s.score += db.Score[off+j]
+	for _, boxes := range res.Dates {
+		for i, u := range boxes.Users {
+			off := boxes.Slot[i]
+			for j := int32(0); j < boxes.Filled[i]; j++ {
+				s.score += boxes.Score[off+j]
 			}
-			if db.Filled[i] < in.BoxSize[u] {
+			if boxes.Filled[i] < in.BoxSize[u] {
 				s.shortBoxes++
-				s.shortUnits += int64(in.BoxSize[u] - db.Filled[i])
+				s.shortUnits += int64(in.BoxSize[u] - boxes.Filled[i])
 			}
 		}
 	}
@@ -324,8 +324,8 @@ func run(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
 	for u := 0; u < in.NumUsers(); u++ {
 		for j := in.ShipStart[u]; j < in.ShipStart[u+1]; j++ {
 			di := int(in.ShipDay[j] - in.D0)
-			db := &res.Dates[di]
-			db.Users = append(db.Users, int32(u))
+			boxes := &res.Dates[di]
+			boxes.Users = append(boxes.Users, int32(u))
 			total++
 		}
 	}
@@ -343,34 +343,34 @@ func run(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		db := &res.Dates[di]
-		db.Slot = make([]int32, len(db.Users)+1)
-		for i, u := range db.Users {
-			db.Slot[i+1] = db.Slot[i] + in.BoxSize[u]
+		boxes := &res.Dates[di]
+		boxes.Slot = make([]int32, len(boxes.Users)+1)
+		for i, u := range boxes.Users {
+			boxes.Slot[i+1] = boxes.Slot[i] + in.BoxSize[u]
 		}
-		n := db.Slot[len(db.Users)]
-		db.Filled = make([]int32, len(db.Users))
-		db.Snack = make([]int32, n)
-		db.Score = make([]float64, n)
-		db.Requested = make([]bool, n)
-		db.Lot = make([]int32, n)
+		n := boxes.Slot[len(boxes.Users)]
+		boxes.Filled = make([]int32, len(boxes.Users))
+		boxes.Snack = make([]int32, n)
+		boxes.Score = make([]float64, n)
+		boxes.Requested = make([]bool, n)
+		boxes.Lot = make([]int32, n)
 		if opt.Mode == Assign {
-			st.begin(db.Day)
+			st.begin(boxes.Day)
 			if e.alloc == Optimal {
-				if len(db.Users) > 0 {
-					c, err := e.optimalDate(ctx, di, db, workers, st)
+				if len(boxes.Users) > 0 {
+					c, err := e.optimalDate(ctx, di, boxes, workers, st)
 					if err != nil {
 						return nil, err
 					}
 					res.Optimal.Dates = append(res.Optimal.Dates, c)
 				}
 			} else {
-				e.assignDate(di, db, workers, st)
+				e.assignDate(di, boxes, workers, st)
 			}
 		} else {
-			e.preassignDate(di, db, workers)
+			e.preassignDate(di, boxes, workers)
 		}
-		done += len(db.Users)
+		done += len(boxes.Users)
 		if opt.Progress != nil {
 			opt.Progress(done, total)
 		}
@@ -408,43 +408,43 @@ func (e *engine) parallel(n int, workers []*worker, fn func(w *worker, i int)) {
 
 // preassignDate chooses the boxes of one date ignoring stock. Users are
 // independent within a date, so any split over workers gives the same boxes.
-func (e *engine) preassignDate(di int, db *DateBoxes, workers []*worker) {
-	e.parallel(len(db.Users), workers, func(w *worker, i int) {
-		u := db.Users[i]
+func (e *engine) preassignDate(di int, boxes *DateBoxes, workers []*worker) {
+	e.parallel(len(boxes.Users), workers, func(w *worker, i int) {
+		u := boxes.Users[i]
 		w.prepare(u)
-		w.eligible(u, di, db.Day, w.elig)
-		traced := e.trace != nil && e.trace.matches(e.in, u, db.Day)
+		w.eligible(u, di, boxes.Day, w.elig)
+		traced := e.trace != nil && e.trace.matches(e.in, u, boxes.Day)
 		if traced {
 			e.trace.captureEligible(e, u, w.elig, nil)
 		}
-		w.choose(u, db.Day, w.elig, &w.box)
+		w.choose(u, boxes.Day, w.elig, &w.box)
 		if traced {
 			e.trace.captureBox(&w.box)
 		}
-		e.record(db, i, &w.box, nil)
-		e.remember(u, db.Day, w.box.snack)
+		e.record(boxes, i, &w.box, nil)
+		e.remember(u, boxes.Day, w.box.snack)
 	})
 }
 
 // record stores a chosen box in the date's slots; lots, when given, are the
 // lot of every line.
-func (e *engine) record(db *DateBoxes, i int, b *box, lots []int32) {
-	off := db.Slot[i]
-	db.Filled[i] = int32(b.len())
-	copy(db.Snack[off:], b.snack)
-	copy(db.Score[off:], b.score)
-	copy(db.Requested[off:], b.requested)
+func (e *engine) record(boxes *DateBoxes, i int, b *box, lots []int32) {
+	off := boxes.Slot[i]
+	boxes.Filled[i] = int32(b.len())
+	copy(boxes.Snack[off:], b.snack)
+	copy(boxes.Score[off:], b.score)
+	copy(boxes.Requested[off:], b.requested)
 	for j := 0; j < b.len(); j++ {
 		if lots != nil {
-			db.Lot[off+int32(j)] = lots[j]
+			boxes.Lot[off+int32(j)] = lots[j]
 		} else {
-			db.Lot[off+int32(j)] = -1
+			boxes.Lot[off+int32(j)] = -1
 		}
 	}
 	// Clear what an earlier, longer choice of this user left in the slot
 	// (run mode rechooses when stock ran out), so results hold no stale data.
-	for k := off + int32(b.len()); k < db.Slot[i+1]; k++ {
-		db.Snack[k], db.Score[k], db.Requested[k], db.Lot[k] = 0, 0, false, 0
+	for k := off + int32(b.len()); k < boxes.Slot[i+1]; k++ {
+		boxes.Snack[k], boxes.Score[k], boxes.Requested[k], boxes.Lot[k] = 0, 0, false, 0
 	}
 }
 
@@ -476,12 +476,12 @@ func (e *engine) cover(res *Result, st *stock) {
 	nS := in.NumSnacks()
 	res.Demand = make([][]int32, in.Days)
 	for di := range res.Dates {
-		db := &res.Dates[di]
+		boxes := &res.Dates[di]
 		dem := make([]int32, nS)
-		for i := range db.Users {
-			off := db.Slot[i]
-			for j := int32(0); j < db.Filled[i]; j++ {
-				dem[db.Snack[off+j]]++
+		for i := range boxes.Users {
+			off := boxes.Slot[i]
+			for j := int32(0); j < boxes.Filled[i]; j++ {
+				dem[boxes.Snack[off+j]]++
 			}
 		}
 		res.Demand[di] = dem
@@ -494,13 +494,13 @@ func (e *engine) cover(res *Result, st *stock) {
 	res.Covered = make([][]int32, in.Days)
 	res.LotTaken = make([][]int32, in.Days)
 	for di := range res.Dates {
-		db := &res.Dates[di]
+		boxes := &res.Dates[di]
 		res.Covered[di] = slices.Clone(res.Demand[di])
 		taken := make([]int32, len(in.LotQty))
-		for i := range db.Users {
-			off := db.Slot[i]
-			for j := int32(0); j < db.Filled[i]; j++ {
-				taken[db.Lot[off+j]]++
+		for i := range boxes.Users {
+			off := boxes.Slot[i]
+			for j := int32(0); j < boxes.Filled[i]; j++ {
+				taken[boxes.Lot[off+j]]++
 			}
 		}
 		res.LotTaken[di] = taken

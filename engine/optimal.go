@@ -260,12 +260,12 @@ func (o *optSolver) holds(i int, s int32) bool { return slices.Contains(o.userBo
 
 // newOptSolver gathers the date's inputs: per user its eligible snacks with
 // stock, category terms and open requests.
-func (e *engine) newOptSolver(di int, db *DateBoxes, workers []*worker, st *stock) *optSolver {
+func (e *engine) newOptSolver(di int, boxes *DateBoxes, workers []*worker, st *stock) *optSolver {
 	in := e.in
-	nS, nC, n := in.NumSnacks(), e.nCats, len(db.Users)
+	nS, nC, n := in.NumSnacks(), e.nCats, len(boxes.Users)
 	o := &optSolver{
-		e: e, di: di, day: db.Day, sc: e.fixSc, nC: nC, cap: e.p.MaxPerCategory, fill: e.p.FillIgnoringCaps,
-		cat: in.SnackCat, users: db.Users, words: (nS + 63) / 64,
+		e: e, di: di, day: boxes.Day, sc: e.fixSc, nC: nC, cap: e.p.MaxPerCategory, fill: e.p.FillIgnoringCaps,
+		cat: in.SnackCat, users: boxes.Users, words: (nS + 63) / 64,
 		g: make([]fix, nS), q: make([]int64, nS), used: make([]int64, nS), price: make([]val, nS),
 		priced: newBitset(nS), node: newBitset(nS), nodesByCat: make([][]int32, nC),
 		holders: make([][]int32, nS), slackDeps: make([][]int32, nS), reqBy: make([][]int32, nS), nd: make([]*nodeData, nS),
@@ -306,13 +306,13 @@ func (e *engine) newOptSolver(di int, db *DateBoxes, workers []*worker, st *stoc
 	for j := range o.slackVer {
 		o.slackVer[j] = math.MaxUint32
 	}
-	o.slot = db.Slot
-	o.box = make([]int32, db.Slot[n])
+	o.slot = boxes.Slot
+	o.box = make([]int32, boxes.Slot[n])
 	o.boxLen = make([]int32, n)
 	reqCount := make([]int32, n)
 	reqTmp := make([][]int32, n)
 	e.parallel(n, workers, func(w *worker, i int) {
-		u := db.Users[i]
+		u := boxes.Users[i]
 		w.prepare(u)
 		el := o.userElig(i)
 		w.eligible(u, di, o.day, el)
@@ -465,9 +465,9 @@ func boxValue(e *engine, w *worker, u int32, d Day, snacks []int32, reqs []int32
 	return v, exact
 }
 
-// certify computes the certificate of the boxes in db at the solver's
+// certify computes the certificate of the boxes of the date at the solver's
 // prices: the plan's value and bound(p), both with exact scores.
-func (o *optSolver) certify(db *DateBoxes, workers []*worker) DateCert {
+func (o *optSolver) certify(boxes *DateBoxes, workers []*worker) DateCert {
 	n := len(o.users)
 	calls := make([]*oracleCall, len(workers))
 	idx := map[*worker]int{}
@@ -480,8 +480,8 @@ func (o *optSolver) certify(db *DateBoxes, workers []*worker) DateCert {
 	o.e.parallel(n, workers, func(w *worker, i int) {
 		oc := calls[idx[w]]
 		bests[i] = oc.best(i, modelExact, true, true)
-		off := db.Slot[i]
-		v, ok := boxValue(o.e, w, o.users[i], o.day, db.Snack[off:off+db.Filled[i]], o.userReq(i), o.sc)
+		off := boxes.Slot[i]
+		v, ok := boxValue(o.e, w, o.users[i], o.day, boxes.Snack[off:off+boxes.Filled[i]], o.userReq(i), o.sc)
 		if !ok {
 			o.inexact.Store(true)
 		}
@@ -524,13 +524,13 @@ func (o *optSolver) objective(v val) Objective {
 }
 
 // optimalDate plans one date with the optimal allocator and commits it.
-func (e *engine) optimalDate(ctx context.Context, di int, db *DateBoxes, workers []*worker, st *stock) (DateCert, error) {
+func (e *engine) optimalDate(ctx context.Context, di int, boxes *DateBoxes, workers []*worker, st *stock) (DateCert, error) {
 	start := time.Now()
-	count := e.greedyChoose(di, db, workers, st)
+	count := e.greedyChoose(di, boxes, workers, st)
 	demand := make([]int64, e.in.NumSnacks())
-	for i := range db.Users {
-		off := db.Slot[i]
-		for _, s := range db.Snack[off : off+db.Filled[i]] {
+	for i := range boxes.Users {
+		off := boxes.Slot[i]
+		for _, s := range boxes.Snack[off : off+boxes.Filled[i]] {
 			demand[s]++
 		}
 	}
@@ -541,11 +541,11 @@ func (e *engine) optimalDate(ctx context.Context, di int, db *DateBoxes, workers
 			break
 		}
 	}
-	o := e.newOptSolver(di, db, workers, st)
+	o := e.newOptSolver(di, boxes, workers, st)
 	if !contested {
 		// Every user takes its best box: the greedy commits exactly these.
-		e.greedyCommit(di, db, workers, st, count)
-		c := o.certify(db, workers)
+		e.greedyCommit(di, boxes, workers, st, count)
+		c := o.certify(boxes, workers)
 		c.Status = "uncontested"
 		c.Seconds = time.Since(start).Seconds()
 		e.traceOptimal(o, c.Status, st)
@@ -567,33 +567,33 @@ func (e *engine) optimalDate(ctx context.Context, di int, db *DateBoxes, workers
 		o.repaired = repaired
 	}
 	if reason != "" {
-		e.greedyCommit(di, db, workers, st, count)
-		c := o.certify(db, workers)
+		e.greedyCommit(di, boxes, workers, st, count)
+		c := o.certify(boxes, workers)
 		c.Status = reason
 		c.Seconds = time.Since(start).Seconds()
 		e.traceOptimal(o, c.Status, st)
 		return c, nil
 	}
-	o.writeBoxes(db, workers)
-	c := o.certify(db, workers)
+	o.writeBoxes(boxes, workers)
+	c := o.certify(boxes, workers)
 	c.Status = "optimal"
 	c.Repaired = o.repaired
-	for i, u := range db.Users {
-		off := db.Slot[i]
-		lines := db.Snack[off : off+db.Filled[i]]
-		if e.trace != nil && e.trace.matches(e.in, u, db.Day) {
+	for i, u := range boxes.Users {
+		off := boxes.Slot[i]
+		lines := boxes.Snack[off : off+boxes.Filled[i]]
+		if e.trace != nil && e.trace.matches(e.in, u, boxes.Day) {
 			w := workers[0]
 			w.prepare(u)
-			w.eligible(u, di, db.Day, w.elig)
+			w.eligible(u, di, boxes.Day, w.elig)
 			e.trace.captureEligible(e, u, w.elig, nil)
 			e.trace.stockLeft = slices.Clone(o.q)
-			e.trace.box = box{snack: slices.Clone(lines), score: slices.Clone(db.Score[off : off+db.Filled[i]]),
-				requested: slices.Clone(db.Requested[off : off+db.Filled[i]])}
+			e.trace.box = box{snack: slices.Clone(lines), score: slices.Clone(boxes.Score[off : off+boxes.Filled[i]]),
+				requested: slices.Clone(boxes.Requested[off : off+boxes.Filled[i]])}
 		}
 		for j, s := range lines {
-			db.Lot[off+int32(j)] = st.take(s)
+			boxes.Lot[off+int32(j)] = st.take(s)
 		}
-		e.remember(u, db.Day, lines)
+		e.remember(u, boxes.Day, lines)
 	}
 	c.Seconds = time.Since(start).Seconds()
 	e.traceOptimal(o, c.Status, st)
@@ -610,9 +610,9 @@ func (e *engine) traceOptimal(o *optSolver, status string, st *stock) {
 	t.opt = &traceOptimal{status: status, price: slices.Clone(o.price), left: slices.Clone(st.left), sc: o.sc}
 }
 
-// writeBoxes stores the plan in db: requested lines first in request order,
+// writeBoxes stores the plan in boxes: requested lines first in request order,
 // then by score (descending) and snack_id, with the SPEC's float scores.
-func (o *optSolver) writeBoxes(db *DateBoxes, workers []*worker) {
+func (o *optSolver) writeBoxes(boxes *DateBoxes, workers []*worker) {
 	o.e.parallel(len(o.users), workers, func(w *worker, i int) {
 		u := o.users[i]
 		w.prepare(u)
@@ -633,6 +633,6 @@ func (o *optSolver) writeBoxes(db *DateBoxes, workers []*worker) {
 		for _, c := range w.cands {
 			w.box.add(c.s, c.score, false)
 		}
-		o.e.record(db, i, &w.box, nil)
+		o.e.record(boxes, i, &w.box, nil)
 	})
 }

@@ -92,13 +92,13 @@ func TestOptimalScarceCertified(t *testing.T) {
 
 // planTotals sums a run's score and counts its short boxes.
 func planTotals(res *Result) (score float64, short int) {
-	for _, db := range res.Dates {
-		for i, u := range db.Users {
-			if db.Filled[i] < res.Inputs.BoxSize[u] {
+	for _, boxes := range res.Dates {
+		for i, u := range boxes.Users {
+			if boxes.Filled[i] < res.Inputs.BoxSize[u] {
 				short++
 			}
-			for j := db.Slot[i]; j < db.Slot[i]+db.Filled[i]; j++ {
-				score += db.Score[j]
+			for j := boxes.Slot[i]; j < boxes.Slot[i]+boxes.Filled[i]; j++ {
+				score += boxes.Score[j]
 			}
 		}
 	}
@@ -114,28 +114,28 @@ func firstDateSolver(t testing.TB, in *Inputs, p policy.Policy) (*optSolver, *Da
 		t.Fatal(err)
 	}
 	for di := 0; di < in.Days; di++ {
-		db := &DateBoxes{Day: in.D0 + Day(di)}
+		boxes := &DateBoxes{Day: in.D0 + Day(di)}
 		for u := 0; u < in.NumUsers(); u++ {
 			for j := in.ShipStart[u]; j < in.ShipStart[u+1]; j++ {
-				if in.ShipDay[j] == db.Day {
-					db.Users = append(db.Users, int32(u))
+				if in.ShipDay[j] == boxes.Day {
+					boxes.Users = append(boxes.Users, int32(u))
 				}
 			}
 		}
-		if len(db.Users) == 0 {
+		if len(boxes.Users) == 0 {
 			continue
 		}
-		n := len(db.Users)
-		db.Slot = make([]int32, n+1)
-		for i, u := range db.Users {
-			db.Slot[i+1] = db.Slot[i] + in.BoxSize[u]
+		n := len(boxes.Users)
+		boxes.Slot = make([]int32, n+1)
+		for i, u := range boxes.Users {
+			boxes.Slot[i+1] = boxes.Slot[i] + in.BoxSize[u]
 		}
-		m := db.Slot[n]
-		db.Filled, db.Snack, db.Score, db.Requested, db.Lot = make([]int32, n), make([]int32, m), make([]float64, m), make([]bool, m), make([]int32, m)
+		m := boxes.Slot[n]
+		boxes.Filled, boxes.Snack, boxes.Score, boxes.Requested, boxes.Lot = make([]int32, n), make([]int32, m), make([]float64, m), make([]bool, m), make([]int32, m)
 		st := newStock(in, p.MinShelfDays)
-		st.begin(db.Day)
+		st.begin(boxes.Day)
 		workers := []*worker{e.newWorker(), e.newWorker()}
-		return e.newOptSolver(di, db, workers, st), db, workers, st
+		return e.newOptSolver(di, boxes, workers, st), boxes, workers, st
 	}
 	t.Fatal("no user ships")
 	return nil, nil, nil, nil
