@@ -71,3 +71,28 @@ func TopShortages(res *engine.Result, tot []SnackTotals, n int) []int {
 	}
 	return idx
 }
+
+// ShortageRow is one line of the summary's "Top snacks by shortage" table,
+// as the human summary prints it and --json carries it.
+type ShortageRow struct {
+	SnackID     int64  `json:"snack_id"`
+	Category    string `json:"category"`
+	Demand      int64  `json:"demand"`
+	StockUsable int64  `json:"stock_usable"`
+	Covered     int64  `json:"covered"`
+	Shortage    int64  `json:"shortage"`
+}
+
+// TopShortageRows is TopShortages as table rows (never nil, so JSON shows
+// an empty list rather than null).
+func TopShortageRows(res *engine.Result, n int) []ShortageRow {
+	in := res.Inputs
+	tot := Totals(res)
+	rows := []ShortageRow{}
+	for _, s := range TopShortages(res, tot, n) {
+		t := tot[s]
+		rows = append(rows, ShortageRow{SnackID: in.SnackID[s], Category: in.Categories[in.SnackCat[s]],
+			Demand: t.Demand, StockUsable: t.StockUsable, Covered: t.Covered, Shortage: t.Shortage})
+	}
+	return rows
+}

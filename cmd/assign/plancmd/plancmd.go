@@ -70,7 +70,7 @@ func AddFlags(cmd *cobra.Command, opts *Options) {
 	fs.IntVar(&opts.Threads, "threads", 0, "worker threads (default: all cores); results do not depend on it")
 	fs.StringVar(&opts.OutDir, "out", "", "also write the tables and manifest into this folder, replacing an earlier run's there (a folder assign did not write must be empty)")
 	fs.StringVar(&opts.Format, "format", results.FormatParquet, "format of the tables written to --out: parquet or csv")
-	fs.BoolVar(&opts.JSON, "json", false, "print the manifest as JSON instead of the summary")
+	fs.BoolVar(&opts.JSON, "json", false, "print the run's manifest with the summary's top_shortages as JSON instead of the summary")
 	fs.IntVar(&opts.Top, "top", 10, "snacks listed in the summary's shortage table")
 	fs.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a pprof CPU profile of the job to this file (go tool pprof)")
 	fs.StringVar(&opts.MemProfile, "memprofile", "", "write a pprof heap profile taken at the end of the job to this file")
@@ -219,11 +219,31 @@ func Run(ctx context.Context, o *Options) error {
 		return nil
 	}
 	if o.JSON {
-		_, err := f.IO.Out.Write(out.Manifest.JSON())
-		return err
+		return writeSummaryJSON(f.IO.Out, out, o.Top)
 	}
 	PrintSummary(f.IO.Out, out, o.Top)
 	return nil
+}
+
+// summaryJSON is what --json prints: the run's manifest (its fields at the
+// top level, as in the run folder's manifest.json) and the summary's table
+// of the snacks most short.
+type summaryJSON struct {
+	*plan.Manifest
+	TopShortages []results.ShortageRow `json:"top_shortages"`
+}
+
+func writeSummaryJSON(w io.Writer, out *plan.Outcome, top int) error {
+	v := summaryJSON{Manifest: out.Manifest, TopShortages: []results.ShortageRow{}}
+	if top > 0 {
+		v.TopShortages = results.TopShortageRows(out.Result, top)
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
 // PrintSummary writes the human summary of a job: horizon, per-date counts,
@@ -263,15 +283,10 @@ func PrintResultTables(w io.Writer, out *plan.Outcome, top int) {
 			"users", "boxes", "short boxes", "units", "short units")
 	}
 	if top > 0 && m.Counts.Shortage > 0 {
-		res := out.Result
-		in := res.Inputs
-		tot := results.Totals(res)
-		idx := results.TopShortages(res, tot, top)
 		fmt.Fprintf(w, "\nTop snacks by shortage:\n")
 		var rows [][]any
-		for _, s := range idx {
-			t := tot[s]
-			rows = append(rows, []any{in.SnackID[s], in.Categories[in.SnackCat[s]], t.Demand, t.StockUsable, t.Covered, t.Shortage})
+		for _, r := range results.TopShortageRows(out.Result, top) {
+			rows = append(rows, []any{r.SnackID, r.Category, r.Demand, r.StockUsable, r.Covered, r.Shortage})
 		}
 		cmdutil.PrintTable(w, []string{"snack", "category", "demand", "usable on D0", "covered", "shortage"}, rows,
 			"snack", "demand", "usable on D0", "covered", "shortage")
