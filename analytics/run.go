@@ -51,9 +51,9 @@ func (e *LimitError) Error() string {
 	case "time":
 		return fmt.Sprintf("the query ran longer than the time limit of %s and was stopped", e.Duration)
 	case "temp":
-		return fmt.Sprintf("the query needed more than the %s of temporary disk it may spill to and was stopped", formatBytes(e.Bytes))
+		return fmt.Sprintf("the query needed more than the %s of temporary disk it may spill to and was stopped", FormatBytes(e.Bytes))
 	}
-	msg := fmt.Sprintf("the query needed more than the memory limit of %s and was stopped", formatBytes(e.Bytes))
+	msg := fmt.Sprintf("the query needed more than the memory limit of %s and was stopped", FormatBytes(e.Bytes))
 	if e.Err != nil {
 		msg += " (" + firstLine(e.Err.Error()) + ")"
 	}
@@ -221,8 +221,8 @@ func firstLine(s string) string {
 	return s
 }
 
-// formatBytes writes a byte count for people (1.5 GiB).
-func formatBytes(n int64) string {
+// FormatBytes writes a byte count for people (1.5 GiB).
+func FormatBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)

@@ -229,7 +229,7 @@ func (s *Server) runWorker(ctx context.Context, req workerRequest, out io.Writer
 		if st, ok := ee.Sys().(syscall.WaitStatus); ok && st.Signaled() || strings.Contains(msg, "out of memory") {
 			// The kernel's OOM killer, or the Go runtime failing an
 			// allocation under the process's memory cap.
-			return &consoleError{fmt.Sprintf("the query needed more than the memory limit of %s and its process was stopped: narrow the query (the console's limits are assign serve's --memory-limit and --timeout)", formatBytes(req.MemoryLimit))}
+			return &consoleError{fmt.Sprintf("the query needed more than the memory limit of %s and its process was stopped: narrow the query (the console's limits are assign serve's --memory-limit and --timeout)", analytics.FormatBytes(req.MemoryLimit))}
 		}
 	}
 	s.opt.Logger.Info("console worker failed", "err", err, "stderr", msg)
@@ -242,20 +242,6 @@ func lastLine(s string) string {
 		s = s[i+1:]
 	}
 	return s
-}
-
-// formatBytes writes a byte count for people (1.5 GiB).
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // limitedBuffer keeps the first max bytes written to it.
