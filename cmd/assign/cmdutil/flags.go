@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/assign-dev/assign/analytics"
 )
 
 // DateLayout is the one date format assign reads and writes.
@@ -67,19 +69,9 @@ func CheckChoice(flag, v string, choices ...string) error {
 	return FlagErrorf("--%s %q: must be one of %v", flag, v, choices)
 }
 
-// HumanBytes formats a byte count for people.
-func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// HumanBytes formats a byte count for people (1.5 GiB), as query's and the
+// console's limit messages do.
+func HumanBytes(n int64) string { return analytics.FormatBytes(n) }
 
 // ParseBytes reads a size such as 512MB, 4GB, 1.5GiB or 1073741824 (bytes).
 // KB, MB, GB and TB are powers of 1000, KiB, MiB, GiB and TiB of 1024; the
