@@ -248,18 +248,37 @@ func writeCSV(ctx context.Context, t *Table, file string) error {
 	}
 	w.WriteByte('\n')
 
+	err = inOrder(ctx, t, formatCSV, func(out []byte) error {
+		if _, err := w.Write(out); err != nil {
+			return fmt.Errorf("write %s: %w", file, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	return f.Commit()
+}
+
+// inOrder encodes the batches of t's reader with encode on every core and
+// hands the results to consume in batch order, so what consume receives
+// does not depend on the number of cores. At most twice as many batches
+// as cores are in flight. The first error of encode or consume (or the
+// context's) stops the work and is returned.
+func inOrder[T any](ctx context.Context, t *Table, encode func(arrow.RecordBatch) (T, error), consume func(T) error) error {
 	rr := t.reader()
 	defer rr.Release()
-	type chunk struct {
-		out []byte
+	type result struct {
+		v   T
 		err error
 	}
 	workers := max(1, runtime.GOMAXPROCS(0))
-	// Each batch gets a channel its formatted lines arrive on; the
-	// channels queue in batch order, so the file is in the tables' order
-	// whatever the number of workers. The queue bounds how many batches are
-	// in flight.
-	queue := make(chan chan chunk, 2*workers)
+	// Each batch gets a channel its result arrives on; the channels queue
+	// in batch order. The queue bounds how many batches are in flight.
+	queue := make(chan chan result, 2*workers)
 	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup
 	var failed atomic.Bool
@@ -271,7 +290,7 @@ func writeCSV(ctx context.Context, t *Table, file string) error {
 			}
 			rec := rr.RecordBatch()
 			rec.Retain()
-			done := make(chan chunk, 1)
+			done := make(chan result, 1)
 			queue <- done
 			sem <- struct{}{}
 			wg.Add(1)
@@ -279,24 +298,20 @@ func writeCSV(ctx context.Context, t *Table, file string) error {
 				defer wg.Done()
 				defer func() { <-sem }()
 				defer rec.Release()
-				out, err := formatCSV(rec)
-				done <- chunk{out, err}
+				v, err := encode(rec)
+				done <- result{v, err}
 			}()
 		}
 	}()
 	var werr error
 	for done := range queue {
-		c := <-done
+		r := <-done
 		if werr == nil {
-			switch {
-			case c.err != nil:
-				werr = c.err
+			if werr = r.err; werr == nil {
+				werr = consume(r.v)
+			}
+			if werr != nil {
 				failed.Store(true)
-			default:
-				if _, err := w.Write(c.out); err != nil {
-					werr = fmt.Errorf("write %s: %w", file, err)
-					failed.Store(true)
-				}
 			}
 		}
 	}
@@ -307,11 +322,5 @@ func writeCSV(ctx context.Context, t *Table, file string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := rr.Err(); err != nil {
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", file, err)
-	}
-	return f.Commit()
+	return rr.Err()
 }

@@ -1,7 +1,7 @@
 // Package results turns an engine Result into the output tables of SPEC
 // section 5 (boxes, demand, snack_summary, short_boxes, and the run-mode pick
-// list) and writes them as Parquet or CSV through DuckDB, streaming Arrow
-// record batches so no table is materialised twice.
+// list) and writes them as Parquet or CSV, streaming Arrow record batches
+// so no table is materialised twice.
 package results
 
 import (
@@ -154,10 +154,11 @@ func boxes(res *engine.Result) *Table {
 	for _, k := range in.BoxSize {
 		maxBox = max(maxBox, int(k))
 	}
-	// Batches start at a user's first line once the batch before holds
-	// batchRows lines or more; with their starts known, the batches are
-	// built on every core ahead of the reader (DuckDB's COPY or the CSV
-	// writer), which receives them in order.
+	// Batches start at a ship date's first line, and at a user's first
+	// line once the batch before holds batchRows lines or more: a batch
+	// (a Parquet row group) holds one ship date. With their starts known,
+	// the batches are built on every core ahead of the reader (the
+	// Parquet or CSV writer), which receives them in order.
 	type cursor struct{ di, ui int }
 	var starts []cursor
 	if t.Rows > 0 {
@@ -166,7 +167,7 @@ func boxes(res *engine.Result) *Table {
 		for di := range res.Dates {
 			date := &res.Dates[di]
 			for ui := range date.Users {
-				if n >= batchRows {
+				if n >= batchRows || (ui == 0 && n > 0) {
 					starts = append(starts, cursor{di, ui})
 					n = 0
 				}

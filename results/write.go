@@ -29,42 +29,41 @@ type Written struct {
 // Write writes every table into dir as <table>.parquet or <table>.csv in the
 // SPEC section 5 form: CSV with one header row, dates YYYY-MM-DD, booleans
 // true/false, NULL as an empty field and floats in shortest round-trip form,
-// rows in the SPEC's sort order (the tables stream in that order and DuckDB
-// preserves insertion order). Parquet is written by DuckDB's COPY; CSV by
-// writeCSV on every core, in DuckDB's exact text (see csv.go).
+// rows in the SPEC's sort order (the tables stream in that order). Both
+// formats are written by Go on every core (parquet.go, csv.go); db writes
+// a CSV table holding a value only DuckDB spells right.
 func Write(ctx context.Context, db *duck.DB, tables []*Table, dir, format string) ([]Written, error) {
+	if format != FormatParquet && format != FormatCSV {
+		return nil, fmt.Errorf("unknown output format %q: use parquet or csv", format)
+	}
 	if err := os.MkdirAll(dir, atomicfs.DirPerm); err != nil {
 		return nil, fmt.Errorf("create output folder: %w", err)
-	}
-	var opts string
-	switch format {
-	case FormatParquet:
-		opts = "(FORMAT parquet, COMPRESSION zstd)"
-	case FormatCSV:
-		opts = "(FORMAT csv, HEADER true, DELIMITER ',')"
-	default:
-		return nil, fmt.Errorf("unknown output format %q: use parquet or csv", format)
 	}
 	var out []Written
 	for _, t := range tables {
 		file := filepath.Join(dir, t.Name+"."+format)
-		if format == FormatCSV && csvSupported(t) {
-			err := writeCSV(ctx, t, file)
-			if err == nil {
-				out = append(out, Written{Table: t.Name, File: filepath.Base(file), Rows: t.Rows})
-				continue
-			}
-			if !errors.Is(err, errUnsupported) {
-				return nil, err
-			}
-			// A value only DuckDB spells right: write the table with it.
-		}
-		if err := copyWithDuckDB(ctx, db, t, file, opts); err != nil {
+		if err := writeTable(ctx, db, t, file, format); err != nil {
 			return nil, err
 		}
 		out = append(out, Written{Table: t.Name, File: filepath.Base(file), Rows: t.Rows})
 	}
 	return out, nil
+}
+
+// writeTable writes t into file in format.
+func writeTable(ctx context.Context, db *duck.DB, t *Table, file, format string) error {
+	if format == FormatParquet {
+		return writeParquet(ctx, t, file)
+	}
+	if csvSupported(t) {
+		err := writeCSV(ctx, t, file)
+		if !errors.Is(err, errUnsupported) {
+			return err
+		}
+		// A value only DuckDB spells right: write the table with it.
+	}
+	opts, _ := copyOptions(FormatCSV)
+	return copyWithDuckDB(ctx, db, t, file, opts)
 }
 
 // copyWithDuckDB writes t into file with DuckDB's COPY ... TO and options
