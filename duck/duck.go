@@ -36,9 +36,10 @@ type Options struct {
 // sequential; Arrow handles are per connection, so concurrent users open
 // their own DB.
 type DB struct {
-	db   *sql.DB
-	conn *sql.Conn
-	path string
+	db      *sql.DB
+	conn    *sql.Conn
+	path    string
+	threads int
 }
 
 // OpenFile opens (creating if needed) a read-write database file.
@@ -90,7 +91,7 @@ func open(ctx context.Context, path string, opt Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", displayPath(path), Clean(err))
 	}
-	d := &DB{db: db, conn: conn, path: path}
+	d := &DB{db: db, conn: conn, path: path, threads: threads}
 	settings := []string{
 		"SET autoinstall_known_extensions = false",
 		fmt.Sprintf("SET threads = %d", threads),
@@ -116,6 +117,10 @@ func displayPath(p string) string {
 	}
 	return p
 }
+
+// Threads is DuckDB's worker count (Options.Threads, or all cores): the
+// cores the job that opened the database may use.
+func (d *DB) Threads() int { return d.threads }
 
 // Close closes the connection and the database.
 func (d *DB) Close() error {

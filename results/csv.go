@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -233,7 +232,7 @@ func appendDouble(dst []byte, f float64) ([]byte, error) {
 
 // writeCSV writes t into file (through a temporary file published at the
 // end) with the batches formatted on every core and written in order.
-func writeCSV(ctx context.Context, t *Table, file string) error {
+func writeCSV(ctx context.Context, t *Table, file string, workers int) error {
 	f, err := atomicfs.Create(file)
 	if err != nil {
 		return err
@@ -248,7 +247,7 @@ func writeCSV(ctx context.Context, t *Table, file string) error {
 	}
 	w.WriteByte('\n')
 
-	err = inOrder(ctx, t, formatCSV, func(out []byte) error {
+	err = inOrder(ctx, t, workers, formatCSV, func(out []byte) error {
 		if _, err := w.Write(out); err != nil {
 			return fmt.Errorf("write %s: %w", file, err)
 		}
@@ -263,19 +262,20 @@ func writeCSV(ctx context.Context, t *Table, file string) error {
 	return f.Commit()
 }
 
-// inOrder encodes the batches of t's reader with encode on every core and
-// hands the results to consume in batch order, so what consume receives
-// does not depend on the number of cores. At most twice as many batches
-// as cores are in flight. The first error of encode or consume (or the
+// inOrder encodes the batches of t's reader with encode on up to workers
+// goroutines (the reader builds its batches on as many) and hands the
+// results to consume in batch order, so what consume receives does not
+// depend on the number of workers. At most twice as many batches as
+// workers are in flight. The first error of encode or consume (or the
 // context's) stops the work and is returned.
-func inOrder[T any](ctx context.Context, t *Table, encode func(arrow.RecordBatch) (T, error), consume func(T) error) error {
-	rr := t.reader()
+func inOrder[T any](ctx context.Context, t *Table, workers int, encode func(arrow.RecordBatch) (T, error), consume func(T) error) error {
+	workers = max(1, workers)
+	rr := t.reader(workers)
 	defer rr.Release()
 	type result struct {
 		v   T
 		err error
 	}
-	workers := max(1, runtime.GOMAXPROCS(0))
 	// Each batch gets a channel its result arrives on; the channels queue
 	// in batch order. The queue bounds how many batches are in flight.
 	queue := make(chan chan result, 2*workers)

@@ -2,6 +2,7 @@ package results
 
 import (
 	"context"
+	"runtime"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -15,9 +16,10 @@ func CopyCSVWithDuckDB(ctx context.Context, db *duck.DB, t *Table, file string) 
 	return copyWithDuckDB(ctx, db, t, file, "(FORMAT csv, HEADER true, DELIMITER ',')")
 }
 
-// WriteCSVInGo writes t as CSV with the Go writer (no fallback).
+// WriteCSVInGo writes t as CSV with the Go writer (no fallback), on
+// GOMAXPROCS cores.
 func WriteCSVInGo(ctx context.Context, t *Table, file string) error {
-	return writeCSV(ctx, t, file)
+	return writeCSV(ctx, t, file, runtime.GOMAXPROCS(0))
 }
 
 // CSVSupported is csvSupported.
@@ -30,7 +32,7 @@ func NewTable(name string, schema *arrow.Schema, sqlTypes []string, recs []arrow
 		r.Retain()
 		t.Rows += r.NumRows()
 	}
-	t.reader = func() array.RecordReader {
+	t.reader = func(int) array.RecordReader {
 		rr, err := array.NewRecordReader(schema, recs)
 		if err != nil {
 			panic(err)

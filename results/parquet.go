@@ -126,8 +126,9 @@ type pqRowGroup struct {
 }
 
 // writeParquet writes t into file as Parquet, one row group per batch of
-// its reader, the row groups encoded on every core and written in order.
-func writeParquet(ctx context.Context, t *Table, file string) error {
+// its reader, the row groups encoded on up to workers cores and written
+// in order.
+func writeParquet(ctx context.Context, t *Table, file string, workers int) error {
 	cols, err := parquetColumns(t)
 	if err != nil {
 		return err
@@ -141,7 +142,7 @@ func writeParquet(ctx context.Context, t *Table, file string) error {
 	w.WriteString("PAR1")
 	off := int64(4)
 	var groups []pqRowGroup
-	err = inOrder(ctx, t, func(rec arrow.RecordBatch) (pqRowGroup, error) {
+	err = inOrder(ctx, t, workers, func(rec arrow.RecordBatch) (pqRowGroup, error) {
 		return encodeRowGroup(t, cols, rec)
 	}, func(rg pqRowGroup) error {
 		if _, err := w.Write(rg.buf); err != nil {

@@ -5,7 +5,6 @@
 package results
 
 import (
-	"runtime"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -20,13 +19,13 @@ var batchRows = 1 << 16 // a variable for the tests only
 
 // Table is one output table: its name, Arrow schema, SQL column types (the
 // contract of SPEC section 5) and a streaming reader of its rows in the
-// SPEC's sort order.
+// SPEC's sort order, built on up to the given number of cores.
 type Table struct {
 	Name    string
 	Schema  *arrow.Schema
 	SQLType []string
 	Rows    int64
-	reader  func() array.RecordReader
+	reader  func(workers int) array.RecordReader
 }
 
 var (
@@ -84,20 +83,20 @@ func Tables(res *engine.Result) []*Table {
 // The reader is a plain struct, not array.ReaderFromIter: DuckDB pulls
 // batches through a cgo callback on a locked thread, where the coroutines
 // behind iter.Pull cannot switch (the runtime aborts).
-func emit(schema *arrow.Schema, fill func(b *array.RecordBuilder) (more bool)) func() array.RecordReader {
-	return func() array.RecordReader {
+func emit(schema *arrow.Schema, fill func(b *array.RecordBuilder) (more bool)) func(int) array.RecordReader {
+	return func(int) array.RecordReader {
 		return &fillReader{schema: schema, fill: fill, more: true, refs: 1}
 	}
 }
 
 // oneBatch is emit for the small tables built in one go: fill appends every
 // row once (emit still splits nothing; DuckDB reads one batch).
-func oneBatch(schema *arrow.Schema, fill func(b *array.RecordBuilder)) func() array.RecordReader {
-	return func() array.RecordReader {
+func oneBatch(schema *arrow.Schema, fill func(b *array.RecordBuilder)) func(int) array.RecordReader {
+	return func(int) array.RecordReader {
 		return emit(schema, func(b *array.RecordBuilder) bool {
 			fill(b)
 			return false
-		})()
+		})(1)
 	}
 }
 
@@ -343,12 +342,12 @@ func picks(res *engine.Result) *Table {
 
 // parallelBatches returns readers of n batches, batch i built by build into
 // an empty builder. The batches are built ahead of the reader by as many
-// goroutines as cores (at most twice that many wait, built, for the
+// goroutines as workers (at most twice that many wait, built, for the
 // reader) and read in order, so what is read does not depend on the
-// number of cores. Empty batches are passed over.
-func parallelBatches(schema *arrow.Schema, n int, build func(i int, b *array.RecordBuilder)) func() array.RecordReader {
-	return func() array.RecordReader {
-		return &aheadReader{schema: schema, n: n, build: build, refs: 1}
+// number of workers. Empty batches are passed over.
+func parallelBatches(schema *arrow.Schema, n int, build func(i int, b *array.RecordBuilder)) func(int) array.RecordReader {
+	return func(workers int) array.RecordReader {
+		return &aheadReader{schema: schema, n: n, build: build, refs: 1, workers: max(1, workers)}
 	}
 }
 
@@ -357,6 +356,8 @@ type aheadReader struct {
 	n      int
 	build  func(i int, b *array.RecordBuilder)
 	refs   int64
+	// workers is how many goroutines build batches.
+	workers int
 
 	started bool
 	queue   chan chan arrow.RecordBatch
@@ -372,7 +373,7 @@ func (r *aheadReader) Err() error                     { return nil }
 
 func (r *aheadReader) start() {
 	r.started = true
-	workers := max(1, runtime.GOMAXPROCS(0))
+	workers := r.workers
 	r.queue = make(chan chan arrow.RecordBatch, 2*workers)
 	r.stop = make(chan struct{})
 	sem := make(chan struct{}, workers)

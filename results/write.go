@@ -30,8 +30,8 @@ type Written struct {
 // SPEC section 5 form: CSV with one header row, dates YYYY-MM-DD, booleans
 // true/false, NULL as an empty field and floats in shortest round-trip form,
 // rows in the SPEC's sort order (the tables stream in that order). Both
-// formats are written by Go on every core (parquet.go, csv.go); db writes
-// a CSV table holding a value only DuckDB spells right.
+// formats are written by Go on as many cores as db may use (parquet.go,
+// csv.go); db writes a CSV table holding a value only DuckDB spells right.
 func Write(ctx context.Context, db *duck.DB, tables []*Table, dir, format string) ([]Written, error) {
 	if format != FormatParquet && format != FormatCSV {
 		return nil, fmt.Errorf("unknown output format %q: use parquet or csv", format)
@@ -53,10 +53,10 @@ func Write(ctx context.Context, db *duck.DB, tables []*Table, dir, format string
 // writeTable writes t into file in format.
 func writeTable(ctx context.Context, db *duck.DB, t *Table, file, format string) error {
 	if format == FormatParquet {
-		return writeParquet(ctx, t, file)
+		return writeParquet(ctx, t, file, db.Threads())
 	}
 	if csvSupported(t) {
-		err := writeCSV(ctx, t, file)
+		err := writeCSV(ctx, t, file, db.Threads())
 		if !errors.Is(err, errUnsupported) {
 			return err
 		}
@@ -79,7 +79,7 @@ func copyWithDuckDB(ctx context.Context, db *duck.DB, t *Table, file, opts strin
 		sel += fmt.Sprintf("%s::%s AS %s", duck.Ident(f.Name), t.SQLType[i], duck.Ident(f.Name))
 	}
 	sel += " FROM " + duck.Ident(view)
-	rr := t.reader()
+	rr := t.reader(db.Threads())
 	err := db.ExecWithArrow(ctx, view, rr, fmt.Sprintf("COPY (%s) TO %s %s", sel, duck.Quote(tmp), opts))
 	rr.Release()
 	if err != nil {
