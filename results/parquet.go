@@ -203,6 +203,7 @@ type pqScratch struct {
 	values []byte
 	page   []byte
 	idx    []uint64
+	packed []byte // a page compressed
 }
 
 // encodeColumn appends the pages of column c (array a) to dst, the row
@@ -309,7 +310,7 @@ func (s *pqScratch) encodeColumn(dst []byte, c pqColumn, a arrow.Array) ([]byte,
 		vals = appendBitPackedRun(vals, idx, width)
 		ch.dictOff = int64(len(dst))
 		var err error
-		if dst, err = appendPage(dst, &ch, pageDictionary, dict, len(index), encPlain); err != nil {
+		if dst, err = s.appendPage(dst, &ch, pageDictionary, dict, len(index), encPlain); err != nil {
 			return dst, ch, err
 		}
 		ch.encoding = encRLEDictionary
@@ -320,7 +321,7 @@ func (s *pqScratch) encodeColumn(dst []byte, c pqColumn, a arrow.Array) ([]byte,
 	page = append(page, vals...)
 	s.page = page
 	ch.dataOff = int64(len(dst))
-	dst, err := appendPage(dst, &ch, pageData, page, n, ch.encoding)
+	dst, err := s.appendPage(dst, &ch, pageData, page, n, ch.encoding)
 	return dst, ch, err
 }
 
@@ -343,11 +344,12 @@ func appendValid[T int32 | int64 | arrow.Date32](dst []int64, a arrow.Array, raw
 
 // appendPage appends a page of the given type (header, then body
 // compressed with snappy) to dst and adds its sizes to ch.
-func appendPage(dst []byte, ch *pqChunk, typ int32, body []byte, values int, encoding int32) ([]byte, error) {
+func (s *pqScratch) appendPage(dst []byte, ch *pqChunk, typ int32, body []byte, values int, encoding int32) ([]byte, error) {
 	if len(body) > math.MaxInt32/2 {
 		return dst, fmt.Errorf("a page of %d bytes is too large", len(body))
 	}
-	stored := s2.EncodeSnappy(nil, body)
+	stored := s2.EncodeSnappy(s.packed[:cap(s.packed)], body)
+	s.packed = stored
 	var h thriftWriter
 	h.i32(1, typ)
 	h.i32(2, int32(len(body)))
