@@ -134,6 +134,8 @@ type ExplainOptions struct {
 	// Allocator and MaxPhases select run mode's allocator, as for Run.
 	Allocator Allocator
 	MaxPhases int64
+	// GapTolerance is the optimal allocator's gap tolerance, as for Run.
+	GapTolerance float64
 }
 
 // Explain runs the horizon From..Day with a trace on the user and reports
@@ -167,7 +169,7 @@ func Explain(ctx context.Context, db DB, opt ExplainOptions) (*Explanation, erro
 	}
 	tr := &Trace{UserID: opt.UserID, Day: opt.Day}
 	if _, err := Run(ctx, in, Options{Policy: p, Mode: opt.Mode, Threads: opt.Threads, Trace: tr,
-		Allocator: ex.Allocator, MaxPhases: opt.MaxPhases}); err != nil {
+		Allocator: ex.Allocator, MaxPhases: opt.MaxPhases, GapTolerance: opt.GapTolerance}); err != nil {
 		return nil, err
 	}
 	names, err := snackNames(ctx, db)
@@ -270,7 +272,7 @@ func Explain(ctx context.Context, db DB, opt ExplainOptions) (*Explanation, erro
 	}
 	if tr.opt != nil {
 		ex.DateStatus = tr.opt.status
-		if ex.DateStatus == "optimal" {
+		if SolvedStatus(ex.DateStatus) {
 			explainOptimal(ex, tr)
 		}
 	}

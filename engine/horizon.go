@@ -48,6 +48,11 @@ type Options struct {
 	// MaxPhases limits the optimal allocator's exchange phases per date
 	// (0: DefaultMaxPhases); a date needing more takes the greedy's boxes.
 	MaxPhases int64
+	// GapTolerance lets the optimal allocator stop a date's exchange phases
+	// once the plan they lead to is certified within this fraction of the
+	// date's bound in score, and equal to it in filled, requested and
+	// over-cap lines (0: exact; the CLI's default is DefaultGapTolerance).
+	GapTolerance float64
 
 	// certifyGreedy makes the optimal allocator commit the greedy's boxes
 	// on every date and certify those (the horizon fallback).
@@ -86,6 +91,7 @@ type engine struct {
 	alloc     Allocator
 	fixSc     int // fixed-point scale of the optimal allocator
 	maxPhases int64
+	gapTol    float64
 	certOnly  bool  // commit and certify the greedy's boxes
 	warm      []val // the last optimal date's prices (a warm start)
 }
@@ -111,6 +117,7 @@ func newEngine(in *Inputs, opt Options) (*engine, error) {
 		trace:     opt.Trace,
 		alloc:     opt.Allocator,
 		maxPhases: opt.MaxPhases,
+		gapTol:    opt.GapTolerance,
 		certOnly:  opt.certifyGreedy,
 	}
 	if e.maxPhases <= 0 {
@@ -314,7 +321,7 @@ func run(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
 	}
 	res := &Result{Inputs: in, Policy: e.p, Mode: opt.Mode, Timings: map[string]time.Duration{}}
 	if e.alloc == Optimal {
-		res.Optimal = &OptimalReport{Scale: e.fixSc}
+		res.Optimal = &OptimalReport{Scale: e.fixSc, GapTolerance: e.gapTol}
 	}
 	res.Dates = make([]DateBoxes, in.Days)
 	for di := range res.Dates {

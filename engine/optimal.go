@@ -66,6 +66,12 @@ package engine
 // exact scores: the reported bound uses them, so it is a true bound of the
 // SPEC's objective.
 //
+// With a gap tolerance (Options.GapTolerance, the CLI's --gap-tolerance),
+// the exchange phases stop once sending the excess holders out to their
+// best snacks with units left gives a plan equal to bound(p) in the first
+// three levels and within the tolerance in score (tolerance.go); the date
+// is certified the same way, with status "within tolerance".
+//
 // A date that needs more exchange phases than the limit, or whose repair
 // does not settle, falls back to the greedy's boxes for that date; its
 // bound is still the bound at the prices reached, and the manifest says so.
@@ -92,6 +98,19 @@ const (
 	// Optimal plans each date with the certified optimal allocator.
 	Optimal
 )
+
+// Date statuses of the optimal allocator (DateCert.Status); a fallback's
+// status starts with "fallback: ".
+const (
+	StatusOptimal     = "optimal"
+	StatusTolerance   = "within tolerance"
+	StatusUncontested = "uncontested"
+)
+
+// SolvedStatus reports a date whose plan the exchange algorithm made: at
+// the optimum, or stopped within the gap tolerance (its boxes are then
+// best at the prices but for the holders sent out at the stop).
+func SolvedStatus(s string) bool { return s == StatusOptimal || s == StatusTolerance }
 
 func (a Allocator) String() string {
 	if a == Optimal {
@@ -127,7 +146,9 @@ type Price struct {
 // DateCert is the certificate of one ship date.
 type DateCert struct {
 	Day Day `json:"-"`
-	// Status: "optimal", "uncontested" (no snack ran short at zero prices:
+	// Status: "optimal", "within tolerance" (the exchange phases stopped
+	// at a gap within Options.GapTolerance, see tolerance.go), "uncontested"
+	// (no snack ran short at zero prices:
 	// every user got its best box, the greedy's too), or "fallback: why"
 	// (the greedy's boxes for this date).
 	Status string `json:"status"`
@@ -151,6 +172,9 @@ type DateCert struct {
 	WarmRounds int   `json:"warm_rounds"`
 	ClearMoves int64 `json:"clear_moves"`
 	Repaired   int   `json:"repaired_users"`
+	// ExitMoves counts the holders sent out when the phases stopped within
+	// the gap tolerance.
+	ExitMoves int64 `json:"exit_moves"`
 	// Allowance is added to the bound's score for score terms that fixed
 	// point could not hold exactly (0 in practice).
 	Allowance float64 `json:"allowance"`
@@ -180,6 +204,8 @@ type OptimalReport struct {
 	Chosen string
 	Reason string
 	Scale  int
+	// GapTolerance is Options.GapTolerance (0: every date solved exactly).
+	GapTolerance float64
 }
 
 // optSolver solves one date.
@@ -230,6 +256,11 @@ type optSolver struct {
 	slackVer  []uint32
 	slackDeps [][]int32 // per snack: users whose cached slack snack it is
 
+	// maxE caches catMaxE per category (valid while maxEOK).
+	maxE    []val
+	maxEHas []bool
+	maxEOK  []bool
+
 	// Dijkstra scratch.
 	stamp     int32
 	dist      []val
@@ -247,6 +278,11 @@ type optSolver struct {
 	warmRounds    int
 	clearMoves    int64
 	inexact       atomic.Bool
+	// tol is the relative gap at which the exchange phases may stop (0:
+	// exact); stopped says they did, exitMoves the holders sent out then.
+	tol       float64
+	stopped   bool
+	exitMoves int64
 }
 
 func (o *optSolver) userElig(i int) bitset { return bitset(o.elig[i*o.words : (i+1)*o.words]) }
@@ -271,6 +307,7 @@ func (e *engine) newOptSolver(di int, boxes *DateBoxes, workers []*worker, st *s
 		holders: make([][]int32, nS), slackDeps: make([][]int32, nS), reqBy: make([][]int32, nS), nd: make([]*nodeData, nS),
 		dist: make([]val, nS), distStamp: make([]int32, nS), finStamp: make([]int32, nS),
 		predFrom: make([]int32, nS), predUser: make([]int32, nS),
+		tol: e.gapTol, maxE: make([]val, nC), maxEHas: make([]bool, nC), maxEOK: make([]bool, nC),
 	}
 	copy(o.q, st.left)
 	newT, _ := toFix(e.newTerm, o.sc)
@@ -428,6 +465,11 @@ func (o *optSolver) solve(ctx context.Context, workers []*worker, maxPhases int6
 				return false, err
 			}
 		}
+		if o.tol > 0 && o.phases%toleranceEvery == 0 && o.withinTolerance(o.tol) {
+			o.exitMoves = o.exitCommit()
+			o.stopped = true
+			break
+		}
 		if !o.phase() {
 			break
 		}
@@ -546,7 +588,7 @@ func (e *engine) optimalDate(ctx context.Context, di int, boxes *DateBoxes, work
 		// Every user takes its best box: the greedy commits exactly these.
 		e.greedyCommit(di, boxes, workers, st, count)
 		c := o.certify(boxes, workers)
-		c.Status = "uncontested"
+		c.Status = StatusUncontested
 		c.Seconds = time.Since(start).Seconds()
 		e.traceOptimal(o, c.Status, st)
 		return c, nil
@@ -576,8 +618,12 @@ func (e *engine) optimalDate(ctx context.Context, di int, boxes *DateBoxes, work
 	}
 	o.writeBoxes(boxes, workers)
 	c := o.certify(boxes, workers)
-	c.Status = "optimal"
+	c.Status = StatusOptimal
+	if o.stopped {
+		c.Status = StatusTolerance
+	}
 	c.Repaired = o.repaired
+	c.ExitMoves = o.exitMoves
 	for i, u := range boxes.Users {
 		off := boxes.Slot[i]
 		lines := boxes.Snack[off : off+boxes.Filled[i]]

@@ -25,6 +25,7 @@ package engine
 // are rare and checked one by one.
 
 import (
+	"fmt"
 	"math"
 	"slices"
 )
@@ -35,17 +36,51 @@ import (
 // only on the user's lines in a's category and in c: ver and t hold the
 // user's versions of those two categories.
 type entry struct {
-	k   val
+	k   ekey
 	i   int32
 	ver uint32
 	t   int32
 }
 
+// ekey is an entry's key, a val in compact form: its first three levels are
+// a few lines and its tie-break a difference of two snack indexes, so an
+// entry takes 40 bytes instead of 64 (the heaps are most of the allocator's
+// memory).
+type ekey struct {
+	s       fix
+	t       int32
+	f, r, o int8
+}
+
+func toKey(v val) ekey {
+	k := ekey{s: v.s, t: int32(v.t), f: int8(v.f), r: int8(v.r), o: int8(v.o)}
+	if int64(k.t) != v.t || int64(k.f) != v.f || int64(k.r) != v.r || int64(k.o) != v.o {
+		panic(fmt.Sprintf("engine: exchange key %+v out of the compact range", v))
+	}
+	return k
+}
+
+func (k ekey) val() val {
+	return val{f: int64(k.f), r: int64(k.r), o: int64(k.o), s: k.s, t: int64(k.t)}
+}
+
 type entryHeap []entry
 
 func entryLess(a, b *entry) bool {
-	if c := a.k.cmp(b.k); c != 0 {
+	x, y := &a.k, &b.k
+	switch {
+	case x.f != y.f:
+		return x.f < y.f
+	case x.r != y.r:
+		return x.r < y.r
+	case x.o != y.o:
+		return x.o < y.o
+	}
+	if c := x.s.cmp(y.s); c != 0 {
 		return c < 0
+	}
+	if x.t != y.t {
+		return x.t < y.t
 	}
 	return a.i < b.i
 }
@@ -179,7 +214,7 @@ func (o *optSolver) sinkHeap(a int32) *entryHeap {
 		for _, i := range o.liveHolders(a) {
 			base := o.vOf(int(i), a).sub(o.remGain(int(i), a))
 			x, t := o.sinkBest(int(i), a)
-			nd.sink = append(nd.sink, entry{k: base.sub(x), i: i, ver: o.ver[i], t: t})
+			nd.sink = append(nd.sink, entry{k: toKey(base.sub(x)), i: i, ver: o.ver[i], t: t})
 		}
 		nd.sink.heapify()
 	}
@@ -362,7 +397,7 @@ func (o *optSolver) pushEntries(i int, a int32) {
 
 func (o *optSolver) pushSink(i int, a int32, base val) {
 	x, t := o.sinkBest(i, a)
-	o.pushSinkHeap(a, entry{k: base.sub(x), i: int32(i), ver: o.ver[i], t: t})
+	o.pushSinkHeap(a, entry{k: toKey(base.sub(x)), i: int32(i), ver: o.ver[i], t: t})
 }
 
 // pushCatEntry records user i, holding node a, in a's heap of category c
@@ -383,13 +418,22 @@ func (o *optSolver) pushCatEntry(i int, a int32, c int32, base val) {
 	h := o.userH(i)[c]
 	k := base.sub(val{s: h}).sub(pen)
 	cv := o.cver[i*o.nC : (i+1)*o.nC]
-	o.pushCatHeap(a, c, entry{k: k, i: int32(i), ver: cv[o.cat[a]], t: int32(cv[c])})
+	o.pushCatHeap(a, c, entry{k: toKey(k), i: int32(i), ver: cv[o.cat[a]], t: int32(cv[c])})
 }
 
 // worthExchange reports whether some node of category c that user i,
 // holding a, could take is worth more to it than its best snack of c with
 // units left (see pushEntries).
 func (o *optSolver) worthExchange(i int, a int32, c int32) bool {
+	t := o.slackBest(i, c)
+	if t >= 0 {
+		// No node of c is worth more than the best of them at its price.
+		if m, ok := o.catMaxE(c); ok {
+			if x, v := m.add(val{s: o.userH(i)[c]}), o.vOf(i, t); cmpVal(&x, &v) <= 0 {
+				return false
+			}
+		}
+	}
 	found := false
 	var bestE val
 	for _, b := range o.nodesByCat[c] {
@@ -402,7 +446,7 @@ func (o *optSolver) worthExchange(i int, a int32, c int32) bool {
 	if !found {
 		return false
 	}
-	if t := o.slackBest(i, c); t >= 0 {
+	if t >= 0 {
 		if x, v := bestE.add(val{s: o.userH(i)[c]}), o.vOf(i, t); cmpVal(&x, &v) <= 0 {
 			return false
 		}
@@ -511,12 +555,29 @@ func (o *optSolver) exchRC(i int, a, b int32) (val, bool) {
 	return ra.sub(rb), true
 }
 
+// catMaxE is the highest own value at its price, E(b) - p(b), of the nodes
+// of category c (false: c has none), cached until a price or the nodes of c
+// change.
+func (o *optSolver) catMaxE(c int32) (val, bool) {
+	if !o.maxEOK[c] {
+		o.maxEOK[c] = true
+		o.maxEHas[c] = false
+		for _, b := range o.nodesByCat[c] {
+			if e := o.eOf(b); !o.maxEHas[c] || cmpVal(&e, &o.maxE[c]) > 0 {
+				o.maxE[c], o.maxEHas[c] = e, true
+			}
+		}
+	}
+	return o.maxE[c], o.maxEHas[c]
+}
+
 // makeNode turns snack t, whose stock just ran full, into a node.
 func (o *optSolver) makeNode(t int32) {
 	o.node.set(t)
 	o.nodes = append(o.nodes, t)
 	o.nodesByCat[o.cat[t]] = append(o.nodesByCat[o.cat[t]], t)
 	o.nd[t] = &nodeData{cat: make([]entryHeap, o.nC), catBuilt: make([]bool, o.nC)}
+	o.maxEOK[o.cat[t]] = false
 	// Users whose best snack with units left in t's category was t: their
 	// exchanges into that category may now be needed (their other entries
 	// stand; a sink entry aiming at t is renewed when it is next read).
@@ -524,7 +585,7 @@ func (o *optSolver) makeNode(t int32) {
 	for _, i := range o.slackDeps[t] {
 		j := int(i)*o.nC + int(c)
 		if o.slackS[j] != t || o.slackVer[j] != o.cver[j] {
-			continue
+			continue // stale, or a user listed twice (slackBest lists it on every refresh)
 		}
 		o.slackVer[j] = math.MaxUint32
 		for _, a := range o.userBox(int(i)) {
@@ -602,6 +663,7 @@ func (o *optSolver) phase() bool {
 	for _, v := range fins {
 		if d := sinkDist.sub(o.dist[v]); d.positive() {
 			o.price[v] = o.price[v].add(d)
+			o.maxEOK[o.cat[v]] = false
 			if !o.priced.has(v) {
 				o.priced.set(v)
 				o.pricedList = append(o.pricedList, v)
@@ -674,12 +736,12 @@ func (o *optSolver) relaxFrom(a int32, sinkDist *val, sinkFrom, sinkUser *int32)
 		if x.t >= 0 && o.node.has(x.t) { // the target ran full since
 			e := sink.pop()
 			v, t := o.sinkBest(int(e.i), a)
-			e.k = o.vOf(int(e.i), a).sub(o.remGain(int(e.i), a)).sub(v)
+			e.k = toKey(o.vOf(int(e.i), a).sub(o.remGain(int(e.i), a)).sub(v))
 			e.t = t
 			sink.push(e)
 			continue
 		}
-		if d := da.add(x.k.sub(pa)); d.cmp(*sinkDist) < 0 {
+		if d := da.add(x.k.val().sub(pa)); d.cmp(*sinkDist) < 0 {
 			*sinkDist, *sinkFrom, *sinkUser = d, a, x.i
 		}
 		break
@@ -715,7 +777,7 @@ func (o *optSolver) relaxFrom(a int32, sinkDist *val, sinkFrom, sinkUser *int32)
 			if x == nil {
 				break
 			}
-			if lb := floor.add(x.k); cmpVal(&lb, sinkDist) >= 0 {
+			if lb := floor.add(x.k.val()); cmpVal(&lb, sinkDist) >= 0 {
 				break
 			}
 			seen++
@@ -731,7 +793,7 @@ func (o *optSolver) relaxFrom(a int32, sinkDist *val, sinkFrom, sinkUser *int32)
 				took = true
 				targets[ti] = -1
 				left--
-				o.relaxTo(b, da.add(x.k.sub(pa).sub(o.eOf(b))), a, x.i)
+				o.relaxTo(b, da.add(x.k.val().sub(pa).sub(o.eOf(b))), a, x.i)
 			}
 			// An entry no target wanted may have become dominated since it
 			// was made (prices only rise): then it can never matter again
@@ -783,13 +845,13 @@ func (o *optSolver) sinkZero(a int32, m int64) []int32 {
 		}
 		if x.t >= 0 && o.node.has(x.t) {
 			v, t := o.sinkBest(int(x.i), a)
-			x.k = o.vOf(int(x.i), a).sub(o.remGain(int(x.i), a)).sub(v)
+			x.k = toKey(o.vOf(int(x.i), a).sub(o.remGain(int(x.i), a)).sub(v))
 			x.t = t
 			h.push(x)
 			continue
 		}
 		o.buf = append(o.buf, x)
-		if !x.k.sub(pa).isZero() {
+		if !x.k.val().sub(pa).isZero() {
 			break
 		}
 		out = append(out, x.i)
@@ -819,7 +881,7 @@ func (o *optSolver) arcZero(a, b int32, m int64) []int32 {
 			stale++
 			continue
 		}
-		if c := x.k.cmp(want); c > 0 {
+		if c := x.k.val().cmp(want); c > 0 {
 			break
 		} else if c == 0 && o.userStamp[x.i] != o.ustamp && o.canTake(int(x.i), b) {
 			o.userStamp[x.i] = o.ustamp

@@ -17,7 +17,10 @@ type Certificate struct {
 	// boxes or a lower score than the reference greedy (Reason); the
 	// tables then hold the greedy's plan, certified date by date.
 	Chosen string `json:"chosen"`
-	Reason string `json:"reason,omitempty"`
+	// GapTolerancePct is the gap, in percent of a date's bound, at which a
+	// date's exchange phases stopped ("within tolerance"; 0: exact).
+	GapTolerancePct float64 `json:"gap_tolerance_pct"`
+	Reason          string  `json:"reason,omitempty"`
 	// Greedy is the reference greedy run's outcome on the same dates.
 	Greedy CertGreedy `json:"greedy"`
 	Total  CertTotals `json:"total"`
@@ -55,7 +58,8 @@ type CertTotals struct {
 // CertDate is one ship date's certificate.
 type CertDate struct {
 	ShipOn string `json:"ship_on"`
-	// Status: "optimal", "uncontested" (no snack ran short at zero prices),
+	// Status: "optimal", "within tolerance" (stopped at a gap within
+	// GapTolerancePct), "uncontested" (no snack ran short at zero prices),
 	// "greedy" (the horizon fell back to the greedy's plan) or "fallback:
 	// why" (the greedy's boxes on this date).
 	Status string `json:"status"`
@@ -85,6 +89,7 @@ type CertDate struct {
 	Phases    int64          `json:"phases"`
 	Moves     int64          `json:"moves"`
 	Repaired  int            `json:"repaired_users"`
+	ExitMoves int64          `json:"exit_moves"`
 	Seconds   float64        `json:"seconds"`
 }
 
@@ -94,7 +99,7 @@ func newCertificate(rep *engine.OptimalReport) *Certificate {
 		Objective: []string{"filled units (fewest short units)", "requested lines", "lines over a category cap (fewest)", "score", "ties: lower snack_id"},
 		Bound: "per date, sum over users of the best box at the snack prices plus sum of price times units in stock " +
 			"(Lagrangian dual of the stock limits; exact for this network problem); scores as the SPEC computes them",
-		Chosen: rep.Chosen, Reason: rep.Reason,
+		Chosen: rep.Chosen, Reason: rep.Reason, GapTolerancePct: rep.GapTolerance * 100,
 		Greedy: CertGreedy{Score: rep.GreedyScore, ShortBoxes: rep.GreedyShortBoxes, ShortUnits: rep.GreedyShortUnits},
 	}
 	t := &c.Total
@@ -107,7 +112,7 @@ func newCertificate(rep *engine.OptimalReport) *Certificate {
 			Requested: d.Achieved.Requested, RequestedBound: d.Bound.Requested,
 			OverCap: d.Achieved.OverCap, OverCapBound: d.Bound.OverCap,
 			BoundUsers: d.BoundUsers, BoundStock: d.BoundStock, Allowance: d.Allowance,
-			Prices: d.Prices, Phases: d.Phases, Moves: d.Moves, Repaired: d.Repaired, Seconds: d.Seconds,
+			Prices: d.Prices, Phases: d.Phases, Moves: d.Moves, Repaired: d.Repaired, ExitMoves: d.ExitMoves, Seconds: d.Seconds,
 		}
 		if cd.Prices == nil {
 			cd.Prices = []engine.Price{}
@@ -125,7 +130,7 @@ func newCertificate(rep *engine.OptimalReport) *Certificate {
 		if cd.Certified {
 			t.CertifiedDates++
 		}
-		if cd.Status != "optimal" && cd.Status != "uncontested" {
+		if !engine.SolvedStatus(cd.Status) && cd.Status != engine.StatusUncontested {
 			t.FallbackDates++
 		}
 	}

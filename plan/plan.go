@@ -73,6 +73,9 @@ type Request struct {
 	// exchange-phase limit per date (0: the default).
 	Allocator engine.Allocator
 	MaxPhases int64
+	// GapTolerance is the optimal allocator's stopping gap per date, a
+	// fraction of the date's bound (0: exact; see engine.Options).
+	GapTolerance float64
 }
 
 // Outcome is what a job produced.
@@ -149,7 +152,7 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 
 	stage("choosing boxes")
 	res, err := engine.Run(ctx, in, engine.Options{Policy: req.Policy, Mode: req.Mode, Threads: req.Threads, Progress: req.Progress,
-		Allocator: req.Allocator, MaxPhases: req.MaxPhases})
+		Allocator: req.Allocator, MaxPhases: req.MaxPhases, GapTolerance: req.GapTolerance})
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,8 @@ type Options struct {
 	// Allocator is run mode's allocator (the one the run to explain used).
 	Allocator string
 	MaxPhases int64
+	// GapTolerance is --gap-tolerance, in percent.
+	GapTolerance float64
 
 	day, from engine.Day
 	mode      engine.Mode
@@ -87,6 +89,7 @@ to users it is worth more to, by at least its price.`,
 	fs.StringVar(&opts.Show, "show", "all", "snacks listed: all, eligible, ineligible or box")
 	fs.StringVar(&opts.Allocator, "allocator", "greedy", "run mode's allocator: greedy or optimal (as the run to explain)")
 	fs.Int64Var(&opts.MaxPhases, "max-phases", 0, "optimal allocator: exchange-phase limit per date, as given to the run (0: the default)")
+	fs.Float64Var(&opts.GapTolerance, "gap-tolerance", engine.DefaultGapTolerance*100, "optimal allocator: the gap tolerance per date in percent, as given to the run (0: exact)")
 	_ = cmd.MarkFlagRequired("user")
 	_ = cmd.MarkFlagRequired("date")
 	opts.Policy = cmdutil.AddPolicyFlags(cmd)
@@ -146,6 +149,12 @@ func (o *Options) validate() error {
 	if o.MaxPhases < 0 || o.MaxPhases > 1_000_000_000 {
 		return cmdutil.FlagErrorf("--max-phases %d: must lie between 1 and 1000000000 (0: the default)", o.MaxPhases)
 	}
+	if o.GapTolerance != engine.DefaultGapTolerance*100 && o.alloc != engine.Optimal {
+		return cmdutil.FlagErrorf("--gap-tolerance stops the optimal allocator; use it with --mode run --allocator optimal")
+	}
+	if !(o.GapTolerance >= 0 && o.GapTolerance <= 1) {
+		return cmdutil.FlagErrorf("--gap-tolerance %v: must lie between 0 (exact) and 1 (percent of a date's bound)", o.GapTolerance)
+	}
 	o.pol, err = o.Policy.Resolve()
 	return err
 }
@@ -159,7 +168,7 @@ func explainRun(ctx context.Context, o *Options) error {
 	defer db.Close()
 	ex, err := engine.Explain(ctx, db, engine.ExplainOptions{
 		UserID: o.User, Day: o.day, From: o.from, Mode: o.mode, Policy: o.pol, Threads: o.Threads,
-		Allocator: o.alloc, MaxPhases: o.MaxPhases,
+		Allocator: o.alloc, MaxPhases: o.MaxPhases, GapTolerance: o.GapTolerance / 100,
 	})
 	if err != nil {
 		return err
@@ -287,7 +296,7 @@ func fmtF(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
 // --show all/eligible, every eligible snack), with their prices, units and
 // reasons.
 func writeOptimal(w io.Writer, ex *engine.Explanation, show string) {
-	if ex.DateStatus != "optimal" {
+	if !engine.SolvedStatus(ex.DateStatus) {
 		fmt.Fprintf(w, "\nOptimal allocator on %s: %s; this date's boxes are the greedy's (see 'Box').\n", ex.Day, ex.DateStatus)
 		return
 	}
@@ -348,7 +357,7 @@ type jsonSnack struct {
 func toJSON(ex *engine.Explanation, v engine.SnackVerdict) jsonSnack {
 	j := jsonSnack{v.SnackID, v.Name, v.Category, v.Eligible, v.Reason, v.Terms.Popularity, v.Terms.Preference,
 		v.Terms.Affinity, v.Terms.Novelty, v.Score, v.Position, v.Requested, v.Price, nil, nil, v.Why}
-	if ex.DateStatus == "optimal" {
+	if engine.SolvedStatus(ex.DateStatus) {
 		from, left := v.UnitsFrom, v.UnitsLeft
 		j.UnitsFrom, j.UnitsLeft = &from, &left
 	}

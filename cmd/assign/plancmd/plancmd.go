@@ -37,6 +37,8 @@ type Options struct {
 	// the optimal allocator's exchange-phase limit per date (0: default).
 	Allocator string
 	MaxPhases int64
+	// GapTolerance is --gap-tolerance, in percent of a date's bound.
+	GapTolerance float64
 	// CPUProfile and MemProfile, when set, receive pprof profiles of the
 	// job (CPU over the whole job; heap at its end) for performance work.
 	CPUProfile string
@@ -119,6 +121,9 @@ func (o *Options) Validate() error {
 		if o.MaxPhases < 0 || o.MaxPhases > 1_000_000_000 {
 			return cmdutil.FlagErrorf("--max-phases %d: must lie between 1 and 1000000000 (0: the default, %d)", o.MaxPhases, engine.DefaultMaxPhases)
 		}
+		if err := CheckGapTolerance(o.GapTolerance, alloc); err != nil {
+			return err
+		}
 	}
 	p, err := o.Policy.Resolve()
 	if err != nil {
@@ -155,6 +160,7 @@ func (o *Options) Validate() error {
 	o.Request = plan.Request{
 		Mode: o.Mode, Snapshot: o.Snapshot, D0: engine.DayOf(d), Days: o.Days, Policy: p,
 		Threads: o.Threads, OutDir: o.OutDir, OutFormat: o.Format, Allocator: alloc, MaxPhases: o.MaxPhases,
+		GapTolerance: o.GapTolerance / 100,
 		Flags: map[string]any{"date": o.Date, "days": o.Days, "snapshot": o.Snapshot, "threads": o.Threads,
 			"out": o.OutDir, "format": o.Format, "policy_file": o.Policy.File, "allocator": o.Allocator},
 		Version: cmdutil.BuildVersion(),
@@ -322,7 +328,7 @@ func printCertificate(w io.Writer, m *plan.Manifest) {
 			gap = "n/a"
 		}
 		note := ""
-		if cd.Status != "optimal" && cd.Status != "uncontested" {
+		if !engine.SolvedStatus(cd.Status) && cd.Status != engine.StatusUncontested {
 			note = "*"
 		}
 		rows = append(rows, []any{d.ShipOn + note, d.Users, d.Boxes, d.ShortBoxes, cd.Filled, cd.ShortUnits, cd.ShortUnitsBound,
@@ -334,7 +340,7 @@ func printCertificate(w io.Writer, m *plan.Manifest) {
 	cmdutil.PrintTable(w, []string{"ship date", "users", "boxes", "short boxes", "units", "short units", "fewest short", "score", "bound", "gap %"}, rows,
 		"users", "boxes", "short boxes", "units", "short units", "fewest short", "score", "bound", "gap %")
 	for i, cd := range c.Dates {
-		if cd.Status != "optimal" && cd.Status != "uncontested" {
+		if !engine.SolvedStatus(cd.Status) && cd.Status != engine.StatusUncontested {
 			fmt.Fprintf(w, "* %s: %s; the bound is the certificate at the prices reached\n", m.PerDate[i].ShipOn, cd.Status)
 		}
 	}
@@ -401,4 +407,19 @@ func printStock(w io.Writer, res *engine.Result) {
 	}
 	fmt.Fprintf(w, "\nStock: %d units taken from %d of %d lots; %d units left in all lots.\n", units, lots, len(in.LotID), left)
 	fmt.Fprintf(w, "Total score of assigned lines: %.6f\n", score)
+}
+
+// DefaultGapTolerancePct is --gap-tolerance's default, in percent.
+const DefaultGapTolerancePct = engine.DefaultGapTolerance * 100
+
+// CheckGapTolerance validates --gap-tolerance (percent): between 0 (exact)
+// and 1, and set only with the optimal allocator.
+func CheckGapTolerance(pct float64, alloc engine.Allocator) error {
+	if pct != DefaultGapTolerancePct && alloc != engine.Optimal {
+		return cmdutil.FlagErrorf("--gap-tolerance stops the optimal allocator; use it with --allocator optimal")
+	}
+	if !(pct >= 0 && pct <= 1) {
+		return cmdutil.FlagErrorf("--gap-tolerance %v: must lie between 0 (exact) and 1 (percent of a date's bound)", pct)
+	}
+	return nil
 }

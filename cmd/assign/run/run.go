@@ -29,8 +29,11 @@ possible, then as many open requests honoured, then as few lines over a
 category cap, then the highest total score, under the same rules. It prints,
 per date and in total, the plan's score, an upper bound on what any plan
 could reach from that date's stock (the certificate, also in the manifest)
-and the gap between them. A date that needs more than --max-phases exchange
-phases takes the greedy's boxes and says so. The reference greedy runs beside
+and the gap between them. A date's exchange phases stop once its plan is
+certified within --gap-tolerance percent of the bound (default 0.01; 0:
+exact), with as few short units, as many requests and as few over-cap lines
+as the bound; such a date says "within tolerance". A date that needs more
+than --max-phases exchange phases takes the greedy's boxes and says so. The reference greedy runs beside
 it; if the optimal plan had more short boxes or a lower total score than the
 greedy's, the greedy's plan is written instead, and the output says why.
 
@@ -77,6 +80,8 @@ ship); 2 for a usage mistake; 1 on any other error; 130 when interrupted.`,
 	cmd.Flags().StringVar(&opts.QuotaFrom, "quota-from", "", "with --shard: the merged preassign of the same shards (run id or folder) whose demand splits the stock among them")
 	cmd.Flags().StringVar(&opts.Allocator, "allocator", "greedy", "allocation algorithm: greedy (the reference) or optimal (certified)")
 	cmd.Flags().Int64Var(&opts.MaxPhases, "max-phases", 0, fmt.Sprintf("optimal allocator: exchange phases per date before it falls back to the greedy's boxes (default %d)", engine.DefaultMaxPhases))
+	cmd.Flags().Float64Var(&opts.GapTolerance, "gap-tolerance", plancmd.DefaultGapTolerancePct,
+		"optimal allocator: stop a date's exchange phases once its plan is certified within this percent of the date's bound in score (same short units, requests and over-cap lines as the bound; 0: exact)")
 	_ = cmd.RegisterFlagCompletionFunc("allocator", cobra.FixedCompletions([]string{"greedy", "optimal"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
