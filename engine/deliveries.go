@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -20,6 +21,15 @@ import (
 // shared pair of arrays, with CSR offsets over the users it covers; a user's
 // deliveries are the union over runs. Tables in no useful order (more than
 // maxDeliveryRuns runs) are grouped by a counting sort into one run instead.
+
+// Delivery returns the snack (sidx) and day of delivery row j.
+func (in *Inputs) Delivery(j int32) (sidx int32, day Day) {
+	sidx = int32(in.DelSnack[j])
+	if in.DelSnackHi != nil {
+		sidx |= int32(in.DelSnackHi[j]) << 16
+	}
+	return sidx, in.DelBase + Day(in.DelDay[j])
+}
 
 // DeliveryRun is one stretch of Inputs.DelSnack/DelDay in which rows are
 // grouped by uidx: the rows of user u (Lo <= u < Lo+len(Start)-1) are
@@ -41,18 +51,44 @@ func (r *DeliveryRun) rows(u int32) (lo, hi int32) {
 // maxDeliveryRuns bounds the runs kept; beyond it the rows are regrouped.
 const maxDeliveryRuns = 64
 
-// deliveryRuns builds Inputs.DelRuns, DelSnack and DelDay from a stream.
+// deliveryRuns builds Inputs.DelRuns, DelSnack, DelSnackHi and DelDay from
+// a stream. Days are kept as offsets from base; a snack index of 65,536 or
+// more starts the high halves (wide).
 type deliveryRuns struct {
 	nU    int
 	runs  []DeliveryRun
 	cur   *DeliveryRun
 	prev  int32
-	snack []int32
-	day   []Day
+	snack []uint16
+	hi    []uint16 // nil until wide
+	wide  bool
+	day   []uint16
+	base  Day
 	// keys holds the uidx of every row once the runs are too many; rows
 	// before that point have theirs in the runs.
 	keys      []int32
 	unordered bool
+}
+
+// push appends the snack and day of one row.
+func (b *deliveryRuns) push(s int32, d Day) error {
+	off := d - b.base
+	if off < 0 || off > math.MaxUint16 {
+		return fmt.Errorf("delivery day %s outside %s..%s", d, b.base, b.base+math.MaxUint16)
+	}
+	if s < 0 {
+		return fmt.Errorf("snack index %d", s)
+	}
+	if s > math.MaxUint16 && !b.wide {
+		b.wide = true
+		b.hi = make([]uint16, len(b.snack), cap(b.snack))
+	}
+	b.snack = append(b.snack, uint16(s))
+	if b.wide {
+		b.hi = append(b.hi, uint16(s>>16))
+	}
+	b.day = append(b.day, uint16(off))
+	return nil
 }
 
 func (b *deliveryRuns) add(k, s int32, d Day) error {
@@ -75,9 +111,7 @@ func (b *deliveryRuns) add(k, s int32, d Day) error {
 		}
 		b.prev = k
 	}
-	b.snack = append(b.snack, s)
-	b.day = append(b.day, d)
-	return nil
+	return b.push(s, d)
 }
 
 // addBatch adds rows; it is add with the common case (the next row of the
@@ -85,8 +119,9 @@ func (b *deliveryRuns) add(k, s int32, d Day) error {
 func (b *deliveryRuns) addBatch(keys, snacks []int32, days []arrow.Date32) error {
 	for i, k := range keys {
 		if !b.unordered && b.cur != nil && k >= b.prev && k-b.cur.Lo < int32(len(b.cur.Start)) {
-			b.snack = append(b.snack, snacks[i])
-			b.day = append(b.day, Day(days[i]))
+			if err := b.push(snacks[i], Day(days[i])); err != nil {
+				return err
+			}
 			continue
 		}
 		if err := b.add(k, snacks[i], Day(days[i])); err != nil {
@@ -107,8 +142,9 @@ func (b *deliveryRuns) closeRun() {
 // finish stores the runs in in; unordered rows are regrouped into one run.
 func (b *deliveryRuns) finish(in *Inputs) {
 	b.closeRun()
+	in.DelBase = b.base
 	if !b.unordered {
-		in.DelRuns, in.DelSnack, in.DelDay = b.runs, b.snack, b.day
+		in.DelRuns, in.DelSnack, in.DelSnackHi, in.DelDay = b.runs, b.snack, b.hi, b.day
 		return
 	}
 	keys := make([]int32, 0, len(b.snack))
@@ -130,19 +166,27 @@ func (b *deliveryRuns) finish(in *Inputs) {
 	}
 	next := make([]int32, b.nU)
 	copy(next, start)
-	snack, day := make([]int32, len(keys)), make([]Day, len(keys))
+	snack, day := make([]uint16, len(keys)), make([]uint16, len(keys))
+	var hi []uint16
+	if b.wide {
+		hi = make([]uint16, len(keys))
+	}
 	for j, k := range keys {
 		p := next[k]
 		snack[p], day[p] = b.snack[j], b.day[j]
+		if hi != nil {
+			hi[p] = b.hi[j]
+		}
 		next[k]++
 	}
 	in.DelRuns = []DeliveryRun{{Lo: 0, Start: start}}
-	in.DelSnack, in.DelDay = snack, day
+	in.DelSnack, in.DelSnackHi, in.DelDay = snack, hi, day
 }
 
 // loadDeliveries reads inputs_deliveries into in's delivery runs. The row
 // count of the date filter alone (cheap: no join) sizes the arrays once.
-func loadDeliveries(ctx context.Context, db DB, in *Inputs, params map[string]string) error {
+// Days are stored from base, the day before the first that can block.
+func loadDeliveries(ctx context.Context, db DB, in *Inputs, base Day, params map[string]string) error {
 	var hint int64
 	if err := db.QueryArrow(ctx, queries.Render("inputs_deliveries_bound", params), func(rec arrow.RecordBatch) error {
 		v, err := appendInt64(nil, "n", rec.Column(0))
@@ -153,7 +197,7 @@ func loadDeliveries(ctx context.Context, db DB, in *Inputs, params map[string]st
 	}); err != nil {
 		return fmt.Errorf("engine input inputs_deliveries_bound: %w", err)
 	}
-	b := &deliveryRuns{nU: in.NumUsers(), snack: make([]int32, 0, hint), day: make([]Day, 0, hint)}
+	b := &deliveryRuns{nU: in.NumUsers(), snack: make([]uint16, 0, hint), day: make([]uint16, 0, hint), base: base}
 	err := db.QueryArrow(ctx, queries.Render("inputs_deliveries", params), func(rec arrow.RecordBatch) error {
 		if rec.NumCols() != 3 {
 			return fmt.Errorf("%d columns, want 3", rec.NumCols())

@@ -61,7 +61,8 @@ func TestDeliveryRunsGroupEveryOrder(t *testing.T) {
 				for r := range in.DelRuns {
 					from, to := in.DelRuns[r].rows(u)
 					for j := from; j < to; j++ {
-						got = append(got, fmt.Sprint(in.DelSnack[j], in.DelDay[j]))
+						s, d := in.Delivery(j)
+						got = append(got, fmt.Sprint(s, d))
 					}
 				}
 				total += len(got)
@@ -80,5 +81,49 @@ func TestDeliveryRunsGroupEveryOrder(t *testing.T) {
 	b := &deliveryRuns{nU: nU}
 	if err := b.add(nU, 1, 1); err == nil {
 		t.Error("an index past the users was accepted")
+	}
+	if err := b.add(0, 1, 70000); err == nil {
+		t.Error("a day past the 16-bit offsets was accepted")
+	}
+}
+
+// TestDeliveryRowsWide: snack indexes past 16 bits keep their high halves,
+// in order and regrouped, and days keep their offsets from the base.
+func TestDeliveryRowsWide(t *testing.T) {
+	for _, shuffled := range []bool{false, true} {
+		b := &deliveryRuns{nU: 4, base: 19000}
+		type row struct {
+			k, s int32
+			d    Day
+		}
+		rows := []row{{0, 5, 19001}, {0, 65535, 19100}, {1, 65536, 19200}, {2, 1 << 22, 19300}, {3, 7, 19000 + 65535}}
+		if shuffled {
+			rows = []row{rows[3], rows[1], rows[4], rows[0], rows[2]}
+			b.unordered = true // as past maxDeliveryRuns: regrouped by finish
+		}
+		for _, r := range rows {
+			if err := b.add(r.k, r.s, r.d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var in Inputs
+		b.finish(&in)
+		if in.DelSnackHi == nil {
+			t.Fatal("no high halves")
+		}
+		for _, r := range rows {
+			found := false
+			for i := range in.DelRuns {
+				from, to := in.DelRuns[i].rows(r.k)
+				for j := from; j < to; j++ {
+					if s, d := in.Delivery(j); s == r.s && d == r.d {
+						found = true
+					}
+				}
+			}
+			if !found {
+				t.Errorf("shuffled %v: row %v lost", shuffled, r)
+			}
+		}
 	}
 }

@@ -164,12 +164,7 @@ func sequentialGreedy(t *testing.T, in *Inputs, p policy.Policy) *Result {
 	for di := range res.Dates {
 		res.Dates[di].Day = in.D0 + Day(di)
 	}
-	for u := 0; u < in.NumUsers(); u++ {
-		for j := in.ShipStart[u]; j < in.ShipStart[u+1]; j++ {
-			boxes := &res.Dates[in.ShipDay[j]-in.D0]
-			boxes.Users = append(boxes.Users, int32(u))
-		}
-	}
+	e.placeUsers(res.Dates)
 	for di := range res.Dates {
 		boxes := &res.Dates[di]
 		st.begin(boxes.Day)

@@ -17,17 +17,36 @@ func (w *worker) eligible(u int32, di int, d Day, dst bitset) {
 		dst.clear(in.BadSnack[j])
 	}
 	lo := d - Day(e.p.RepeatWindowDays) // blocks iff lo < shipped_on <= d
+	// The same test on the rows' day offsets from in.DelBase.
+	olo, od := int32(lo-in.DelBase), int32(d-in.DelBase)
 	for r := range in.DelRuns {
 		from, to := in.DelRuns[r].rows(u)
+		if in.DelSnackHi != nil {
+			for j := from; j < to; j++ {
+				if sd := int32(in.DelDay[j]); sd > olo && sd <= od {
+					s, _ := in.Delivery(j)
+					dst.clear(s)
+				}
+			}
+			continue
+		}
 		for j := from; j < to; j++ {
-			if sd := in.DelDay[j]; sd > lo && sd <= d {
-				dst.clear(in.DelSnack[j])
+			if sd := int32(in.DelDay[j]); sd > olo && sd <= od {
+				dst.clear(int32(in.DelSnack[j]))
 			}
 		}
 	}
-	for _, h := range e.hdel[u] {
-		if h.day > lo && h.day <= d {
-			dst.clear(h.snack)
+	// The user's boxes of earlier dates in the horizon (ship days ascend;
+	// a user ships at most once a date, and its box of d is not chosen yet).
+	for j := in.ShipStart[u]; j < in.ShipStart[u+1]; j++ {
+		sd := in.ShipDay[j]
+		if sd >= d {
+			break
+		}
+		if sd > lo {
+			for _, s := range e.earlierBox(u, j) {
+				dst.clear(s)
+			}
 		}
 	}
 }

@@ -49,7 +49,7 @@ func (t *Trace) captureEligible(e *engine, u int32, elig bitset, st *stock) {
 	if st != nil {
 		t.stockLeft = slices.Clone(st.left)
 	}
-	t.hdel = slices.Clone(e.hdel[u])
+	t.hdel = e.earlierBoxes(u, t.Day)
 	in := e.in
 	t.reqClosed = slices.Clone(e.reqClosed[in.ReqStart[u]:in.ReqStart[u+1]])
 }
@@ -209,7 +209,7 @@ func Explain(ctx context.Context, db DB, opt ExplainOptions) (*Explanation, erro
 	for r := range in.DelRuns {
 		from, to := in.DelRuns[r].rows(u)
 		for j := from; j < to; j++ {
-			note(in.DelSnack[j], in.DelDay[j])
+			note(in.Delivery(j))
 		}
 	}
 	for _, h := range tr.hdel {

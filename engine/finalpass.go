@@ -76,6 +76,7 @@ func FinalPass(in *Inputs, p policy.Policy, planned [][]PlannedBox, leftover []i
 			byDate[di] = append(byDate[di], int32(u))
 		}
 	}
+	e.planned = planned
 	st := newStock(in, p.MinShelfDays)
 	copy(st.remaining, leftover)
 	res := &FinalPassResult{Taken: make([][]int32, in.Days)}

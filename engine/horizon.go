@@ -60,7 +60,7 @@ type Options struct {
 }
 
 // hdelEntry is a box line chosen earlier in the horizon: for later dates it
-// counts as a delivery of snack on day.
+// counts as a delivery of snack on day (explain's trace lists them).
 type hdelEntry struct {
 	snack int32
 	day   Day
@@ -82,9 +82,15 @@ type engine struct {
 	order   [][]catOrder // per date index, per category: see catOrder
 	nCats   int
 
-	hdel      [][]hdelEntry // per user: boxes chosen earlier in the horizon
-	lastShip  []Day         // per user: last ship date in the horizon
-	reqClosed []bool        // per request: closed by a box chosen earlier in the horizon
+	// The boxes chosen earlier in the horizon count as deliveries for a
+	// user's later dates. They are read where they are kept, not copied:
+	// in dates (shipPos: per entry of in.ShipDay, the user's index among
+	// its date's users), or, in the final pass, in planned (per user, its
+	// boxes in ship order).
+	dates     []DateBoxes
+	shipPos   []int32
+	planned   [][]PlannedBox
+	reqClosed []bool // per request: closed by a box chosen earlier in the horizon
 
 	trace *Trace
 
@@ -111,8 +117,6 @@ func newEngine(in *Inputs, opt Options) (*engine, error) {
 		nCats:     len(in.Categories),
 		newTerm:   float64(p.WNovelty * 1),
 		oldTerm:   float64(p.WNovelty * 0),
-		hdel:      make([][]hdelEntry, in.NumUsers()),
-		lastShip:  make([]Day, in.NumUsers()),
 		reqClosed: make([]bool, len(in.ReqSnack)),
 		trace:     opt.Trace,
 		alloc:     opt.Allocator,
@@ -150,11 +154,6 @@ func newEngine(in *Inputs, opt Options) (*engine, error) {
 		e.base[di] = b
 	}
 	e.buildOrders()
-	for u := range e.lastShip {
-		if n := in.ShipStart[u+1]; n > in.ShipStart[u] {
-			e.lastShip[u] = in.ShipDay[n-1]
-		}
-	}
 	return e, nil
 }
 
@@ -327,15 +326,7 @@ func run(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
 	for di := range res.Dates {
 		res.Dates[di].Day = in.D0 + Day(di)
 	}
-	total := 0
-	for u := 0; u < in.NumUsers(); u++ {
-		for j := in.ShipStart[u]; j < in.ShipStart[u+1]; j++ {
-			di := int(in.ShipDay[j] - in.D0)
-			boxes := &res.Dates[di]
-			boxes.Users = append(boxes.Users, int32(u))
-			total++
-		}
-	}
+	total := e.placeUsers(res.Dates)
 	st := newStock(in, e.p.MinShelfDays)
 	st.begin(in.D0)
 	res.StockUsable = slices.Clone(st.left)
@@ -388,6 +379,22 @@ func run(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
 	e.cover(res, st)
 	res.Timings["cover"] = time.Since(start)
 	return res, nil
+}
+
+// placeUsers lists every shipping user under its ship dates (in uidx
+// order) and keeps where, so the boxes chosen there are read back as
+// deliveries for the user's later dates. It returns the number of boxes.
+func (e *engine) placeUsers(dates []DateBoxes) int {
+	in := e.in
+	e.dates, e.shipPos = dates, make([]int32, len(in.ShipDay))
+	for u := 0; u < in.NumUsers(); u++ {
+		for j := in.ShipStart[u]; j < in.ShipStart[u+1]; j++ {
+			boxes := &dates[in.ShipDay[j]-in.D0]
+			e.shipPos[j] = int32(len(boxes.Users))
+			boxes.Users = append(boxes.Users, int32(u))
+		}
+	}
+	return len(in.ShipDay)
 }
 
 // parallel runs fn(w, i) for i in [0, n) on all workers, in chunks.
@@ -455,11 +462,15 @@ func (e *engine) record(boxes *DateBoxes, i int, b *box, lots []int32) {
 	}
 }
 
-// remember makes a box chosen on day d a delivery for the user's later dates:
-// it blocks its snacks in the repeat window and closes the user's requests
-// of those snacks made on or before d.
+// remember closes the user's requests of the snacks of a box chosen on day
+// d that were made on or before d. (The box's snacks block later dates in
+// the repeat window through earlierBox, which reads the box where it is
+// stored.)
 func (e *engine) remember(u int32, d Day, snacks []int32) {
 	in := e.in
+	if in.ReqStart[u] == in.ReqStart[u+1] {
+		return
+	}
 	for _, s := range snacks {
 		for r := in.ReqStart[u]; r < in.ReqStart[u+1]; r++ {
 			if in.ReqSnack[r] == s && in.ReqDay[r] <= d {
@@ -467,12 +478,34 @@ func (e *engine) remember(u int32, d Day, snacks []int32) {
 			}
 		}
 	}
-	if d == e.lastShip[u] {
-		return // no later date of this user in the horizon
+}
+
+// earlierBox returns the snacks of the box of ship j (an index into
+// in.ShipDay) of user u, chosen on a date before the one being planned.
+func (e *engine) earlierBox(u int32, j int32) []int32 {
+	if e.planned != nil {
+		return e.planned[u][j-e.in.ShipStart[u]].Snack
 	}
-	for _, s := range snacks {
-		e.hdel[u] = append(e.hdel[u], hdelEntry{snack: s, day: d})
+	if e.shipPos == nil {
+		return nil // no box chosen yet (a test's bare engine)
 	}
+	boxes := &e.dates[e.in.ShipDay[j]-e.in.D0]
+	i := e.shipPos[j]
+	off := boxes.Slot[i]
+	return boxes.Snack[off : off+boxes.Filled[i]]
+}
+
+// earlierBoxes returns, in ship order, the lines of u's boxes chosen on
+// dates before d (explain's trace).
+func (e *engine) earlierBoxes(u int32, d Day) []hdelEntry {
+	var out []hdelEntry
+	in := e.in
+	for j := in.ShipStart[u]; j < in.ShipStart[u+1] && in.ShipDay[j] < d; j++ {
+		for _, s := range e.earlierBox(u, j) {
+			out = append(out, hdelEntry{snack: s, day: in.ShipDay[j]})
+		}
+	}
+	return out
 }
 
 // cover fills demand and covered per date and snack. In preassign, demand

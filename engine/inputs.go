@@ -64,19 +64,40 @@ type Inputs struct {
 	BadStart  []int32 // CSR over BadSnack/BadRating
 	BadSnack  []int32
 	BadRating []int32
-	DelRuns   []DeliveryRun // CSR runs over DelSnack/DelDay (see deliveries.go)
-	DelSnack  []int32
-	DelDay    []Day
-	ReqStart  []int32 // CSR over requests, ordered (ReqAt, snack_id) per user
-	ReqSnack  []int32
-	ReqAt     []int64 // microseconds since the epoch
-	ReqDay    []Day   // date(requested_at)
+	// Deliveries, compact (the largest input: 4 bytes a row): row j is
+	// the delivery of snack DelSnack[j] (| DelSnackHi[j]<<16 when there
+	// are more than 65,536 snacks; DelSnackHi is nil otherwise) on day
+	// DelBase + DelDay[j]. Read them with Delivery.
+	DelRuns    []DeliveryRun // CSR runs over the rows (see deliveries.go)
+	DelSnack   []uint16
+	DelSnackHi []uint16
+	DelDay     []uint16
+	DelBase    Day
+	ReqStart   []int32 // CSR over requests, ordered (ReqAt, snack_id) per user
+	ReqSnack   []int32
+	ReqAt      []int64 // microseconds since the epoch
+	ReqDay     []Day   // date(requested_at)
 
 	// Lots, ordered by (sidx, best_before, lot_id as bytes).
 	LotSnack  []int32
 	LotID     []string
 	LotQty    []int32
 	LotBefore []Day
+}
+
+// ReleaseUserInputs drops what only the choice of boxes reads: the users'
+// deliveries, NG tags, preferences, affinities, never-again ratings and
+// requests (at 3 million users about a gigabyte). A job calls it once its
+// last Run on in is done, so the output is written without them; the
+// calendar, box sizes, snacks and lots that the output tables read stay.
+// in must not be planned or explained again.
+func (in *Inputs) ReleaseUserInputs() {
+	in.DelRuns, in.DelSnack, in.DelSnackHi, in.DelDay = nil, nil, nil, nil
+	in.NGStart, in.NGTag = nil, nil
+	in.PrefStart, in.PrefCat, in.PrefW = nil, nil, nil
+	in.AffStart, in.AffCat, in.AffN, in.AffSum = nil, nil, nil, nil
+	in.BadStart, in.BadSnack, in.BadRating = nil, nil, nil
+	in.ReqStart, in.ReqSnack, in.ReqAt, in.ReqDay = nil, nil, nil, nil
 }
 
 // NumSnacks is the number of snacks.
@@ -246,7 +267,7 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 	if filter != "" {
 		users = "AND d.user_id IN (SELECT user_id FROM eng_users)"
 	}
-	if err := loadDeliveries(ctx, db, in, map[string]string{"d0": opt.D0.String(), "dend": dend.String(), "window": strconv.Itoa(opt.Policy.RepeatWindowDays), "users": users}); err != nil {
+	if err := loadDeliveries(ctx, db, in, opt.D0-Day(opt.Policy.RepeatWindowDays), map[string]string{"d0": opt.D0.String(), "dend": dend.String(), "window": strconv.Itoa(opt.Policy.RepeatWindowDays), "users": users}); err != nil {
 		return nil, err
 	}
 	logger.Debug("engine input", "query", "inputs_deliveries", "seconds", time.Since(t1).Seconds(), "runs", len(in.DelRuns))
