@@ -61,12 +61,14 @@ func (o *optSolver) exitGap(limit fix) (fix, bool) {
 			}
 			o.userStamp[i] = o.ustamp
 			v, t := o.sinkBest(i, a)
+			if t >= 0 && taken != nil && o.used[t]+taken[t] >= o.q[t] {
+				// The exits counted already fill t: the user's best exit
+				// without the snacks they filled.
+				v, t = o.sinkBestWithout(i, a, func(s int32) bool { return o.used[s]+taken[s] >= o.q[s] })
+			}
 			if t >= 0 {
 				if taken == nil {
 					taken = map[int32]int64{}
-				}
-				if o.used[t]+taken[t] >= o.q[t] {
-					continue // the exits counted already fill t: take the next holder
 				}
 				taken[t]++
 			}
@@ -82,6 +84,45 @@ func (o *optSolver) exitGap(limit fix) (fix, bool) {
 		}
 	}
 	return gap, true
+}
+
+// sinkBestWithout is sinkBest with the snacks full() says are taken left
+// out too, computed afresh (the cached best snacks with units left are not
+// touched).
+func (o *optSolver) sinkBestWithout(i int, a int32, full func(int32) bool) (val, int32) {
+	best, target := val{}, int32(-1)
+	elig := o.userElig(i)
+	for c := int32(0); c < int32(o.nC); c++ {
+		t := int32(-1)
+		var tv val
+		for _, s := range o.userReq(i) {
+			if o.cat[s] != c || o.node.has(s) || o.holds(i, s) || full(s) {
+				continue
+			}
+			if v := o.vOf(i, s); t < 0 || v.cmp(tv) > 0 {
+				t, tv = s, v
+			}
+		}
+		if t < 0 && !o.reqOnly(i, c) {
+			for _, s := range o.catSorted[c] {
+				if elig.has(s) && !o.node.has(s) && !o.holds(i, s) && !o.isReq(i, s) && !full(s) {
+					t = s
+					break
+				}
+			}
+		}
+		if t < 0 {
+			continue
+		}
+		pen, ok := o.addPen(i, a, c, o.isReq(i, t))
+		if !ok {
+			continue
+		}
+		if v := o.vOf(i, t).add(pen); v.cmp(best) > 0 {
+			best, target = v, t
+		}
+	}
+	return best, target
 }
 
 // boundSplit is bound(p) in the split score model: V(B) - sum p(a)·e(a).
