@@ -60,8 +60,12 @@ type Options struct {
 // says otherwise. A shard's own DuckDB work is small (its users' rows), but
 // DuckDB keeps every snapshot page it scanned cached up to its limit: at 3
 // million users the pages of deliveries and ratings alone would be more
-// than the shard's own data. Under this limit it drops them.
-const ShardMemoryLimit = "256MB"
+// than the shard's own data. Under this limit it drops them. 64MB is the
+// smallest size measured to plan every scale (a 10 M-user shard of 16 at
+// 64MB; at 32MB a large shard's input preparation ran out of memory), and
+// it keeps a large shard of 8 under 1/5 of one machine's peak RSS
+// (benchmarks/RESULTS.md, "Shard memory").
+const ShardMemoryLimit = "64MB"
 
 // AddFlags registers the flags shared by preassign and run.
 func AddFlags(cmd *cobra.Command, opts *Options) {
