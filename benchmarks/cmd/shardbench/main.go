@@ -44,6 +44,7 @@ func main() {
 
 type options struct {
 	scale, op, date, assign, cache, out, policyFlags string
+	home                                             string
 	shards                                           []int
 	days, parallel                                   int
 	seed                                             int64
@@ -65,6 +66,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Int64Var(&o.seed, "seed", 1, "generator seed")
 	fs.StringVar(&o.assign, "assign", "bin/assign", "assign binary (make build)")
 	fs.StringVar(&o.cache, "cache", "benchmarks/.cache", "cache of extracts and homes (shared with make bench)")
+	fs.StringVar(&o.home, "home", "", "plan on this home (its current snapshot holds the --scale extract) instead of one prepared in --cache; runs and parts it writes are removed after unless --keep")
 	fs.StringVar(&o.out, "out", "benchmarks/RESULTS.md", "markdown file the section is appended to ('' for none)")
 	fs.StringVar(&o.policyFlags, "policy-flags", "", "policy flags for every planning command, e.g. '--min-shelf-days 45'")
 	fs.IntVar(&o.parallel, "parallel", 2, "run: shards at once in assign shards --local")
@@ -102,15 +104,25 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return filepath.Join(root, p)
 	}
-	o.assign, o.cache, o.out = abs(o.assign), abs(o.cache), abs(o.out)
+	o.assign, o.cache, o.out, o.home = abs(o.assign), abs(o.cache), abs(o.out), abs(o.home)
 	if _, err := os.Stat(o.assign); err != nil {
 		return fmt.Errorf("--assign %s: build it with make build", o.assign)
 	}
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "shardbench: "+format+"\n", a...) }
 	hopt := harness.Options{RepoRoot: root, Assign: o.assign, CacheDir: o.cache, Seed: o.seed, Date: d, Log: stderr}
-	home, err := harness.PrepareHome(ctx, hopt, sc)
-	if err != nil {
-		return err
+	var home *harness.Home
+	switch {
+	case o.home != "" && o.stockFactor != 1:
+		return errors.New("--home and --stock-factor: the scarce variant is prepared in --cache; give one of them")
+	case o.home != "":
+		if _, err := os.Stat(filepath.Join(o.home, "CURRENT")); err != nil {
+			return fmt.Errorf("--home %s: not an assign home with a current snapshot (%v)", o.home, err)
+		}
+		home = &harness.Home{Dir: o.home}
+	default:
+		if home, err = harness.PrepareHome(ctx, hopt, sc); err != nil {
+			return err
+		}
 	}
 	if o.stockFactor != 1 {
 		if o.stockFactor <= 0 {
@@ -217,6 +229,9 @@ func (b *bench) command() string {
 	}
 	if b.o.noSingle {
 		parts = append(parts, "--no-single")
+	}
+	if b.o.home != "" {
+		parts = append(parts, "--home", b.o.home)
 	}
 	if b.o.stockFactor != 1 {
 		parts = append(parts, "--stock-factor", strconv.FormatFloat(b.o.stockFactor, 'g', -1, 64))
