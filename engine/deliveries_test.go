@@ -5,11 +5,13 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/assign-dev/assign/policy"
 )
 
 // TestDeliveryRunsGroupEveryOrder feeds the same rows in user order, as a
-// few sorted runs (the order a snapshot usually holds), and shuffled (more
-// runs than kept, so they are regrouped), and checks that every user gets
+// few sorted runs (the order a snapshot usually holds), and shuffled (a
+// segment almost per row), and checks that every user gets
 // exactly its rows each time.
 func TestDeliveryRunsGroupEveryOrder(t *testing.T) {
 	const nU = 500
@@ -40,9 +42,8 @@ func TestDeliveryRunsGroupEveryOrder(t *testing.T) {
 	rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 
 	for name, c := range map[string]struct {
-		rows     []row
-		wantRuns int
-	}{"user order": {sorted, 1}, "two runs": {runs, 2}, "shuffled": {shuffled, 1}} {
+		rows []row
+	}{"user order": {sorted}, "two runs": {runs}, "shuffled": {shuffled}} {
 		t.Run(name, func(t *testing.T) {
 			b := &deliveryRuns{nU: nU}
 			for _, r := range c.rows {
@@ -52,19 +53,18 @@ func TestDeliveryRunsGroupEveryOrder(t *testing.T) {
 			}
 			var in Inputs
 			b.finish(&in)
-			if len(in.DelRuns) != c.wantRuns {
-				t.Errorf("%d runs, want %d", len(in.DelRuns), c.wantRuns)
+			if name == "user order" && len(in.DelSegFrom) != len(want) {
+				t.Errorf("%d segments for %d users", len(in.DelSegFrom), len(want))
 			}
 			total := 0
 			for u := int32(0); u < nU; u++ {
 				var got []string
-				for r := range in.DelRuns {
-					from, to := in.DelRuns[r].rows(u)
+				in.deliveryRows(u, func(from, to int32) {
 					for j := from; j < to; j++ {
 						s, d := in.Delivery(j)
 						got = append(got, fmt.Sprint(s, d))
 					}
-				}
+				})
 				total += len(got)
 				w := slices.Clone(want[u])
 				slices.Sort(got)
@@ -99,7 +99,6 @@ func TestDeliveryRowsWide(t *testing.T) {
 		rows := []row{{0, 5, 19001}, {0, 65535, 19100}, {1, 65536, 19200}, {2, 1 << 22, 19300}, {3, 7, 19000 + 65535}}
 		if shuffled {
 			rows = []row{rows[3], rows[1], rows[4], rows[0], rows[2]}
-			b.unordered = true // as past maxDeliveryRuns: regrouped by finish
 		}
 		for _, r := range rows {
 			if err := b.add(r.k, r.s, r.d); err != nil {
@@ -113,17 +112,45 @@ func TestDeliveryRowsWide(t *testing.T) {
 		}
 		for _, r := range rows {
 			found := false
-			for i := range in.DelRuns {
-				from, to := in.DelRuns[i].rows(r.k)
+			in.deliveryRows(r.k, func(from, to int32) {
 				for j := from; j < to; j++ {
 					if s, d := in.Delivery(j); s == r.s && d == r.d {
 						found = true
 					}
 				}
-			}
+			})
 			if !found {
 				t.Errorf("shuffled %v: row %v lost", shuffled, r)
 			}
+		}
+	}
+}
+
+// TestDeliveriesStreamedAsMaterialised: the deliveries streamed out of
+// DuckDB (the large case) give every user the rows of a materialised read.
+func TestDeliveriesStreamedAsMaterialised(t *testing.T) {
+	p := policy.Default()
+	in := syntheticInputs(t, 2000, 150, 5, d0Test, 14, p)
+	defer func(v int64) { streamDeliveryRows = v }(streamDeliveryRows)
+	streamDeliveryRows = 0
+	st := syntheticInputs(t, 2000, 150, 5, d0Test, 14, p)
+	if len(in.DelSnack) == 0 || len(st.DelSnack) != len(in.DelSnack) {
+		t.Fatalf("%d rows streamed, %d materialised", len(st.DelSnack), len(in.DelSnack))
+	}
+	rows := func(in *Inputs, u int32) []string {
+		var got []string
+		in.deliveryRows(u, func(from, to int32) {
+			for j := from; j < to; j++ {
+				s, d := in.Delivery(j)
+				got = append(got, fmt.Sprint(s, d))
+			}
+		})
+		slices.Sort(got)
+		return got
+	}
+	for u := int32(0); u < int32(in.NumUsers()); u++ {
+		if a, b := rows(in, u), rows(st, u); !slices.Equal(a, b) {
+			t.Fatalf("user %d: streamed %v, materialised %v", u, b, a)
 		}
 	}
 }

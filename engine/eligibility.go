@@ -19,8 +19,8 @@ func (w *worker) eligible(u int32, di int, d Day, dst bitset) {
 	lo := d - Day(e.p.RepeatWindowDays) // blocks iff lo < shipped_on <= d
 	// The same test on the rows' day offsets from in.DelBase.
 	olo, od := int32(lo-in.DelBase), int32(d-in.DelBase)
-	for r := range in.DelRuns {
-		from, to := in.DelRuns[r].rows(u)
+	for g := in.delSegs(u); g < in.delSegs(u+1); g++ {
+		from, to := in.DelSegFrom[g], in.DelSegTo[g]
 		if in.DelSnackHi != nil {
 			for j := from; j < to; j++ {
 				if sd := int32(in.DelDay[j]); sd > olo && sd <= od {

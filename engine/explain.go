@@ -206,12 +206,11 @@ func Explain(ctx context.Context, db DB, opt ExplainOptions) (*Explanation, erro
 			}
 		}
 	}
-	for r := range in.DelRuns {
-		from, to := in.DelRuns[r].rows(u)
+	in.deliveryRows(u, func(from, to int32) {
 		for j := from; j < to; j++ {
 			note(in.Delivery(j))
 		}
-	}
+	})
 	for _, h := range tr.hdel {
 		note(h.snack, h.day)
 	}

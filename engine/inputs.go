@@ -68,15 +68,17 @@ type Inputs struct {
 	// the delivery of snack DelSnack[j] (| DelSnackHi[j]<<16 when there
 	// are more than 65,536 snacks; DelSnackHi is nil otherwise) on day
 	// DelBase + DelDay[j]. Read them with Delivery.
-	DelRuns    []DeliveryRun // CSR runs over the rows (see deliveries.go)
-	DelSnack   []uint16
-	DelSnackHi []uint16
-	DelDay     []uint16
-	DelBase    Day
-	ReqStart   []int32 // CSR over requests, ordered (ReqAt, snack_id) per user
-	ReqSnack   []int32
-	ReqAt      []int64 // microseconds since the epoch
-	ReqDay     []Day   // date(requested_at)
+	DelSegStart []int32 // per user: CSR over DelSegFrom/DelSegTo (see deliveries.go)
+	DelSegFrom  []int32 // per segment: its rows [DelSegFrom, DelSegTo)
+	DelSegTo    []int32
+	DelSnack    []uint16
+	DelSnackHi  []uint16
+	DelDay      []uint16
+	DelBase     Day
+	ReqStart    []int32 // CSR over requests, ordered (ReqAt, snack_id) per user
+	ReqSnack    []int32
+	ReqAt       []int64 // microseconds since the epoch
+	ReqDay      []Day   // date(requested_at)
 
 	// Lots, ordered by (sidx, best_before, lot_id as bytes).
 	LotSnack  []int32
@@ -92,7 +94,8 @@ type Inputs struct {
 // calendar, box sizes, snacks and lots that the output tables read stay.
 // in must not be planned or explained again.
 func (in *Inputs) ReleaseUserInputs() {
-	in.DelRuns, in.DelSnack, in.DelSnackHi, in.DelDay = nil, nil, nil, nil
+	in.DelSegStart, in.DelSegFrom, in.DelSegTo = nil, nil, nil
+	in.DelSnack, in.DelSnackHi, in.DelDay = nil, nil, nil
 	in.NGStart, in.NGTag = nil, nil
 	in.PrefStart, in.PrefCat, in.PrefW = nil, nil, nil
 	in.AffStart, in.AffCat, in.AffN, in.AffSum = nil, nil, nil, nil
@@ -270,7 +273,7 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 	if err := loadDeliveries(ctx, db, in, opt.D0-Day(opt.Policy.RepeatWindowDays), map[string]string{"d0": opt.D0.String(), "dend": dend.String(), "window": strconv.Itoa(opt.Policy.RepeatWindowDays), "users": users}); err != nil {
 		return nil, err
 	}
-	logger.Debug("engine input", "query", "inputs_deliveries", "seconds", time.Since(t1).Seconds(), "runs", len(in.DelRuns))
+	logger.Debug("engine input", "query", "inputs_deliveries", "seconds", time.Since(t1).Seconds(), "segments", len(in.DelSegFrom))
 
 	var reqSnack chunked[int32]
 	var reqAt chunked[int64]
