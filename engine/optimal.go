@@ -487,7 +487,12 @@ func boxValue(e *engine, w *worker, u int32, d Day, snacks []int32, reqs []int32
 	in := e.in
 	var v val
 	exact := true
+	// The worker's counts are scratch that its last selection left filled
+	// (select.go clears them on entry, not on exit): start from zero, or the
+	// certificate's over-cap count would depend on which user the worker
+	// planned last, i.e. on the scheduling.
 	cnt := w.catCount
+	clear(cnt)
 	for _, s := range snacks {
 		f, ok := toFix(w.score(s, d), sc)
 		exact = exact && ok

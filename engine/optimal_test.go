@@ -306,3 +306,24 @@ func bruteBest(oc *oracleCall, i int, elig []int32, model scoreModel, relaxed bo
 	}
 	return best
 }
+
+// TestBoxValueIgnoresStaleCounts: a box's value does not depend on the
+// category counts a worker's earlier selection left behind. (They did: a
+// medium run's certificate counted an over-cap line on an uncontested date
+// in one run and none in the next, with the same boxes.)
+func TestBoxValueIgnoresStaleCounts(t *testing.T) {
+	in := scarceInputs(t, 60, 40, 3, 3, 0.5)
+	o, boxes, workers, _ := firstDateSolver(t, in, policy.Default())
+	w := workers[0]
+	snacks := []int32{0, 1, 2, 3}
+	u := boxes.Users[0]
+	clear(w.catCount)
+	want, _ := boxValue(o.e, w, u, boxes.Day, snacks, o.userReq(0), o.sc)
+	for c := range w.catCount {
+		w.catCount[c] = 7 // as a selection of a box with 7 lines in every category leaves them
+	}
+	got, _ := boxValue(o.e, w, u, boxes.Day, snacks, o.userReq(0), o.sc)
+	if got != want {
+		t.Fatalf("box value with stale counts %+v, want %+v (over-cap %d, want %d)", got, want, -got.o, -want.o)
+	}
+}
