@@ -319,7 +319,7 @@ func (b *bench) preassign(ctx context.Context, sc synth.Scale) (string, error) {
 // compareRuns compares the four SPEC tables of two run folders row for row
 // (multisets; every column, scores exactly) and says how they differ.
 func compareRuns(ctx context.Context, a, b string) (string, error) {
-	db, err := duck.OpenMemory(ctx, duck.Options{Threads: 2, MemoryLimit: "4GB", TempDir: filepath.Join(filepath.Dir(a), "..", "tmp")})
+	db, err := duck.OpenMemory(ctx, duck.Options{Threads: 2, MemoryLimit: "10GB", TempDir: filepath.Join(filepath.Dir(a), "..", "tmp")})
 	if err != nil {
 		return "", err
 	}
