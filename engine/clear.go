@@ -29,11 +29,11 @@ func (o *optSolver) exitBest(i int, s int32) (val, int32) {
 		if b == s || !elig.has(b) || o.holds(i, b) {
 			return
 		}
-		pen, ok := o.addPen(i, s, o.cat[b], o.isReq(i, b))
+		v, ok := o.replacement(i, s, b)
 		if !ok {
 			return
 		}
-		v := o.vOf(i, b).sub(o.price[b]).add(pen)
+		v = v.sub(o.price[b])
 		if c := cmpVal(&v, &best); c > 0 || (c == 0 && target >= 0 && b < target) {
 			best, target = v, b
 		}

@@ -361,15 +361,22 @@ func (o *optSolver) sinkBest(i int, a int32) (val, int32) {
 		if t < 0 {
 			continue
 		}
-		pen, ok := o.addPen(i, a, c, o.isReq(i, t))
-		if !ok {
-			continue
-		}
-		if v := o.vOf(i, t).add(pen); v.cmp(best) > 0 {
+		if v, ok := o.replacement(i, a, t); ok && v.cmp(best) > 0 {
 			best, target = v, t
 		}
 	}
 	return best, target
+}
+
+// replacement is the value to user i of snack b in place of a, its own
+// value plus the category-cap penalty of the swap (no price), and whether
+// the caps allow the swap at all.
+func (o *optSolver) replacement(i int, a, b int32) (val, bool) {
+	pen, ok := o.addPen(i, a, o.cat[b], o.isReq(i, b))
+	if !ok {
+		return val{}, false
+	}
+	return o.vOf(i, b).add(pen), true
 }
 
 // pushEntries records user i as a holder of node a in a's heaps. An
@@ -546,13 +553,12 @@ func (o *optSolver) exchRC(i int, a, b int32) (val, bool) {
 	if !o.userElig(i).has(b) || o.holds(i, b) || !o.holds(i, a) {
 		return val{}, false
 	}
-	pen, ok := o.addPen(i, a, o.cat[b], o.isReq(i, b))
+	rb, ok := o.replacement(i, a, b)
 	if !ok {
 		return val{}, false
 	}
 	ra := o.vOf(i, a).sub(o.price[a]).sub(o.remGain(i, a))
-	rb := o.vOf(i, b).sub(o.price[b]).add(pen)
-	return ra.sub(rb), true
+	return ra.sub(rb.sub(o.price[b])), true
 }
 
 // catMaxE is the highest own value at its price, E(b) - p(b), of the nodes

@@ -114,11 +114,7 @@ func (o *optSolver) sinkBestWithout(i int, a int32, full func(int32) bool) (val,
 		if t < 0 {
 			continue
 		}
-		pen, ok := o.addPen(i, a, c, o.isReq(i, t))
-		if !ok {
-			continue
-		}
-		if v := o.vOf(i, t).add(pen); v.cmp(best) > 0 {
+		if v, ok := o.replacement(i, a, t); ok && v.cmp(best) > 0 {
 			best, target = v, t
 		}
 	}
