@@ -17,11 +17,7 @@ import (
 
 	"github.com/assign-dev/assign/duck"
 	"github.com/assign-dev/assign/engine"
-	"github.com/assign-dev/assign/internal/testhome"
-	"github.com/assign-dev/assign/plan"
-	"github.com/assign-dev/assign/policy"
 	"github.com/assign-dev/assign/results"
-	"github.com/assign-dev/assign/store"
 )
 
 // sameAsDuckDB writes t with DuckDB's COPY and with the Go writer and
@@ -200,26 +196,13 @@ func TestCSVLeavesOddValuesToDuckDB(t *testing.T) {
 // table of a real preassign and run (lot ids, short boxes, picks).
 func TestCSVMatchesDuckDBOnRunTables(t *testing.T) {
 	ctx := context.Background()
-	home, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
-	if _, err := testhome.WriteSnapshot(ctx, home, testhome.Small, at, true); err != nil {
-		t.Fatal(err)
-	}
 	db, err := duck.OpenMemory(ctx, duck.Options{Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	for _, mode := range []engine.Mode{engine.Preassign, engine.Assign} {
-		out, err := plan.Execute(ctx, home, plan.Request{Mode: mode, D0: engine.DayOf(testhome.D0), Days: 14,
-			Policy: policy.Default(), Threads: 2, Now: func() time.Time { return at }, Version: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, tb := range results.Tables(out.Result) {
+		for _, tb := range results.Tables(smallPlan(t, mode)) {
 			if !results.CSVSupported(tb) {
 				t.Errorf("%s %s: not written by the Go writer", mode, tb.Name)
 				continue
@@ -236,23 +219,11 @@ func TestCSVMatchesDuckDBOnRunTables(t *testing.T) {
 // built on several cores, are the same lines as in one batch, in order.
 func TestBoxesInManyBatches(t *testing.T) {
 	ctx := context.Background()
-	home, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
-	if _, err := testhome.WriteSnapshot(ctx, home, testhome.Small, at, true); err != nil {
-		t.Fatal(err)
-	}
-	out, err := plan.Execute(ctx, home, plan.Request{Mode: engine.Assign, D0: engine.DayOf(testhome.D0), Days: 14,
-		Policy: policy.Default(), Threads: 2, Now: func() time.Time { return at }, Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := smallPlan(t, engine.Assign)
 	text := func(rows int, procs int) []byte {
 		defer results.SetBatchRows(rows)()
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-		tb := results.Tables(out.Result)[0]
+		tb := results.Tables(res)[0]
 		file := filepath.Join(t.TempDir(), "boxes.csv")
 		if err := results.WriteCSVInGo(ctx, tb, file); err != nil {
 			t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -16,11 +15,7 @@ import (
 
 	"github.com/assign-dev/assign/duck"
 	"github.com/assign-dev/assign/engine"
-	"github.com/assign-dev/assign/internal/testhome"
-	"github.com/assign-dev/assign/plan"
-	"github.com/assign-dev/assign/policy"
 	"github.com/assign-dev/assign/results"
-	"github.com/assign-dev/assign/store"
 )
 
 // readsBackSame writes tb as Parquet with the Go writer and fails unless
@@ -139,32 +134,20 @@ func TestParquetReadsBackOnEdgeValues(t *testing.T) {
 // sizes written by 1 and 3 threads are the same file at each batch size.
 func TestParquetReadsBackOnRunTables(t *testing.T) {
 	ctx := context.Background()
-	home, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
-	if _, err := testhome.WriteSnapshot(ctx, home, testhome.Small, at, true); err != nil {
-		t.Fatal(err)
-	}
 	db, err := duck.OpenMemory(ctx, duck.Options{Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	for _, mode := range []engine.Mode{engine.Preassign, engine.Assign} {
-		out, err := plan.Execute(ctx, home, plan.Request{Mode: mode, D0: engine.DayOf(testhome.D0), Days: 14,
-			Policy: policy.Default(), Threads: 2, Now: func() time.Time { return at }, Version: "test", NoSave: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, tb := range results.Tables(out.Result) {
+		res := smallPlan(t, mode)
+		for _, tb := range results.Tables(res) {
 			if tb.Rows == 0 && tb.Name != "short_boxes" {
 				t.Errorf("%s %s: no rows to compare", mode, tb.Name)
 			}
 			readsBackSame(t, db, tb)
 		}
-		for _, tb := range results.AggregateTables(out.Result) {
+		for _, tb := range results.AggregateTables(res) {
 			readsBackSame(t, db, tb)
 		}
 		for _, rows := range []int{13, 997} {
@@ -177,7 +160,7 @@ func TestParquetReadsBackOnRunTables(t *testing.T) {
 						t.Fatal(err)
 					}
 					defer db.Close()
-					b := readsBackSame(t, db, results.Tables(out.Result)[0])
+					b := readsBackSame(t, db, results.Tables(res)[0])
 					if first == nil {
 						first = b
 					} else if !bytes.Equal(b, first) {
@@ -193,26 +176,14 @@ func TestParquetReadsBackOnRunTables(t *testing.T) {
 // each, with min and max statistics DuckDB reads.
 func TestParquetRowGroupsSkipDates(t *testing.T) {
 	ctx := context.Background()
-	home, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
-	if _, err := testhome.WriteSnapshot(ctx, home, testhome.Small, at, true); err != nil {
-		t.Fatal(err)
-	}
-	out, err := plan.Execute(ctx, home, plan.Request{Mode: engine.Preassign, D0: engine.DayOf(testhome.D0), Days: 14,
-		Policy: policy.Default(), Threads: 2, Now: func() time.Time { return at }, Version: "test", NoSave: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := smallPlan(t, engine.Preassign)
 	db, err := duck.OpenMemory(ctx, duck.Options{Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	dir := t.TempDir()
-	if _, err := results.Write(ctx, db, results.Tables(out.Result)[:1], dir, results.FormatParquet); err != nil {
+	if _, err := results.Write(ctx, db, results.Tables(res)[:1], dir, results.FormatParquet); err != nil {
 		t.Fatal(err)
 	}
 	var groups, mixed int
@@ -221,7 +192,7 @@ func TestParquetRowGroupsSkipDates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if groups < len(out.Result.Dates) || mixed != 0 {
-		t.Errorf("%d row groups for %d dates, %d with several dates or no statistics", groups, len(out.Result.Dates), mixed)
+	if groups < len(res.Dates) || mixed != 0 {
+		t.Errorf("%d row groups for %d dates, %d with several dates or no statistics", groups, len(res.Dates), mixed)
 	}
 }
