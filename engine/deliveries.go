@@ -144,7 +144,8 @@ func (b *deliveryRuns) finish(in *Inputs) {
 // engine's own 4 bytes a row fill), but it is computed on every core; a
 // streamed one is computed as the batches are consumed, about twice the
 // wall time (medium: 10 million rows in 3.2 s instead of 1.7 s). Below
-// this size the copy costs less than the time.
+// this size the copy costs less than the time, except in a shard (see
+// loadDeliveries' stream).
 var streamDeliveryRows int64 = 16 << 20
 
 // streamer is a DB that can also stream a query (*duck.DB.Stream).
@@ -155,7 +156,10 @@ type streamer interface {
 // loadDeliveries reads inputs_deliveries into in's delivery rows. The row
 // count of the date filter alone (cheap: no join) sizes the arrays once.
 // Days are stored from base, the day before the first that can block.
-func loadDeliveries(ctx context.Context, db DB, in *Inputs, base Day, params map[string]string) error {
+// stream asks for a streamed result whatever the count: a shard runs to
+// use little memory, and its materialised rows (an eighth of large's, 150
+// MB) were the largest thing it held, outside DuckDB's memory limit.
+func loadDeliveries(ctx context.Context, db DB, in *Inputs, base Day, params map[string]string, stream bool) error {
 	var hint int64
 	if err := db.QueryArrow(ctx, queries.Render("inputs_deliveries_bound", params), func(rec arrow.RecordBatch) error {
 		v, err := appendInt64(nil, "n", rec.Column(0))
@@ -169,7 +173,7 @@ func loadDeliveries(ctx context.Context, db DB, in *Inputs, base Day, params map
 	b := &deliveryRuns{nU: in.NumUsers(), snack: make([]uint16, 0, hint), day: make([]uint16, 0, hint), base: base,
 		segU: make([]int32, 0, in.NumUsers()), segAt: make([]int32, 0, in.NumUsers())}
 	query := db.QueryArrow
-	if s, ok := db.(streamer); ok && hint > streamDeliveryRows {
+	if s, ok := db.(streamer); ok && (stream || hint > streamDeliveryRows) {
 		query = func(ctx context.Context, q string, fn func(rec arrow.RecordBatch) error, _ ...any) error {
 			_, err := s.Stream(ctx, q, func(*arrow.Schema) error { return nil }, fn)
 			return err

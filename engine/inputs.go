@@ -270,7 +270,7 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 	if filter != "" {
 		users = "AND d.user_id IN (SELECT user_id FROM eng_users)"
 	}
-	if err := loadDeliveries(ctx, db, in, opt.D0-Day(opt.Policy.RepeatWindowDays), map[string]string{"d0": opt.D0.String(), "dend": dend.String(), "window": strconv.Itoa(opt.Policy.RepeatWindowDays), "users": users}); err != nil {
+	if err := loadDeliveries(ctx, db, in, opt.D0-Day(opt.Policy.RepeatWindowDays), map[string]string{"d0": opt.D0.String(), "dend": dend.String(), "window": strconv.Itoa(opt.Policy.RepeatWindowDays), "users": users}, opt.Shard.Sharded()); err != nil {
 		return nil, err
 	}
 	logger.Debug("engine input", "query", "inputs_deliveries", "seconds", time.Since(t1).Seconds(), "segments", len(in.DelSegFrom))
