@@ -256,9 +256,8 @@ type optSolver struct {
 	slackVer  []uint32
 	slackDeps [][]int32 // per snack: users whose cached slack snack it is
 
-	// maxE caches catMaxE per category (valid while maxEOK).
-	maxE    []val
-	maxEHas []bool
+	// eSorted caches catNodes per category (valid while maxEOK).
+	eSorted [][]catNode
 	maxEOK  []bool
 
 	// Dijkstra scratch.
@@ -307,7 +306,7 @@ func (e *engine) newOptSolver(di int, boxes *DateBoxes, workers []*worker, st *s
 		holders: make([][]int32, nS), slackDeps: make([][]int32, nS), reqBy: make([][]int32, nS), nd: make([]*nodeData, nS),
 		dist: make([]val, nS), distStamp: make([]int32, nS), finStamp: make([]int32, nS),
 		predFrom: make([]int32, nS), predUser: make([]int32, nS),
-		tol: e.gapTol, maxE: make([]val, nC), maxEHas: make([]bool, nC), maxEOK: make([]bool, nC),
+		tol: e.gapTol, eSorted: make([][]catNode, nC), maxEOK: make([]bool, nC),
 	}
 	copy(o.q, st.left)
 	newT, _ := toFix(e.newTerm, o.sc)

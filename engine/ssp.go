@@ -430,35 +430,32 @@ func (o *optSolver) pushCatEntry(i int, a int32, c int32, base val) {
 
 // worthExchange reports whether some node of category c that user i,
 // holding a, could take is worth more to it than its best snack of c with
-// units left (see pushEntries).
+// units left (see pushEntries). It walks the nodes of c from the highest
+// own value at its price down (catNodes) and stops at the first one the
+// user may take, or once no node left could pass the test.
 func (o *optSolver) worthExchange(i int, a int32, c int32) bool {
-	t := o.slackBest(i, c)
+	return o.worthOver(i, a, c, o.slackBest(i, c))
+}
+
+// worthOver is worthExchange with t as the user's best snack of c with
+// units left (-1: none).
+func (o *optSolver) worthOver(i int, a int32, c int32, t int32) bool {
+	var v val
+	h := val{s: o.userH(i)[c]}
 	if t >= 0 {
-		// No node of c is worth more than the best of them at its price.
-		if m, ok := o.catMaxE(c); ok {
-			if x, v := m.add(val{s: o.userH(i)[c]}), o.vOf(i, t); cmpVal(&x, &v) <= 0 {
+		v = o.vOf(i, t)
+	}
+	for _, n := range o.catNodes(c) {
+		if t >= 0 {
+			if x := n.e.add(h); cmpVal(&x, &v) <= 0 {
 				return false
 			}
 		}
-	}
-	found := false
-	var bestE val
-	for _, b := range o.nodesByCat[c] {
-		if b != a && o.canTake(i, b) {
-			if e := o.eOf(b); !found || cmpVal(&e, &bestE) > 0 {
-				bestE, found = e, true
-			}
+		if n.b != a && o.canTake(i, n.b) {
+			return true
 		}
 	}
-	if !found {
-		return false
-	}
-	if t >= 0 {
-		if x, v := bestE.add(val{s: o.userH(i)[c]}), o.vOf(i, t); cmpVal(&x, &v) <= 0 {
-			return false
-		}
-	}
-	return true
+	return false
 }
 
 // pushSinkHeap and pushCatHeap add an entry and, when the heap has doubled
@@ -561,20 +558,30 @@ func (o *optSolver) exchRC(i int, a, b int32) (val, bool) {
 	return ra.sub(rb.sub(o.price[b])), true
 }
 
-// catMaxE is the highest own value at its price, E(b) - p(b), of the nodes
-// of category c (false: c has none), cached until a price or the nodes of c
-// change.
-func (o *optSolver) catMaxE(c int32) (val, bool) {
+// catNode is a node with its own value at its price, E(b) - p(b).
+type catNode struct {
+	e val
+	b int32
+}
+
+// catNodes returns the nodes of category c by own value at their price,
+// highest first, cached until a price or the nodes of c change (maxEOK).
+func (o *optSolver) catNodes(c int32) []catNode {
 	if !o.maxEOK[c] {
 		o.maxEOK[c] = true
-		o.maxEHas[c] = false
+		l := o.eSorted[c][:0]
 		for _, b := range o.nodesByCat[c] {
-			if e := o.eOf(b); !o.maxEHas[c] || cmpVal(&e, &o.maxE[c]) > 0 {
-				o.maxE[c], o.maxEHas[c] = e, true
-			}
+			l = append(l, catNode{o.eOf(b), b})
 		}
+		slices.SortFunc(l, func(x, y catNode) int {
+			if r := cmpVal(&y.e, &x.e); r != 0 {
+				return r
+			}
+			return int(x.b - y.b)
+		})
+		o.eSorted[c] = l
 	}
-	return o.maxE[c], o.maxEHas[c]
+	return o.eSorted[c]
 }
 
 // makeNode turns snack t, whose stock just ran full, into a node.
@@ -595,7 +602,18 @@ func (o *optSolver) makeNode(t int32) {
 		}
 		o.slackVer[j] = math.MaxUint32
 		for _, a := range o.userBox(int(i)) {
-			if o.node.has(a) && o.nd[a].catBuilt[c] {
+			// An exchange that was worth it against t already has its entry:
+			// the entry of (i, a, c) was last weighed when the user's lines in
+			// a's category or in c changed, when a's heap of c was built, or
+			// here when its best snack of c with units left ran full, always
+			// against the best snack of c with units left at the time, which
+			// has been t since; and against a fixed t the test only turns
+			// from true to false (prices only rise, and a snack that turned
+			// into a node since was worth no more than t to the user), so the
+			// entry was pushed then and never retired. Only the exchanges that
+			// t's running full makes worth it need a new entry (a duplicate
+			// would cost a heap push and its memory for nothing).
+			if o.node.has(a) && o.nd[a].catBuilt[c] && !o.worthOver(int(i), a, c, t) {
 				o.pushCatEntry(int(i), a, c, o.vOf(int(i), a).sub(o.remGain(int(i), a)))
 			}
 		}
