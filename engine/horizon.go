@@ -236,6 +236,7 @@ func Run(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
 // horizon and keeps the optimal plan unless it has more short boxes or a
 // lower total score than the greedy's.
 func runOptimal(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
+	defer optimalGC()()
 	gopt := opt
 	gopt.Allocator = Greedy
 	gopt.Trace = nil
@@ -250,12 +251,15 @@ func runOptimal(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
 		return nil, err
 	}
 	greedyTime := time.Since(start)
+	// Only the greedy's totals are compared: summarised here, its boxes are
+	// garbage during the optimal run (no longer live beside the exchange
+	// heaps); a greedy plan kept in the end is made again below.
+	gs := summarize(greedy)
 	res, err := run(ctx, in, opt)
 	if err != nil {
 		return nil, err
 	}
 	rep := res.Optimal
-	gs := summarize(greedy)
 	os := summarize(res)
 	rep.GreedyScore, rep.GreedyShortBoxes, rep.GreedyShortUnits = gs.score, gs.shortBoxes, gs.shortUnits
 	rep.Chosen = "optimal"

@@ -84,6 +84,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
+	"runtime/debug"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -206,6 +208,24 @@ type OptimalReport struct {
 	Scale  int
 	// GapTolerance is Options.GapTolerance (0: every date solved exactly).
 	GapTolerance float64
+}
+
+// OptimalGCPercent is the garbage collector's target percentage during an
+// optimal run, unless GOGC is set. Most of the run's memory is the exchange
+// heaps, large arrays without pointers that the collector marks without
+// scanning, so collecting more often than Go's default (100) costs little
+// time and keeps the peak heap closer to the live one (see the scarce
+// medium's figures in benchmarks/RESULTS.md).
+const OptimalGCPercent = 25
+
+// optimalGC sets the collector's percentage for an optimal run and returns
+// what restores it.
+func optimalGC() func() {
+	if os.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	old := debug.SetGCPercent(OptimalGCPercent)
+	return func() { debug.SetGCPercent(old) }
 }
 
 // optSolver solves one date.
