@@ -131,6 +131,12 @@ type LoadOptions struct {
 	CatalogueOnly bool
 	// Logger, when set, receives the time of every input query at debug level.
 	Logger *slog.Logger
+	// NoSidecar reads every input through SQL, even when the snapshot has
+	// an engine sidecar (sidecar.go); tests compare the two paths.
+	NoSidecar bool
+	// SidecarPath, when set, is the sidecar to read instead of the one
+	// beside the snapshot file db has open (store.SidecarPath).
+	SidecarPath string
 }
 
 // LoadInputs runs the input SQL in db (which must have the snapshot tables
@@ -252,7 +258,14 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 		return nil, err
 	}
 
-	if err := loadRatingInputs(ctx, db, in, opt, q, grouped, logger); err != nil {
+	// The deliveries, affinities and never-again ratings come from the
+	// snapshot's engine sidecar when it has a valid one, else through SQL.
+	t1 := time.Now()
+	fromSidecar := loadSidecar(ctx, db, in, opt, logger)
+	if fromSidecar {
+		logger.Debug("engine input", "query", "sidecar", "seconds", time.Since(t1).Seconds(), "deliveries", len(in.DelSnack))
+	}
+	if err := loadRatingInputs(ctx, db, in, opt, q, grouped, logger, !fromSidecar); err != nil {
 		return nil, err
 	}
 	for _, n := range in.PopN {
@@ -262,18 +275,20 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 		in.RatingSum += s
 	}
 
-	t1 := time.Now()
-	// With a user filter the bound counts only the kept users' rows (a
-	// semi-join): the whole table's count would size the arrays for every
-	// shard at once.
-	users := ""
-	if filter != "" {
-		users = "AND d.user_id IN (SELECT user_id FROM eng_users)"
+	if !fromSidecar {
+		t1 := time.Now()
+		// With a user filter the bound counts only the kept users' rows (a
+		// semi-join): the whole table's count would size the arrays for every
+		// shard at once.
+		users := ""
+		if filter != "" {
+			users = "AND d.user_id IN (SELECT user_id FROM eng_users)"
+		}
+		if err := loadDeliveries(ctx, db, in, opt.D0-Day(opt.Policy.RepeatWindowDays), map[string]string{"d0": opt.D0.String(), "dend": dend.String(), "window": strconv.Itoa(opt.Policy.RepeatWindowDays), "users": users}, opt.Shard.Sharded()); err != nil {
+			return nil, err
+		}
+		logger.Debug("engine input", "query", "inputs_deliveries", "seconds", time.Since(t1).Seconds(), "segments", len(in.DelSegFrom))
 	}
-	if err := loadDeliveries(ctx, db, in, opt.D0-Day(opt.Policy.RepeatWindowDays), map[string]string{"d0": opt.D0.String(), "dend": dend.String(), "window": strconv.Itoa(opt.Policy.RepeatWindowDays), "users": users}, opt.Shard.Sharded()); err != nil {
-		return nil, err
-	}
-	logger.Debug("engine input", "query", "inputs_deliveries", "seconds", time.Since(t1).Seconds(), "segments", len(in.DelSegFrom))
 
 	var reqSnack chunked[int32]
 	var reqAt chunked[int64]
@@ -345,10 +360,11 @@ type (
 	groupedFunc func(name string, params map[string]string, sinks []sink, fill func(pos []int32)) ([]int32, error)
 )
 
-// loadRatingInputs fills PopN, PopSum, the affinity CSR and the never-again
-// CSR from the snapshot's derived tables (see derive.go), or from temp
-// tables derived now when the snapshot predates them.
-func loadRatingInputs(ctx context.Context, db DB, in *Inputs, opt LoadOptions, q queryFunc, grouped groupedFunc, logger *slog.Logger) error {
+// loadRatingInputs fills PopN, PopSum and, when perUser, the affinity CSR
+// and the never-again CSR from the snapshot's derived tables (see
+// derive.go), or from temp tables derived now when the snapshot predates
+// them.
+func loadRatingInputs(ctx context.Context, db DB, in *Inputs, opt LoadOptions, q queryFunc, grouped groupedFunc, logger *slog.Logger, perUser bool) error {
 	t0 := time.Now()
 	have, err := snapshotHasDerived(ctx, db)
 	if err != nil {
@@ -370,6 +386,9 @@ func loadRatingInputs(ctx context.Context, db DB, in *Inputs, opt LoadOptions, q
 	}
 	for i, s := range sidx {
 		in.PopN[s], in.PopSum[s] = n[i], total[i]
+	}
+	if !perUser {
+		return nil
 	}
 
 	var affCat, affN chunked[int32]

@@ -11,6 +11,7 @@ import (
 
 	"github.com/assign-dev/assign/duck"
 	"github.com/assign-dev/assign/internal/extractfixtures"
+	"github.com/assign-dev/assign/store"
 )
 
 // TestFormatsLoadAlike loads the base extract in every format (typed and
@@ -145,7 +146,15 @@ func TestMetadata(t *testing.T) {
 	if !regexp.MustCompile(`^xxh3-128:[0-9a-f]{32}$`).MatchString(res.Checksum) {
 		t.Errorf("checksum %q", res.Checksum)
 	}
-	want := []string{"assign_version|test", "created_at|2026-03-01T02:00:00Z", "extract_checksum|" + res.Checksum, "rows_rejected|0",
+	// load_id is random: one per load, named by the engine sidecar.
+	id := regexp.MustCompile(`load_id\|([0-9a-f]{32})`).FindStringSubmatch(fmt.Sprint(meta))
+	if id == nil {
+		t.Fatalf("assign_meta has no load id: %v", meta)
+	}
+	if _, err := os.Stat(store.SidecarPath(res.Path)); err != nil {
+		t.Errorf("no engine sidecar beside the snapshot: %v", err)
+	}
+	want := []string{"assign_version|test", "created_at|2026-03-01T02:00:00Z", "extract_checksum|" + res.Checksum, "load_id|" + id[1], "rows_rejected|0",
 		"schema_version|1", "snapshot|" + res.Snapshot, "source_dir|" + abs}
 	if fmt.Sprint(meta) != fmt.Sprint(want) {
 		t.Errorf("assign_meta %v, want %v", meta, want)

@@ -17,6 +17,8 @@ package loaders
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -134,6 +136,8 @@ type loader struct {
 	cascadeRows int64
 	cascadeVios int64
 	stagedViews map[string]string
+	loadID      string // assign_meta.load_id, named by the engine sidecar
+	sidecar     string // where the engine sidecar goes
 }
 
 // firstShown is the violations a report shows: defects first, then rows
@@ -237,7 +241,8 @@ func Load(ctx context.Context, opts Options) (res *Result, err error) {
 	}
 	defer os.RemoveAll(tmp)
 
-	l := &loader{opts: opts, ex: ex, log: opts.Logger, maxShown: opts.MaxShown, stagedViews: map[string]string{}, surveyed: surveyed}
+	l := &loader{opts: opts, ex: ex, log: opts.Logger, maxShown: opts.MaxShown, stagedViews: map[string]string{}, surveyed: surveyed,
+		loadID: newLoadID(), sidecar: pending.SidecarPath()}
 	if opts.RejectFile != "" {
 		if l.reject, err = newRejectWriter(opts.RejectFile); err != nil {
 			return nil, err
@@ -323,6 +328,9 @@ func (l *loader) derive(ctx context.Context) error {
 		return duck.Clean(err)
 	}
 	err := engine.DeriveTables(ctx, l.db)
+	if err == nil {
+		l.writeSidecar(ctx)
+	}
 	if _, err2 := l.db.Exec(ctx, "USE memory"); err == nil && err2 != nil {
 		err = duck.Clean(err2)
 	}
@@ -330,6 +338,34 @@ func (l *loader) derive(ctx context.Context) error {
 		l.opts.Progress("derived ratings", 1, 1)
 	}
 	return err
+}
+
+// MetaLoadID is the assign_meta key of the random id of the load that
+// wrote a snapshot; the engine sidecar names it, so a sidecar left by
+// another load is never read as this snapshot's.
+const MetaLoadID = "load_id"
+
+func newLoadID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// writeSidecar writes the snapshot's engine sidecar (engine.WriteSidecar):
+// the per-user inputs planning jobs read without moving rows out of
+// DuckDB. It is optional: a snapshot without one is planned through SQL,
+// so a failure is logged and the load goes on.
+func (l *loader) writeSidecar(ctx context.Context) {
+	t0 := time.Now()
+	err := engine.WriteSidecar(ctx, l.db, l.sidecar, l.loadID)
+	switch {
+	case errors.Is(err, engine.ErrNoSidecar):
+		l.log.Info("no engine sidecar: planning jobs read this snapshot through SQL", "reason", err)
+	case err != nil:
+		l.log.Warn("engine sidecar not written: planning jobs read this snapshot through SQL", "err", err)
+	default:
+		l.log.Debug("engine sidecar written", "path", l.sidecar, "elapsed", time.Since(t0).Round(time.Millisecond))
+	}
 }
 
 // createSnapshot attaches the pending file and creates the schema in it.
@@ -492,6 +528,7 @@ func (l *loader) writeMeta(ctx context.Context, name string, res *Result) error 
 	meta := [][2]string{
 		{"snapshot", name},
 		{"created_at", l.opts.Now().UTC().Format(time.RFC3339)},
+		{MetaLoadID, l.loadID},
 	}
 	if l.opts.Extract == nil {
 		src, _ := filepath.Abs(l.opts.Dir)

@@ -25,7 +25,7 @@ func params(dir string) map[string]string {
 		"days": "14", "window": "180", "repeat_window_days": "180", "never_again": "2", "never_again_rating": "2",
 		"min_shelf": "21", "min_shelf_days": "21", "new_days": "30", "cap": "2", "fill": "true", "prior_weight": "20",
 		"w_pop": "1.0", "w_pref": "0.8", "w_aff": "0.6", "w_nov": "0.3", "mode": "preassign", "shards": "1",
-		"lo": "0", "hi": "9223372036854775807", "limit": "10", "user_filter": "", "users": "",
+		"base": "2023-01-01", "lo": "0", "hi": "9223372036854775807", "limit": "10", "user_filter": "", "users": "",
 		"latest": engine.LatestRatingsTable, "snack_ratings": "drv_snack_ratings", "user_category_ratings": "drv_user_category_ratings",
 		"run": "latest", "snacks": "snacks", "names": "snacks",
 		"boxes": pq("boxes"), "demand": pq("demand"), "summary": pq("snack_summary"), "short_boxes": pq("short_boxes"),
@@ -43,7 +43,7 @@ var perFile = map[string]map[string]string{
 // setup are the files whose statements create what later files read, run
 // (not only prepared): the snapshot's schema and the engine's scratch
 // tables first, the checker's after the run tables exist.
-var setup = []string{"schema", "inputs_prepare", "check_prepare"}
+var setup = []string{"schema", "inputs_prepare", "sidecar_prepare", "check_prepare"}
 
 var placeholder = regexp.MustCompile(`\{\{([a-z_0-9]+)\}\}`)
 
@@ -87,6 +87,7 @@ func TestEveryFileRendersAndPrepares(t *testing.T) {
 	}
 	exec("schema")
 	exec("inputs_prepare")
+	exec("sidecar_prepare")
 	for _, s := range []string{
 		"CREATE TABLE " + engine.LatestRatingsTable + " AS " + queries.Get("derived_latest_ratings"),
 		"CREATE TABLE drv_snack_ratings AS " + render("derived_snack_ratings"),

@@ -305,6 +305,7 @@ func removeSnapshotFile(s SnapshotInfo) error {
 		return fmt.Errorf("remove snapshot %s: %w", s.Name, err)
 	}
 	_ = os.Remove(s.Path + ".wal")
+	_ = os.Remove(SidecarPath(s.Path))
 	return atomicfs.SyncDir(filepath.Dir(s.Path))
 }
 

@@ -5,6 +5,7 @@
 //
 //	CURRENT                      name of the current snapshot (replaced by rename)
 //	snapshots/<name>.duckdb      complete, immutable snapshots
+//	snapshots/<name>.engine      the snapshot's engine sidecar (engine/sidecar.go), optional
 //	snapshots/.tmp-<name>.duckdb loads in progress or killed; never listed
 //	runs/<id>/                   complete run folders (manifest.json written last)
 //	runs/.tmp-<id>/              runs in progress or killed; never listed
@@ -239,6 +240,14 @@ func (p *PendingSnapshot) Commit(makeCurrent bool) error {
 func (p *PendingSnapshot) Abort() {
 	_ = os.Remove(p.Path)
 	_ = os.Remove(p.Path + ".wal")
+	_ = os.Remove(p.SidecarPath())
+}
+
+// SidecarPath is where the load writes the snapshot's engine sidecar: its
+// final place (written atomically), since it is valid only for this
+// snapshot's load id. Abort removes it.
+func (p *PendingSnapshot) SidecarPath() string {
+	return SidecarPath(p.home.SnapshotPath(p.Name))
 }
 
 // SnapshotInfo describes one complete snapshot file.
@@ -286,4 +295,14 @@ func (h *Home) StaleTemporaries() []string {
 		}
 	}
 	return out
+}
+
+// SidecarExt ends the name of a snapshot's engine sidecar (engine/sidecar.go):
+// snapshots/<name>.engine beside snapshots/<name>.duckdb.
+const SidecarExt = ".engine"
+
+// SidecarPath is the engine sidecar of the snapshot database file at
+// snapshotPath.
+func SidecarPath(snapshotPath string) string {
+	return strings.TrimSuffix(snapshotPath, snapshotExt) + SidecarExt
 }

@@ -1,0 +1,340 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math"
+	"sort"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/assign-dev/assign/store"
+)
+
+// sidecarPath is the sidecar LoadInputs reads for opt, or "" for none.
+func sidecarPath(db DB, opt LoadOptions) string {
+	if opt.NoSidecar {
+		return ""
+	}
+	if opt.SidecarPath != "" {
+		return opt.SidecarPath
+	}
+	if p, ok := db.(interface{ Path() string }); ok && p.Path() != "" {
+		return store.SidecarPath(p.Path())
+	}
+	return ""
+}
+
+// snapshotLoadID is the snapshot's assign_meta load_id, "" when it has
+// none (snapshots loaded before the sidecar, test snapshots).
+func snapshotLoadID(ctx context.Context, db DB) (string, error) {
+	found := false
+	err := db.QueryArrow(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = current_schema() AND table_name = 'assign_meta'`,
+		func(rec arrow.RecordBatch) error {
+			v, err := appendInt64(nil, "count", rec.Column(0))
+			found = len(v) == 1 && v[0] > 0
+			return err
+		})
+	if err != nil || !found {
+		return "", err
+	}
+	var ids []string
+	err = db.QueryArrow(ctx, `SELECT value FROM assign_meta WHERE key = 'load_id'`, func(rec arrow.RecordBatch) error {
+		var err error
+		ids, err = appendString(ids, "value", rec.Column(0))
+		return err
+	})
+	if err != nil || len(ids) != 1 {
+		return "", err
+	}
+	return ids[0], nil
+}
+
+// sidecarInputs are the inputs the sidecar fills, assigned to Inputs only
+// when all of them were read and checked.
+type sidecarInputs struct {
+	delSegStart, delSegFrom, delSegTo []int32
+	delSnack, delDay                  []uint16
+	delBase                           Day
+	affStart, affCat, affN            []int32
+	affSum                            []int64
+	badStart, badSnack, badRating     []int32
+}
+
+// loadSidecar fills in's deliveries, affinities and never-again ratings
+// from the snapshot's engine sidecar, exactly as the SQL path would, and
+// reports whether it did. A missing sidecar (a snapshot loaded before it
+// existed, or one the format cannot hold) is logged at debug level, a
+// stale or damaged one as a warning; the caller then reads them through
+// SQL.
+func loadSidecar(ctx context.Context, db DB, in *Inputs, opt LoadOptions, logger *slog.Logger) bool {
+	path := sidecarPath(db, opt)
+	if path == "" {
+		return false
+	}
+	p := opt.Policy
+	if p.NeverAgainRating > 5 || p.RepeatWindowDays < 0 || int64(p.RepeatWindowDays)+int64(opt.Days)-1 > math.MaxUint16 {
+		logger.Debug("engine sidecar not used: the policy reads what it does not hold", "path", path)
+		return false
+	}
+	sc, err := openSidecar(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		logger.Debug("no engine sidecar: inputs read through SQL", "path", path)
+		return false
+	}
+	if err != nil {
+		logger.Warn("engine sidecar unreadable: inputs read through SQL", "path", path, "err", err)
+		return false
+	}
+	defer sc.Close()
+	id, err := snapshotLoadID(ctx, db)
+	if err != nil {
+		logger.Warn("engine sidecar not used: cannot read the snapshot's load id", "path", path, "err", err)
+		return false
+	}
+	if id == "" || id != sc.loadID() {
+		logger.Warn("engine sidecar is stale (another load's): inputs read through SQL", "path", path, "sidecar_load", sc.loadID(), "snapshot_load", id)
+		return false
+	}
+	if int(sc.h.NSnacks) != in.NumSnacks() || int(sc.h.NCats) != len(in.Categories) || sc.h.Catalogue != catalogueFingerprint(in.SnackID, in.Categories) {
+		logger.Warn("engine sidecar numbers snacks or categories otherwise than the snapshot: inputs read through SQL", "path", path,
+			"snacks", in.NumSnacks(), "sidecar_snacks", sc.h.NSnacks, "categories", len(in.Categories), "sidecar_categories", sc.h.NCats)
+		return false
+	}
+	out, err := sc.read(in, opt)
+	if err != nil {
+		logger.Warn("engine sidecar damaged: inputs read through SQL", "path", path, "err", err)
+		return false
+	}
+	in.DelSegStart, in.DelSegFrom, in.DelSegTo = out.delSegStart, out.delSegFrom, out.delSegTo
+	in.DelSnack, in.DelSnackHi, in.DelDay, in.DelBase = out.delSnack, nil, out.delDay, out.delBase
+	in.AffStart, in.AffCat, in.AffN, in.AffSum = out.affStart, out.affCat, out.affN, out.affSum
+	in.BadStart, in.BadSnack, in.BadRating = out.badStart, out.badSnack, out.badRating
+	return true
+}
+
+// read gathers the inputs of in's users (uidx order) from the sidecar.
+func (sc *sidecarFile) read(in *Inputs, opt LoadOptions) (*sidecarInputs, error) {
+	nU := in.NumUsers()
+	n := int64(sc.h.NUsers)
+	// Dense: most blocks hold a planned user, so read ahead and walk;
+	// sparse (explain, a final pass over a few users): look each user up.
+	dense := int64(nU)*64 >= n
+	ahead := int64(0)
+	if dense {
+		ahead = 1 << 20
+	}
+	si := make([]int32, nU) // the sidecar's ui of each uidx, -1 when absent
+	uc := sc.cursor(secUsers, ahead)
+	var err error
+	if dense {
+		i := int64(0)
+		for u, id := range in.UserID {
+			si[u] = -1
+			for ; i < n; i++ {
+				v, err := uc.u64(i)
+				if err != nil {
+					return nil, err
+				}
+				if int64(v) >= id {
+					if int64(v) == id {
+						si[u] = int32(i)
+					}
+					break
+				}
+			}
+		}
+	} else {
+		for u, id := range in.UserID {
+			k := sort.Search(int(n), func(k int) bool {
+				v, e := uc.u64(int64(k))
+				if e != nil {
+					err = e
+				}
+				return int64(v) >= id
+			})
+			if err != nil {
+				return nil, err
+			}
+			si[u] = -1
+			if int64(k) < n {
+				if v, _ := uc.u64(int64(k)); int64(v) == id {
+					si[u] = int32(k)
+				}
+			}
+		}
+	}
+
+	out := &sidecarInputs{}
+	nS := uint32(in.NumSnacks())
+
+	// Deliveries in (D0 - window, dend], days from D0 - window as the SQL
+	// path stores them.
+	out.delBase = opt.D0 - Day(opt.Policy.RepeatWindowDays)
+	dend := opt.D0 + Day(opt.Days-1)
+	fileBase := int64(sc.h.DelBase)
+	clamp := func(d int64) uint64 { return uint64(min(max(d, 0), 1<<16)) << 16 }
+	loKey, hiKey := clamp(int64(out.delBase)+1-fileBase), clamp(int64(dend)+1-fileBase)
+	shift := int32(fileBase - int64(out.delBase))
+	start, total, ranges, err := sc.window(si, secDelOff, secDel, ahead, loKey, hiKey)
+	if err != nil {
+		return nil, err
+	}
+	out.delSnack, out.delDay = make([]uint16, 0, total), make([]uint16, 0, total)
+	segs := 0
+	for u := 0; u < nU; u++ {
+		if start[u+1] > start[u] {
+			segs++
+		}
+	}
+	out.delSegStart = make([]int32, nU+1)
+	out.delSegFrom, out.delSegTo = make([]int32, 0, segs), make([]int32, 0, segs)
+	if err := sc.each(ranges, secDel, ahead, func(b []byte) error {
+		for ; len(b) >= 4; b = b[4:] {
+			v := binary.LittleEndian.Uint32(b)
+			if v&0xffff >= nS {
+				return fmt.Errorf("%w: snack index %d", errCorrupt, v&0xffff)
+			}
+			out.delSnack = append(out.delSnack, uint16(v))
+			out.delDay = append(out.delDay, uint16(int32(v>>16)+shift))
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for u := 0; u < nU; u++ {
+		out.delSegStart[u+1] = out.delSegStart[u]
+		if start[u+1] > start[u] {
+			out.delSegFrom = append(out.delSegFrom, start[u])
+			out.delSegTo = append(out.delSegTo, start[u+1])
+			out.delSegStart[u+1]++
+		}
+	}
+
+	// Latest ratings <= never_again_rating: a prefix of each user's rows.
+	badKey := uint64(0)
+	if na := opt.Policy.NeverAgainRating; na >= 0 {
+		badKey = uint64(na+1) << 16
+	}
+	out.badStart, total, ranges, err = sc.window(si, secBadOff, secBad, ahead, 0, badKey)
+	if err != nil {
+		return nil, err
+	}
+	out.badSnack, out.badRating = make([]int32, 0, total), make([]int32, 0, total)
+	if err := sc.each(ranges, secBad, ahead, func(b []byte) error {
+		for ; len(b) >= 4; b = b[4:] {
+			v := binary.LittleEndian.Uint32(b)
+			if v&0xffff >= nS {
+				return fmt.Errorf("%w: snack index %d", errCorrupt, v&0xffff)
+			}
+			out.badSnack = append(out.badSnack, int32(v&0xffff))
+			out.badRating = append(out.badRating, int32(v>>16))
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+
+	// Affinities: every row of each user.
+	out.affStart, total, ranges, err = sc.window(si, secAffOff, -1, ahead, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	out.affCat, out.affN, out.affSum = make([]int32, 0, total), make([]int32, 0, total), make([]int64, 0, total)
+	ac := sc.cursor(secAff, ahead)
+	nC := uint32(len(in.Categories))
+	for u := range nU {
+		r := ranges[u]
+		if r[0] == r[1] {
+			continue
+		}
+		b, err := ac.get(16*r[0], 16*r[1])
+		if err != nil {
+			return nil, err
+		}
+		for ; len(b) >= 16; b = b[16:] {
+			c := binary.LittleEndian.Uint32(b)
+			if c >= nC {
+				return nil, fmt.Errorf("%w: category index %d", errCorrupt, c)
+			}
+			out.affCat = append(out.affCat, int32(c))
+			out.affN = append(out.affN, int32(binary.LittleEndian.Uint32(b[4:])))
+			out.affSum = append(out.affSum, int64(binary.LittleEndian.Uint64(b[8:])))
+		}
+	}
+	return out, nil
+}
+
+// window finds, for every planned user (si: its ui or -1), the rows of
+// section sec (uint32 keys ascending per user, CSR offsets in offSec) with
+// keys in [loKey, hiKey): their CSR over uidx, their total and their rows
+// in the section. sec -1 takes every row of the user.
+func (sc *sidecarFile) window(si []int32, offSec, sec int, ahead int64, loKey, hiKey uint64) (start []int32, total int64, ranges [][2]int64, err error) {
+	oc := sc.cursor(offSec, ahead)
+	var rc *cursor
+	rows := sc.count(secAff)
+	if sec >= 0 {
+		rc, rows = sc.cursor(sec, ahead), sc.count(sec)
+	}
+	start = make([]int32, len(si)+1)
+	ranges = make([][2]int64, len(si))
+	for u, i := range si {
+		start[u+1] = start[u]
+		if i < 0 {
+			continue
+		}
+		a, err := oc.u32(int64(i))
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		b, err := oc.u32(int64(i) + 1)
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		if a > b || int64(b) > rows {
+			return nil, 0, nil, fmt.Errorf("%w: offsets %d..%d of section %d", errCorrupt, a, b, offSec)
+		}
+		lo, hi := int64(a), int64(b)
+		if rc != nil && lo < hi {
+			keys, err := rc.get(4*lo, 4*hi)
+			if err != nil {
+				return nil, 0, nil, err
+			}
+			k := int64(len(keys) / 4)
+			at := func(j int) uint64 { return uint64(binary.LittleEndian.Uint32(keys[4*j:])) }
+			l := int64(sort.Search(int(k), func(j int) bool { return at(j) >= loKey }))
+			h := int64(sort.Search(int(k), func(j int) bool { return at(j) >= hiKey }))
+			lo, hi = lo+l, lo+max(h, l)
+		}
+		ranges[u] = [2]int64{lo, hi}
+		total += hi - lo
+		if total > math.MaxInt32 {
+			return nil, 0, nil, fmt.Errorf("more than 2^31 rows")
+		}
+		start[u+1] = start[u] + int32(hi-lo)
+	}
+	return start, total, ranges, nil
+}
+
+// each calls fn with the bytes of every range of uint32 keys in section
+// sec, in uidx order.
+func (sc *sidecarFile) each(ranges [][2]int64, sec int, ahead int64, fn func(b []byte) error) error {
+	c := sc.cursor(sec, ahead)
+	for _, r := range ranges {
+		if r[0] == r[1] {
+			continue
+		}
+		b, err := c.get(4*r[0], 4*r[1])
+		if err != nil {
+			return err
+		}
+		if err := fn(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}

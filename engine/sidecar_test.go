@@ -1,0 +1,321 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/assign-dev/assign/duck"
+	"github.com/assign-dev/assign/policy"
+	"github.com/assign-dev/assign/shard"
+	"github.com/assign-dev/assign/store"
+)
+
+// sidecarSnapshot writes a snapshot file of the synthetic extract, with its
+// derived tables, a load id and its engine sidecar beside it, and returns
+// its path.
+func sidecarSnapshot(t testing.TB, users, snacks, seed int) string {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "snap.duckdb")
+	db, err := duck.OpenFile(ctx, path, duck.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	b, err := os.ReadFile("testdata/synthetic.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := strings.NewReplacer(":users", fmt.Sprint(users), ":snacks", fmt.Sprint(snacks), ":seed", fmt.Sprint(seed)).Replace(string(b))
+	if _, err := db.Exec(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	if err := DeriveTables(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, "CREATE TABLE assign_meta (key VARCHAR NOT NULL, value VARCHAR NOT NULL); INSERT INTO assign_meta VALUES ('load_id', 'load-1')"); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSidecar(ctx, db, store.SidecarPath(path), "load-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, "CHECKPOINT"); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// logCapture is a debug-level logger whose text a test reads.
+func logCapture() (*slog.Logger, *bytes.Buffer) {
+	var buf bytes.Buffer
+	return slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})), &buf
+}
+
+// loadBoth loads opt's inputs through SQL and through the sidecar (which
+// must be used when wantSidecar) and fails unless they are the same.
+func loadBoth(t *testing.T, db *duck.DB, opt LoadOptions, wantSidecar bool) (*Inputs, *Inputs) {
+	t.Helper()
+	ctx := context.Background()
+	sqlOpt := opt
+	sqlOpt.NoSidecar = true
+	viaSQL, err := LoadInputs(ctx, db, sqlOpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger, buf := logCapture()
+	opt.Logger = logger
+	viaFile, err := LoadInputs(ctx, db, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if used := strings.Contains(buf.String(), "query=sidecar"); used != wantSidecar {
+		t.Fatalf("sidecar used = %v, want %v; log:\n%s", used, wantSidecar, buf.String())
+	}
+	if diff := inputsDiff(viaSQL, viaFile); diff != "" {
+		t.Fatalf("inputs through the sidecar differ from SQL's: %s", diff)
+	}
+	return viaSQL, viaFile
+}
+
+// normalInputs returns a copy of in in which the per-user lists whose
+// order SQL leaves open are sorted, and the deliveries are one list of
+// (sidx, day) per user.
+func normalInputs(in *Inputs) (*Inputs, [][][2]int64) {
+	c := *in
+	sortCSR := func(start []int32, keys []int32, vals ...any) {
+		for u := 0; u+1 < len(start); u++ {
+			lo, hi := int(start[u]), int(start[u+1])
+			idx := make([]int, hi-lo)
+			for i := range idx {
+				idx[i] = lo + i
+			}
+			slices.SortStableFunc(idx, func(a, b int) int { return int(keys[a] - keys[b]) })
+			for _, v := range append([]any{keys}, vals...) {
+				switch a := v.(type) {
+				case []int32:
+					tmp := make([]int32, len(idx))
+					for i, j := range idx {
+						tmp[i] = a[j]
+					}
+					copy(a[lo:hi], tmp)
+				case []int64:
+					tmp := make([]int64, len(idx))
+					for i, j := range idx {
+						tmp[i] = a[j]
+					}
+					copy(a[lo:hi], tmp)
+				}
+			}
+		}
+	}
+	c.AffCat, c.AffN, c.AffSum = slices.Clone(in.AffCat), slices.Clone(in.AffN), slices.Clone(in.AffSum)
+	sortCSR(c.AffStart, c.AffCat, c.AffN, c.AffSum)
+	c.BadSnack, c.BadRating = slices.Clone(in.BadSnack), slices.Clone(in.BadRating)
+	sortCSR(c.BadStart, c.BadSnack, c.BadRating)
+	c.NGTag = slices.Clone(in.NGTag)
+	sortCSR(c.NGStart, c.NGTag)
+	c.PrefCat, c.PrefW = slices.Clone(in.PrefCat), slices.Clone(in.PrefW)
+	sortCSR(c.PrefStart, c.PrefCat, c.PrefW)
+	del := make([][][2]int64, in.NumUsers())
+	for u := range del {
+		in.deliveryRows(int32(u), func(from, to int32) {
+			for j := from; j < to; j++ {
+				s, d := in.Delivery(j)
+				del[u] = append(del[u], [2]int64{int64(s), int64(d)})
+			}
+		})
+		slices.SortFunc(del[u], func(a, b [2]int64) int {
+			if a[0] != b[0] {
+				return int(a[0] - b[0])
+			}
+			return int(a[1] - b[1])
+		})
+	}
+	c.DelSegStart, c.DelSegFrom, c.DelSegTo, c.DelSnack, c.DelSnackHi, c.DelDay, c.DelBase = nil, nil, nil, nil, nil, nil, 0
+	return &c, del
+}
+
+// inputsDiff names the first field where a and b differ, up to the order
+// SQL leaves open.
+func inputsDiff(a, b *Inputs) string {
+	na, da := normalInputs(a)
+	nb, db := normalInputs(b)
+	if !reflect.DeepEqual(da, db) {
+		for u := range da {
+			if !reflect.DeepEqual(da[u], db[u]) {
+				return fmt.Sprintf("deliveries of user %d: %v vs %v", a.UserID[u], da[u], db[u])
+			}
+		}
+		return "deliveries"
+	}
+	if a.DelBase != b.DelBase {
+		return fmt.Sprintf("DelBase %s vs %s", a.DelBase, b.DelBase)
+	}
+	va, vb := reflect.ValueOf(na).Elem(), reflect.ValueOf(nb).Elem()
+	for i := 0; i < va.NumField(); i++ {
+		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
+			return "field " + va.Type().Field(i).Name
+		}
+	}
+	return ""
+}
+
+// TestSidecarInputsEqualSQL: for several policies (repeat windows, never-
+// again thresholds), horizons, a shard, one user and a list of users, the
+// inputs read through the sidecar are the SQL path's, and so are the
+// boxes.
+func TestSidecarInputsEqualSQL(t *testing.T) {
+	path := sidecarSnapshot(t, 1500, 120, 3)
+	ctx := context.Background()
+	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	pol := func(window, never int) policy.Policy {
+		p := policy.Default()
+		p.RepeatWindowDays, p.NeverAgainRating = window, never
+		return p
+	}
+	cases := []struct {
+		name string
+		opt  LoadOptions
+	}{
+		{"default", LoadOptions{D0: d0Test, Days: 14, Policy: policy.Default()}},
+		{"window=0,never=0", LoadOptions{D0: d0Test, Days: 28, Policy: pol(0, 0)}},
+		{"window=1,never=5", LoadOptions{D0: d0Test, Days: 7, Policy: pol(1, 5)}},
+		{"window=30,never=1", LoadOptions{D0: d0Test - 20, Days: 28, Policy: pol(30, 1)}},
+		{"window=3650,never=3", LoadOptions{D0: d0Test + 40, Days: 1, Policy: pol(3650, 3)}},
+		{"window before history", LoadOptions{D0: d0Test - 10, Days: 40, Policy: pol(500, 2)}},
+		{"after history", LoadOptions{D0: d0Test + 500, Days: 5, Policy: pol(180, 2)}},
+		{"shard 1/3", LoadOptions{D0: d0Test, Days: 28, Policy: policy.Default(), Shard: shard.Spec{Index: 1, Count: 3}}},
+		{"shard 0/1", LoadOptions{D0: d0Test, Days: 28, Policy: pol(60, 4), Shard: shard.Spec{Index: 0, Count: 1}}},
+		{"one user", LoadOptions{D0: d0Test, Days: 28, Policy: policy.Default(), UserID: 17, OnlyUser: true}},
+		{"users", LoadOptions{D0: d0Test, Days: 14, Policy: pol(90, 2), Users: []int64{3, 5, 700, 1499, 99999}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			viaSQL, viaFile := loadBoth(t, db, c.opt, true)
+			if viaSQL.NumUsers() == 0 || len(viaSQL.DelDay) == 0 && c.name != "after history" {
+				t.Fatalf("a case without users or deliveries tests nothing: %d users, %d deliveries", viaSQL.NumUsers(), len(viaSQL.DelDay))
+			}
+			for _, mode := range []Mode{Preassign, Assign} {
+				a, err := Run(ctx, viaSQL, Options{Policy: c.opt.Policy, Mode: mode, Threads: 2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := Run(ctx, viaFile, Options{Policy: c.opt.Policy, Mode: mode, Threads: 1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				a.Timings, b.Timings = nil, nil
+				a.Inputs, b.Inputs = nil, nil // compared above, up to order
+				if !reflect.DeepEqual(a, b) {
+					t.Fatalf("%s: boxes differ", mode)
+				}
+			}
+		})
+	}
+}
+
+// TestSidecarFallsBack: a damaged, stale, foreign-version or missing
+// sidecar is not read, and the inputs are the SQL path's.
+func TestSidecarFallsBack(t *testing.T) {
+	path := sidecarSnapshot(t, 600, 80, 11)
+	ctx := context.Background()
+	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	good, err := os.ReadFile(store.SidecarPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := LoadOptions{D0: d0Test, Days: 14, Policy: policy.Default()}
+	loadBoth(t, db, opt, true)
+
+	var h sidecarHeader
+	if err := binary.Read(bytes.NewReader(good), binary.LittleEndian, &h); err != nil {
+		t.Fatal(err)
+	}
+	withHeader := func(change func(h *sidecarHeader)) []byte {
+		h2 := h
+		change(&h2)
+		var hb bytes.Buffer
+		_ = binary.Write(&hb, binary.LittleEndian, &h2)
+		_ = binary.Write(&hb, binary.LittleEndian, crc32.Checksum(hb.Bytes(), castagnoli))
+		out := slices.Clone(good)
+		copy(out, hb.Bytes())
+		return out
+	}
+	flip := func(at uint64) []byte {
+		out := slices.Clone(good)
+		out[at] ^= 0x10
+		return out
+	}
+	variants := map[string][]byte{
+		"missing":             nil,
+		"version 2":           withHeader(func(h *sidecarHeader) { h.Version = 2 }),
+		"stale load id":       withHeader(func(h *sidecarHeader) { copy(h.LoadID[:], "load-2") }),
+		"other catalogue":     withHeader(func(h *sidecarHeader) { h.Catalogue++ }),
+		"header byte":         flip(20),
+		"delivery byte":       flip(h.Sec[secDel].Off + h.Sec[secDel].Len/2),
+		"last delivery byte":  flip(h.Sec[secDel].Off + h.Sec[secDel].Len - 1),
+		"rating byte":         flip(h.Sec[secBad].Off + 5),
+		"affinity byte":       flip(h.Sec[secAff].Off + h.Sec[secAff].Len - 3),
+		"offsets byte":        flip(h.Sec[secDelOff].Off + 9),
+		"user byte":           flip(h.Sec[secUsers].Off + h.Sec[secUsers].Len - 8),
+		"block checksum byte": flip(h.Sec[secDel].CRCOff + 1),
+		"truncated":           good[:len(good)-100],
+	}
+	for name, b := range variants {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "x.engine")
+			if b != nil {
+				if err := os.WriteFile(p, b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			o := opt
+			o.SidecarPath = p
+			loadBoth(t, db, o, false)
+		})
+	}
+	// One user reads a few blocks only: damage elsewhere goes unseen, and
+	// the user's inputs are still exact.
+	t.Run("one user, damage elsewhere", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "x.engine")
+		if err := os.WriteFile(p, flip(h.Sec[secDel].Off+h.Sec[secDel].Len-1), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		o := opt
+		o.SidecarPath, o.UserID, o.OnlyUser = p, 2, true
+		loadBoth(t, db, o, true)
+	})
+	// A snapshot without a load id (loaded before the sidecar existed).
+	t.Run("no load id", func(t *testing.T) {
+		mem, err := duck.OpenMemory(ctx, duck.Options{Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer mem.Close()
+		if _, err := mem.Exec(ctx, fmt.Sprintf("ATTACH %s AS s (READ_ONLY); CREATE TABLE m AS FROM s.main.assign_meta", duck.Quote(path))); err != nil {
+			t.Fatal(err)
+		}
+		id, err := snapshotLoadID(ctx, mem)
+		if err != nil || id != "" {
+			t.Fatalf("load id of a database without assign_meta: %q, %v", id, err)
+		}
+	})
+}
