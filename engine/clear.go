@@ -29,6 +29,11 @@ func (o *optSolver) exitBest(i int, s int32) (val, int32) {
 		if b == s || !elig.has(b) || o.holds(i, b) {
 			return
 		}
+		// The swap's penalty is never positive: b's own value at its price
+		// bounds what it can be worth here.
+		if u := o.vOf(i, b).sub(o.price[b]); cmpVal(&u, &best) < 0 {
+			return
+		}
 		v, ok := o.replacement(i, s, b)
 		if !ok {
 			return

@@ -361,6 +361,11 @@ func (o *optSolver) sinkBest(i int, a int32) (val, int32) {
 		if t < 0 {
 			continue
 		}
+		// The swap's penalty is never positive: a snack worth no more than
+		// the best so far on its own cannot beat it.
+		if u := o.vOf(i, t); cmpVal(&u, &best) <= 0 {
+			continue
+		}
 		if v, ok := o.replacement(i, a, t); ok && v.cmp(best) > 0 {
 			best, target = v, t
 		}
