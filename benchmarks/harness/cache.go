@@ -180,7 +180,8 @@ type Home struct {
 // assign binary (as a child process, not timed) when missing or stale.
 func (h *harness) ensureHome(ctx context.Context, sc synth.Scale, ex *Extract) (*Home, error) {
 	key := cacheKey{Scale: sc.Name, Seed: h.opt.Seed, AsOf: h.opt.Date.Format(time.DateOnly), Extract: ex.Key,
-		Source: sourceHash(h.opt.RepoRoot, "loaders/*.go", "sql/schema.sql", "sql/derived_*.sql", "engine/derive.go")}
+		Source: sourceHash(h.opt.RepoRoot, "loaders/*.go", "sql/schema.sql", "sql/derived_*.sql", "engine/derive.go",
+			"engine/sidecar.go", "sql/sidecar_*.sql")}
 	dir := filepath.Join(h.opt.CacheDir, "homes", fmt.Sprintf("%s-seed%d", sc.Name, h.opt.Seed))
 	mpath := dir + ".json"
 	if m, ok := readMarker(mpath); ok && m.Key == key {
