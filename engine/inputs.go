@@ -221,6 +221,12 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 	}
 	nU := len(in.UserID)
 
+	// The deliveries, affinities and never-again ratings come from the
+	// snapshot's engine sidecar when it has a valid one (read in the
+	// background while the queries below run), else through SQL.
+	waitSidecar := startSidecar(ctx, db, in, opt, logger)
+	defer waitSidecar() // on an early return, the reader still finishes
+
 	// grouped runs a query whose first column is uidx and groups the other
 	// columns by it (CSR); each fill receives the positions of the rows.
 	grouped := func(name string, params map[string]string, sinks []sink, fill func(pos []int32)) (start []int32, err error) {
@@ -258,13 +264,26 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 		return nil, err
 	}
 
-	// The deliveries, affinities and never-again ratings come from the
-	// snapshot's engine sidecar when it has a valid one, else through SQL.
-	t1 := time.Now()
-	fromSidecar := loadSidecar(ctx, db, in, opt, logger)
-	if fromSidecar {
-		logger.Debug("engine input", "query", "sidecar", "seconds", time.Since(t1).Seconds(), "deliveries", len(in.DelSnack))
+	var reqSnack chunked[int32]
+	var reqAt chunked[int64]
+	var reqDay chunked[Day]
+	if in.ReqStart, err = grouped("inputs_requests", map[string]string{"dend": dend.String()},
+		[]sink{int32Parts(&reqSnack), int64Parts(&reqAt), dayParts(&reqDay)}, func(pos []int32) {
+			in.ReqSnack, in.ReqAt, in.ReqDay = scatter(&reqSnack, pos), scatter(&reqAt, pos), scatter(&reqDay, pos)
+		}); err != nil {
+		return nil, err
 	}
+	sortEach(in.ReqStart, func(a, b int) bool {
+		if in.ReqAt[a] != in.ReqAt[b] {
+			return in.ReqAt[a] < in.ReqAt[b]
+		}
+		return in.ReqSnack[a] < in.ReqSnack[b]
+	}, in.ReqSnack, in.ReqAt, in.ReqDay)
+
+	if err := q("inputs_stock", nil, i32(&in.LotSnack), strs(&in.LotID), i32(&in.LotQty), days(&in.LotBefore)); err != nil {
+		return nil, err
+	}
+	fromSidecar := waitSidecar()
 	if err := loadRatingInputs(ctx, db, in, opt, q, grouped, logger, !fromSidecar); err != nil {
 		return nil, err
 	}
@@ -290,25 +309,6 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 		logger.Debug("engine input", "query", "inputs_deliveries", "seconds", time.Since(t1).Seconds(), "segments", len(in.DelSegFrom))
 	}
 
-	var reqSnack chunked[int32]
-	var reqAt chunked[int64]
-	var reqDay chunked[Day]
-	if in.ReqStart, err = grouped("inputs_requests", map[string]string{"dend": dend.String()},
-		[]sink{int32Parts(&reqSnack), int64Parts(&reqAt), dayParts(&reqDay)}, func(pos []int32) {
-			in.ReqSnack, in.ReqAt, in.ReqDay = scatter(&reqSnack, pos), scatter(&reqAt, pos), scatter(&reqDay, pos)
-		}); err != nil {
-		return nil, err
-	}
-	sortEach(in.ReqStart, func(a, b int) bool {
-		if in.ReqAt[a] != in.ReqAt[b] {
-			return in.ReqAt[a] < in.ReqAt[b]
-		}
-		return in.ReqSnack[a] < in.ReqSnack[b]
-	}, in.ReqSnack, in.ReqAt, in.ReqDay)
-
-	if err := q("inputs_stock", nil, i32(&in.LotSnack), strs(&in.LotID), i32(&in.LotQty), days(&in.LotBefore)); err != nil {
-		return nil, err
-	}
 	sortLots(in)
 	return in, nil
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"sort"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -65,56 +66,88 @@ type sidecarInputs struct {
 	badStart, badSnack, badRating     []int32
 }
 
-// loadSidecar fills in's deliveries, affinities and never-again ratings
-// from the snapshot's engine sidecar, exactly as the SQL path would, and
-// reports whether it did. A missing sidecar (a snapshot loaded before it
-// existed, or one the format cannot hold) is logged at debug level, a
-// stale or damaged one as a warning; the caller then reads them through
-// SQL.
-func loadSidecar(ctx context.Context, db DB, in *Inputs, opt LoadOptions, logger *slog.Logger) bool {
+// startSidecar begins filling in's deliveries, affinities and never-again
+// ratings from the snapshot's engine sidecar, exactly as the SQL path
+// would. It checks the sidecar against the snapshot at once (it needs
+// in's users, snacks and categories, and db), then reads the file in a
+// goroutine, so the caller's other input queries run meanwhile; wait
+// returns whether the fields were filled, and must be called before in is
+// read (it may be called more than once). A missing sidecar (a snapshot
+// loaded before it existed, or one the format cannot hold) is logged at
+// debug level, a stale or damaged one as a warning; the caller then reads
+// them through SQL. The reader touches only in.UserID, in.SnackID and
+// in.Categories, which the caller must leave alone until wait.
+func startSidecar(ctx context.Context, db DB, in *Inputs, opt LoadOptions, logger *slog.Logger) (wait func() bool) {
+	no := func() bool { return false }
 	path := sidecarPath(db, opt)
 	if path == "" {
-		return false
+		return no
 	}
 	p := opt.Policy
 	if p.NeverAgainRating > 5 || p.RepeatWindowDays < 0 || int64(p.RepeatWindowDays)+int64(opt.Days)-1 > math.MaxUint16 {
 		logger.Debug("engine sidecar not used: the policy reads what it does not hold", "path", path)
-		return false
+		return no
 	}
 	sc, err := openSidecar(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		logger.Debug("no engine sidecar: inputs read through SQL", "path", path)
-		return false
+		return no
 	}
 	if err != nil {
 		logger.Warn("engine sidecar unreadable: inputs read through SQL", "path", path, "err", err)
-		return false
+		return no
 	}
-	defer sc.Close()
+	handed := false // to the reader goroutine, which closes sc
+	defer func() {
+		if !handed {
+			sc.Close()
+		}
+	}()
 	id, err := snapshotLoadID(ctx, db)
 	if err != nil {
 		logger.Warn("engine sidecar not used: cannot read the snapshot's load id", "path", path, "err", err)
-		return false
+		return no
 	}
 	if id == "" || id != sc.loadID() {
 		logger.Warn("engine sidecar is stale (another load's): inputs read through SQL", "path", path, "sidecar_load", sc.loadID(), "snapshot_load", id)
-		return false
+		return no
 	}
 	if int(sc.h.NSnacks) != in.NumSnacks() || int(sc.h.NCats) != len(in.Categories) || sc.h.Catalogue != catalogueFingerprint(in.SnackID, in.Categories) {
 		logger.Warn("engine sidecar numbers snacks or categories otherwise than the snapshot: inputs read through SQL", "path", path,
 			"snacks", in.NumSnacks(), "sidecar_snacks", sc.h.NSnacks, "categories", len(in.Categories), "sidecar_categories", sc.h.NCats)
-		return false
+		return no
 	}
-	out, err := sc.read(in, opt)
-	if err != nil {
-		logger.Warn("engine sidecar damaged: inputs read through SQL", "path", path, "err", err)
-		return false
+	t0 := time.Now()
+	var (
+		out  *sidecarInputs
+		rerr error
+	)
+	done := make(chan struct{})
+	handed = true
+	go func() {
+		defer close(done)
+		defer sc.Close()
+		out, rerr = sc.read(in, opt)
+	}()
+	var ok, waited bool
+	return func() bool {
+		if waited {
+			return ok
+		}
+		waited = true
+		<-done
+		if rerr != nil {
+			logger.Warn("engine sidecar damaged: inputs read through SQL", "path", path, "err", rerr)
+			return false
+		}
+		in.DelSegStart, in.DelSegFrom, in.DelSegTo = out.delSegStart, out.delSegFrom, out.delSegTo
+		in.DelSnack, in.DelSnackHi, in.DelDay, in.DelBase = out.delSnack, nil, out.delDay, out.delBase
+		in.AffStart, in.AffCat, in.AffN, in.AffSum = out.affStart, out.affCat, out.affN, out.affSum
+		in.BadStart, in.BadSnack, in.BadRating = out.badStart, out.badSnack, out.badRating
+		ok = true
+		logger.Debug("engine input", "query", "sidecar", "seconds", time.Since(t0).Seconds(), "deliveries", len(in.DelSnack))
+		return true
 	}
-	in.DelSegStart, in.DelSegFrom, in.DelSegTo = out.delSegStart, out.delSegFrom, out.delSegTo
-	in.DelSnack, in.DelSnackHi, in.DelDay, in.DelBase = out.delSnack, nil, out.delDay, out.delBase
-	in.AffStart, in.AffCat, in.AffN, in.AffSum = out.affStart, out.affCat, out.affN, out.affSum
-	in.BadStart, in.BadSnack, in.BadRating = out.badStart, out.badSnack, out.badRating
-	return true
 }
 
 // read gathers the inputs of in's users (uidx order) from the sidecar.
