@@ -21,14 +21,7 @@ func syntheticInputs(t testing.TB, users, snacks, seed int, d0 Day, days int, p 
 		t.Fatal(err)
 	}
 	defer db.Close()
-	b, err := os.ReadFile("testdata/synthetic.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := strings.NewReplacer(":users", fmt.Sprint(users), ":snacks", fmt.Sprint(snacks), ":seed", fmt.Sprint(seed)).Replace(string(b))
-	if _, err := db.Exec(ctx, q); err != nil {
-		t.Fatal(err)
-	}
+	fillSynthetic(t, db, users, snacks, seed)
 	in, err := LoadInputs(ctx, db, LoadOptions{D0: d0, Days: days, Policy: p})
 	if err != nil {
 		t.Fatal(err)
@@ -205,4 +198,18 @@ func sequentialGreedy(t *testing.T, in *Inputs, p policy.Policy) *Result {
 		}
 	}
 	return res
+}
+
+// fillSynthetic writes the tables of a random SQL-made extract
+// (testdata/synthetic.sql) into db.
+func fillSynthetic(t testing.TB, db *duck.DB, users, snacks, seed int) {
+	t.Helper()
+	b, err := os.ReadFile("testdata/synthetic.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := strings.NewReplacer(":users", fmt.Sprint(users), ":snacks", fmt.Sprint(snacks), ":seed", fmt.Sprint(seed)).Replace(string(b))
+	if _, err := db.Exec(context.Background(), q); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -32,14 +32,7 @@ func sidecarSnapshot(t testing.TB, users, snacks, seed int) string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	b, err := os.ReadFile("testdata/synthetic.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := strings.NewReplacer(":users", fmt.Sprint(users), ":snacks", fmt.Sprint(snacks), ":seed", fmt.Sprint(seed)).Replace(string(b))
-	if _, err := db.Exec(ctx, q); err != nil {
-		t.Fatal(err)
-	}
+	fillSynthetic(t, db, users, snacks, seed)
 	if err := DeriveTables(ctx, db); err != nil {
 		t.Fatal(err)
 	}

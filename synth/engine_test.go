@@ -24,19 +24,7 @@ func TestEngineSeesTheIntendedShortages(t *testing.T) {
 		t.Skip("generates, loads and plans the small extract")
 	}
 	ctx := context.Background()
-	sc, _ := synth.LookupScale("small")
-	dir := filepath.Join(t.TempDir(), "extract")
-	if _, err := synth.Generate(ctx, synth.Options{Scale: sc, Seed: 11, OutDir: dir}); err != nil {
-		t.Fatal(err)
-	}
-	home, err := store.Open(filepath.Join(t.TempDir(), "home"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := loaders.Load(ctx, loaders.Options{Dir: dir, Home: home, Threads: 2})
-	if err != nil {
-		t.Fatalf("load the generated extract: %v", err)
-	}
+	home, res, _ := loadSmall(t, 11)
 	if res.Rejected != 0 {
 		t.Fatalf("the loader rejected %d generated rows", res.Rejected)
 	}
@@ -86,4 +74,25 @@ func TestEngineSeesTheIntendedShortages(t *testing.T) {
 		t.Errorf("%d of %d short units fall on the most demanded quarter of the snacks, want most", shortTop, shortAll)
 	}
 	t.Logf("cover %.1f%%, %d short units, %d on the most demanded quarter", 100*cover, shortAll, shortTop)
+}
+
+// loadSmall generates the small extract with seed into dir and loads it
+// into a new home.
+func loadSmall(t *testing.T, seed int64) (home *store.Home, res *loaders.Result, dir string) {
+	t.Helper()
+	ctx := context.Background()
+	sc, _ := synth.LookupScale("small")
+	dir = filepath.Join(t.TempDir(), "extract")
+	if _, err := synth.Generate(ctx, synth.Options{Scale: sc, Seed: seed, OutDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	home, err := store.Open(filepath.Join(t.TempDir(), "home"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = loaders.Load(ctx, loaders.Options{Dir: dir, Home: home, Threads: 2})
+	if err != nil {
+		t.Fatalf("load the generated extract: %v", err)
+	}
+	return home, res, dir
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -29,19 +28,7 @@ func TestLoadWritesASidecarThatPlansAsSQL(t *testing.T) {
 		t.Skip("generates, loads and plans an extract")
 	}
 	ctx := context.Background()
-	sc, _ := synth.LookupScale("small")
-	dir := filepath.Join(t.TempDir(), "extract")
-	if _, err := synth.Generate(ctx, synth.Options{Scale: sc, Seed: 5, OutDir: dir}); err != nil {
-		t.Fatal(err)
-	}
-	home, err := store.Open(filepath.Join(t.TempDir(), "home"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := loaders.Load(ctx, loaders.Options{Dir: dir, Home: home, Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
+	home, res, dir := loadSmall(t, 5)
 	side := store.SidecarPath(res.Path)
 	if _, err := os.Stat(side); err != nil {
 		t.Fatalf("the load wrote no sidecar: %v", err)
