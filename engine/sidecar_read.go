@@ -104,6 +104,9 @@ func startSidecar(ctx context.Context, db DB, in *Inputs, opt LoadOptions, logge
 		}
 	}()
 	id, err := snapshotLoadID(ctx, db)
+	if err != nil && ctx.Err() != nil {
+		return no // interrupted: the next query reports it
+	}
 	if err != nil {
 		logger.Warn("engine sidecar not used: cannot read the snapshot's load id", "path", path, "err", err)
 		return no

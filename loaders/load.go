@@ -329,7 +329,7 @@ func (l *loader) derive(ctx context.Context) error {
 	}
 	err := engine.DeriveTables(ctx, l.db)
 	if err == nil {
-		l.writeSidecar(ctx)
+		err = l.writeSidecar(ctx)
 	}
 	if _, err2 := l.db.Exec(ctx, "USE memory"); err == nil && err2 != nil {
 		err = duck.Clean(err2)
@@ -354,11 +354,14 @@ func newLoadID() string {
 // writeSidecar writes the snapshot's engine sidecar (engine.WriteSidecar):
 // the per-user inputs planning jobs read without moving rows out of
 // DuckDB. It is optional: a snapshot without one is planned through SQL,
-// so a failure is logged and the load goes on.
-func (l *loader) writeSidecar(ctx context.Context) {
+// so a failure is logged and the load goes on. An interrupted load stops
+// here as at any other step (ctx's error), without a warning.
+func (l *loader) writeSidecar(ctx context.Context) error {
 	t0 := time.Now()
 	err := engine.WriteSidecar(ctx, l.db, l.sidecar, l.loadID)
 	switch {
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err()
 	case errors.Is(err, engine.ErrNoSidecar):
 		l.log.Info("no engine sidecar: planning jobs read this snapshot through SQL", "reason", err)
 	case err != nil:
@@ -366,6 +369,7 @@ func (l *loader) writeSidecar(ctx context.Context) {
 	default:
 		l.log.Debug("engine sidecar written", "path", l.sidecar, "elapsed", time.Since(t0).Round(time.Millisecond))
 	}
+	return nil
 }
 
 // createSnapshot attaches the pending file and creates the schema in it.
