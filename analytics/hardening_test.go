@@ -149,11 +149,7 @@ func TestSymlinksOutOfRunsAndTmp(t *testing.T) {
 // newHome is a home of its own with a snapshot, for tests that add runs.
 func newHome(t *testing.T) (*store.Home, string) {
 	t.Helper()
-	h, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	name, err := testhome.WriteSnapshot(context.Background(), h, testhome.Small, time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC), true)
+	h, name, err := testhome.OpenSmall(context.Background(), t.TempDir(), time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}

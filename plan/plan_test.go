@@ -36,12 +36,9 @@ func sameFile(t *testing.T, a, b string) {
 // Parquet is) are the same as when written alone.
 func TestOutFolderBesideTheRun(t *testing.T) {
 	ctx := context.Background()
-	home, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
 	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
-	if _, err := testhome.WriteSnapshot(ctx, home, testhome.Small, at, true); err != nil {
+	home, _, err := testhome.OpenSmall(ctx, t.TempDir(), at)
+	if err != nil {
 		t.Fatal(err)
 	}
 	tmp := t.TempDir()

@@ -18,11 +18,8 @@ import (
 
 func newHome(t *testing.T) *store.Home {
 	t.Helper()
-	h, err := store.Open(filepath.Join(t.TempDir(), "home"))
+	h, _, err := testhome.OpenSmall(context.Background(), filepath.Join(t.TempDir(), "home"), time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC))
 	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := testhome.WriteSnapshot(context.Background(), h, testhome.Small, time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC), true); err != nil {
 		t.Fatal(err)
 	}
 	return h

@@ -9,7 +9,6 @@ import (
 	"github.com/assign-dev/assign/internal/testhome"
 	"github.com/assign-dev/assign/plan"
 	"github.com/assign-dev/assign/policy"
-	"github.com/assign-dev/assign/store"
 )
 
 // smallPlan plans 14 days of testhome's small snapshot in mode, in a home
@@ -17,12 +16,9 @@ import (
 func smallPlan(t *testing.T, mode engine.Mode) *engine.Result {
 	t.Helper()
 	ctx := context.Background()
-	home, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
 	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
-	if _, err := testhome.WriteSnapshot(ctx, home, testhome.Small, at, true); err != nil {
+	home, _, err := testhome.OpenSmall(ctx, t.TempDir(), at)
+	if err != nil {
 		t.Fatal(err)
 	}
 	out, err := plan.Execute(ctx, home, plan.Request{Mode: mode, D0: engine.DayOf(testhome.D0), Days: 14,

@@ -24,12 +24,9 @@ var clock = time.Date(2026, 3, 1, 7, 0, 0, 0, time.UTC)
 // newHome is a small snapshot with a 14-day preassign and a 14-day run.
 func newHome(t *testing.T) *store.Home {
 	t.Helper()
-	h, err := store.Open(filepath.Join(t.TempDir(), "home"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	if _, err := testhome.WriteSnapshot(ctx, h, testhome.Small, clock, true); err != nil {
+	h, _, err := testhome.OpenSmall(ctx, filepath.Join(t.TempDir(), "home"), clock)
+	if err != nil {
 		t.Fatal(err)
 	}
 	for i, mode := range []engine.Mode{engine.Assign, engine.Preassign} {

@@ -55,6 +55,21 @@ func WriteSnapshot(ctx context.Context, home *store.Home, sz Size, at time.Time,
 	return p.Name, nil
 }
 
+// OpenSmall opens (or creates) the home at dir and writes a Small snapshot
+// into it as the current one, created at at; it returns the home and the
+// snapshot's name.
+func OpenSmall(ctx context.Context, dir string, at time.Time) (*store.Home, string, error) {
+	h, err := store.Open(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	name, err := WriteSnapshot(ctx, h, Small, at, true)
+	if err != nil {
+		return nil, "", err
+	}
+	return h, name, nil
+}
+
 // Fill creates the schema in the database file at path and fills it.
 func Fill(ctx context.Context, path string, sz Size) error {
 	db, err := duck.OpenFile(ctx, path, duck.Options{Threads: 2})

@@ -13,7 +13,6 @@ import (
 	"github.com/assign-dev/assign/cmd/assign/query"
 	"github.com/assign-dev/assign/cmd/assign/root"
 	"github.com/assign-dev/assign/internal/testhome"
-	"github.com/assign-dev/assign/store"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the current output")
@@ -41,12 +40,9 @@ func TestMain(m *testing.M) {
 
 func setupHome(dir string) error {
 	ctx := context.Background()
-	h, err := store.Open(dir)
-	if err != nil {
-		return err
-	}
 	at := time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC)
-	if _, err := testhome.WriteSnapshot(ctx, h, testhome.Small, at, true); err != nil {
+	h, _, err := testhome.OpenSmall(ctx, dir, at)
+	if err != nil {
 		return err
 	}
 	_, err = testhome.Preassign(ctx, h, 14, at)

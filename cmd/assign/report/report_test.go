@@ -14,7 +14,6 @@ import (
 	"github.com/assign-dev/assign/cmd/assign/root"
 	"github.com/assign-dev/assign/internal/testhome"
 	"github.com/assign-dev/assign/report"
-	"github.com/assign-dev/assign/store"
 )
 
 var homeDir string
@@ -25,11 +24,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	homeDir = filepath.Join(dir, "home")
-	h, err := store.Open(homeDir)
-	if err != nil {
-		panic(err)
-	}
-	if _, err := testhome.WriteSnapshot(context.Background(), h, testhome.Small, time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC), true); err != nil {
+	if _, _, err := testhome.OpenSmall(context.Background(), homeDir, time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC)); err != nil {
 		panic(err)
 	}
 	code := m.Run()

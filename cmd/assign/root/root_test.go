@@ -12,7 +12,6 @@ import (
 
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
 	"github.com/assign-dev/assign/internal/testhome"
-	"github.com/assign-dev/assign/store"
 )
 
 // TestBadInvocations: every bad flag or value gets one clear message naming
@@ -266,11 +265,8 @@ func TestVersion(t *testing.T) {
 // command that says what it left keeps its words.
 func TestInterruptedExit(t *testing.T) {
 	home := t.TempDir()
-	h, err := store.Open(home)
+	h, _, err := testhome.OpenSmall(context.Background(), home, time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC))
 	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := testhome.WriteSnapshot(context.Background(), h, testhome.Small, time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC), true); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

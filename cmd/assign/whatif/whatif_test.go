@@ -13,18 +13,14 @@ import (
 	"github.com/assign-dev/assign/cmd/assign/root"
 	"github.com/assign-dev/assign/internal/testhome"
 	"github.com/assign-dev/assign/rundiff"
-	"github.com/assign-dev/assign/store"
 )
 
 // The whatif and diff commands end to end, in process, on a small home.
 func TestWhatifAndDiff(t *testing.T) {
 	homeDir := filepath.Join(t.TempDir(), "home")
-	h, err := store.Open(homeDir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	at := time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC)
-	if _, err := testhome.WriteSnapshot(context.Background(), h, testhome.Small, at, true); err != nil {
+	h, _, err := testhome.OpenSmall(context.Background(), homeDir, at)
+	if err != nil {
 		t.Fatal(err)
 	}
 	tick := 0
