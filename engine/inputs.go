@@ -32,6 +32,13 @@ type Inputs struct {
 	D0   Day
 	Days int
 
+	// SidecarRebuild is the path of the snapshot's engine sidecar when it
+	// was missing, stale (another load's) or damaged, so these inputs came
+	// through SQL: writing it again (RebuildSidecar) lets later jobs read
+	// it. Empty when the sidecar was read, or was not wanted (NoSidecar, a
+	// policy it does not cover).
+	SidecarRebuild string
+
 	Categories []string
 	Tags       []string
 

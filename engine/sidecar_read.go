@@ -75,7 +75,8 @@ type sidecarInputs struct {
 // read (it may be called more than once). A missing sidecar (a snapshot
 // loaded before it existed, or one the format cannot hold) is logged at
 // debug level, a stale or damaged one as a warning; the caller then reads
-// them through SQL. The reader touches only in.UserID, in.SnackID and
+// them through SQL, and in.SidecarRebuild names the file a job may write
+// again (RebuildSidecar). The reader touches only in.UserID, in.SnackID and
 // in.Categories, which the caller must leave alone until wait.
 func startSidecar(ctx context.Context, db DB, in *Inputs, opt LoadOptions, logger *slog.Logger) (wait func() bool) {
 	no := func() bool { return false }
@@ -91,10 +92,12 @@ func startSidecar(ctx context.Context, db DB, in *Inputs, opt LoadOptions, logge
 	sc, err := openSidecar(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		logger.Debug("no engine sidecar: inputs read through SQL", "path", path)
+		in.SidecarRebuild = path
 		return no
 	}
 	if err != nil {
 		logger.Warn("engine sidecar unreadable: inputs read through SQL", "path", path, "err", err)
+		in.SidecarRebuild = path
 		return no
 	}
 	handed := false // to the reader goroutine, which closes sc
@@ -113,11 +116,13 @@ func startSidecar(ctx context.Context, db DB, in *Inputs, opt LoadOptions, logge
 	}
 	if id == "" || id != sc.loadID() {
 		logger.Warn("engine sidecar is stale (another load's): inputs read through SQL", "path", path, "sidecar_load", sc.loadID(), "snapshot_load", id)
+		in.SidecarRebuild = path
 		return no
 	}
 	if int(sc.h.NSnacks) != in.NumSnacks() || int(sc.h.NCats) != len(in.Categories) || sc.h.Catalogue != catalogueFingerprint(in.SnackID, in.Categories) {
 		logger.Warn("engine sidecar numbers snacks or categories otherwise than the snapshot: inputs read through SQL", "path", path,
 			"snacks", in.NumSnacks(), "sidecar_snacks", sc.h.NSnacks, "categories", len(in.Categories), "sidecar_categories", sc.h.NCats)
+		in.SidecarRebuild = path
 		return no
 	}
 	t0 := time.Now()
@@ -141,6 +146,7 @@ func startSidecar(ctx context.Context, db DB, in *Inputs, opt LoadOptions, logge
 		<-done
 		if rerr != nil {
 			logger.Warn("engine sidecar damaged: inputs read through SQL", "path", path, "err", rerr)
+			in.SidecarRebuild = path
 			return false
 		}
 		in.DelSegStart, in.DelSegFrom, in.DelSegTo = out.delSegStart, out.delSegFrom, out.delSegTo

@@ -74,6 +74,9 @@ func loadBoth(t *testing.T, db *duck.DB, opt LoadOptions, wantSidecar bool) (*In
 	if used := strings.Contains(buf.String(), "query=sidecar"); used != wantSidecar {
 		t.Fatalf("sidecar used = %v, want %v; log:\n%s", used, wantSidecar, buf.String())
 	}
+	if wantSidecar && viaFile.SidecarRebuild != "" {
+		t.Fatalf("the sidecar was read, yet the inputs ask to rebuild it (%s)", viaFile.SidecarRebuild)
+	}
 	if diff := inputsDiff(viaSQL, viaFile); diff != "" {
 		t.Fatalf("inputs through the sidecar differ from SQL's: %s", diff)
 	}
@@ -85,6 +88,7 @@ func loadBoth(t *testing.T, db *duck.DB, opt LoadOptions, wantSidecar bool) (*In
 // (sidx, day) per user.
 func normalInputs(in *Inputs) (*Inputs, [][][2]int64) {
 	c := *in
+	c.SidecarRebuild = "" // says how they were read, not what
 	sortCSR := func(start []int32, keys []int32, vals ...any) {
 		for u := 0; u+1 < len(start); u++ {
 			lo, hi := int(start[u]), int(start[u+1])
@@ -282,7 +286,9 @@ func TestSidecarFallsBack(t *testing.T) {
 			}
 			o := opt
 			o.SidecarPath = p
-			loadBoth(t, db, o, false)
+			if _, f := loadBoth(t, db, o, false); f.SidecarRebuild != p {
+				t.Errorf("after the fallback, the inputs ask to rebuild %q, want %q", f.SidecarRebuild, p)
+			}
 		})
 	}
 	// One user reads a few blocks only: damage elsewhere goes unseen, and

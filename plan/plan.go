@@ -284,5 +284,32 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 	}
 	man.setTimings(timings, time.Since(started))
 	out.Manifest = man
+	rebuildSidecar(ctx, db, in.SidecarRebuild, req.Logger)
 	return out, nil
+}
+
+// rebuildSidecar writes the snapshot's engine sidecar again after a job
+// that found it missing, stale or damaged (path, from
+// Inputs.SidecarRebuild; "" for none) and read its inputs through SQL, so
+// that later jobs read them from the file. The job's results are already
+// saved: a failure is only logged, and an interrupt leaves the old state
+// (the file is replaced atomically, or not at all). A shard never gets
+// here: its home may be a read-only copy, and a shard reads a sliver.
+func rebuildSidecar(ctx context.Context, db *duck.DB, path string, logger *slog.Logger) {
+	if path == "" {
+		return
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	err := engine.RebuildSidecar(ctx, db, path, logger)
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		logger.Debug("engine sidecar rebuild interrupted; the job's results are saved", "path", path)
+	case errors.Is(err, engine.ErrNoSidecar):
+		logger.Debug("no engine sidecar for this snapshot: jobs read it through SQL", "reason", err)
+	default:
+		logger.Warn("engine sidecar not rebuilt: jobs read this snapshot through SQL", "path", path, "err", duck.Clean(err))
+	}
 }
