@@ -302,6 +302,8 @@ type optSolver struct {
 	tol       float64
 	stopped   bool
 	exitMoves int64
+	// auctioned: the plan is the auction path's (auction.go).
+	auctioned bool
 }
 
 func (o *optSolver) userElig(i int) bitset { return bitset(o.elig[i*o.words : (i+1)*o.words]) }
@@ -402,8 +404,27 @@ func (e *engine) newOptSolver(di int, boxes *DateBoxes, workers []*worker, st *s
 	return o
 }
 
-// initBoxes gives every user its best box at zero prices (split model).
+// initBoxes gives every user its best box at the warm prices (split model),
+// clears the over-demanded snacks in bulk and builds the exchange
+// algorithm's nodes.
 func (o *optSolver) initBoxes(workers []*worker) {
+	o.startBoxes(workers)
+	o.clearPasses(workers, 4)
+	for i := range o.users {
+		for _, s := range o.userBox(i) {
+			o.holders[s] = append(o.holders[s], int32(i))
+		}
+	}
+	for s := range o.used {
+		if o.q[s] > 0 && o.used[s] >= o.q[s] {
+			o.makeNode(int32(s))
+		}
+	}
+}
+
+// startBoxes gives every user its best box at the previous date's prices
+// (split model), every priced snack full.
+func (o *optSolver) startBoxes(workers []*worker) {
 	n := len(o.users)
 	calls := make([]*oracleCall, len(workers))
 	idx := map[*worker]int{}
@@ -459,17 +480,6 @@ func (o *optSolver) initBoxes(workers []*worker) {
 		o.warmRounds++
 		if !lowered {
 			break
-		}
-	}
-	o.clearPasses(workers, 4)
-	for i := 0; i < n; i++ {
-		for _, s := range o.userBox(i) {
-			o.holders[s] = append(o.holders[s], int32(i))
-		}
-	}
-	for s := range o.used {
-		if o.q[s] > 0 && o.used[s] >= o.q[s] {
-			o.makeNode(int32(s))
 		}
 	}
 }
@@ -531,8 +541,22 @@ func boxValue(e *engine, w *worker, u int32, d Day, snacks []int32, reqs []int32
 	return v, exact
 }
 
+// auctionCertified repairs the auction path's plan against the rules and
+// reports whether its certificate (exact scores, the solver's own boxes)
+// is certified and within the gap tolerance.
+func (o *optSolver) auctionCertified(workers []*worker) bool {
+	repaired, settled := o.enforceRules(workers)
+	if !settled {
+		return false
+	}
+	o.repaired = repaired
+	c := o.certify(nil, workers)
+	return c.Certified && c.Gap() <= 100*o.tol
+}
+
 // certify computes the certificate of the boxes of the date at the solver's
-// prices: the plan's value and bound(p), both with exact scores.
+// prices: the plan's value and bound(p), both with exact scores (boxes nil:
+// the boxes the solver holds).
 func (o *optSolver) certify(boxes *DateBoxes, workers []*worker) DateCert {
 	n := len(o.users)
 	calls := make([]*oracleCall, len(workers))
@@ -546,8 +570,14 @@ func (o *optSolver) certify(boxes *DateBoxes, workers []*worker) DateCert {
 	o.e.parallel(n, workers, func(w *worker, i int) {
 		oc := calls[idx[w]]
 		bests[i] = oc.best(i, modelExact, true, true)
-		off := boxes.Slot[i]
-		v, ok := boxValue(o.e, w, o.users[i], o.day, boxes.Snack[off:off+boxes.Filled[i]], o.userReq(i), o.sc)
+		var lines []int32
+		if boxes != nil {
+			off := boxes.Slot[i]
+			lines = boxes.Snack[off : off+boxes.Filled[i]]
+		} else {
+			lines = o.userBox(i)
+		}
+		v, ok := boxValue(o.e, w, o.users[i], o.day, lines, o.userReq(i), o.sc)
 		if !ok {
 			o.inexact.Store(true)
 		}
@@ -617,9 +647,20 @@ func (e *engine) optimalDate(ctx context.Context, di int, boxes *DateBoxes, work
 		e.traceOptimal(o, c.Status, st)
 		return c, nil
 	}
-	ok, err := o.solve(ctx, workers, e.maxPhases)
-	if err != nil {
-		return DateCert{}, err
+	var ok bool
+	if e.gapTol >= AuctionMinTolerance && !e.certOnly {
+		if o.auction(workers) && o.auctionCertified(workers) {
+			ok = true
+		} else {
+			o = e.newOptSolver(di, boxes, workers, st)
+		}
+	}
+	if !o.auctioned {
+		var err error
+		ok, err = o.solve(ctx, workers, e.maxPhases)
+		if err != nil {
+			return DateCert{}, err
+		}
 	}
 	e.warm = slices.Clone(o.price)
 	reason := ""
@@ -627,6 +668,8 @@ func (e *engine) optimalDate(ctx context.Context, di int, boxes *DateBoxes, work
 		reason = "greedy"
 	} else if !ok {
 		reason = fmt.Sprintf("fallback: excess left after %d exchange phases (the limit)", o.phases)
+	} else if o.auctioned {
+		// auctionCertified repaired the plan already.
 	} else if repaired, settled := o.enforceRules(workers); !settled {
 		reason = "fallback: the rule repair did not settle"
 	} else {
@@ -643,7 +686,7 @@ func (e *engine) optimalDate(ctx context.Context, di int, boxes *DateBoxes, work
 	o.writeBoxes(boxes, workers)
 	c := o.certify(boxes, workers)
 	c.Status = StatusOptimal
-	if o.stopped {
+	if o.stopped || o.auctioned {
 		c.Status = StatusTolerance
 	}
 	c.Repaired = o.repaired

@@ -1,0 +1,299 @@
+package engine
+
+// The auction path of the optimal allocator: a fast way to a plan within a
+// loose gap tolerance (Options.GapTolerance >= AuctionMinTolerance), tried
+// before the exchange algorithm of ssp.go on a contested date.
+//
+// The exchange algorithm keeps every box exactly best at the prices, so on
+// scarce dates, where thousands of units of excess have to move down to the
+// snacks with units left, it needs thousands of shortest-path phases: most
+// arcs have a single subscriber at zero reduced cost (the users' category
+// terms are continuous), so a phase moves one unit or a few. The auction
+// path gives that invariant up:
+//
+//  1. Auction (epsClear): over-demanded snacks are cleared one at a time,
+//     as in bulk clearing (clear.go), but the price rises eps beyond the
+//     level where exactly its units keep holders. Every clearing raises a
+//     price by at least eps, so the price wars of plain clearing (two
+//     substitutes pushing the same users back and forth at ever smaller
+//     steps, the excess never draining) end: the excess flows down to the
+//     snacks with units left in a few dozen passes. The kept holders are
+//     within eps of their best exit; every other box is best at the prices.
+//     When no snack is over-demanded the plan is feasible.
+//  2. Prices for the bound. bound(p) at the auction's prices overshoots by
+//     about eps per holder. Each priced snack comes down by the shortfall
+//     of its least happy holder (all at once, from the auction's prices),
+//     then a few projected subgradient steps with Polyak's step size
+//     against the plan's value lower bound(p) further (split model, one
+//     oracle pass each); the lowest bound seen is kept. Any p >= 0 gives a
+//     true bound, so nothing here needs an invariant.
+//
+// The plan then goes through the rule check and repair like every plan of
+// the allocator, and the date's certificate is computed with exact scores
+// at the final prices (a true bound whatever happened before). Only when it
+// is certified (equal to the bound in short units, requests and over-cap
+// lines) and within the tolerance in score is the auction's plan kept,
+// with status "within tolerance"; otherwise the date is solved again from
+// scratch by the exchange algorithm (optimalDate), so a date is never
+// certified looser than the tolerance.
+
+import (
+	"math"
+	"slices"
+)
+
+// AuctionMinTolerance is the least gap tolerance (a fraction of the bound,
+// 5e-4 = 0.05 %) for which the auction path is tried: below it the bound
+// at the auction's prices rarely comes close enough on scarce dates, and
+// the attempt would only add its time to the exchange algorithm's.
+const AuctionMinTolerance = 5e-4
+
+// auctionEpsFactor sets the auction's increment: eps = factor · tolerance ·
+// the mean value of a box line at zero prices (about 0.0086 score units
+// per line at 0.1 % on the generator's data).
+const auctionEpsFactor = 10
+
+// auctionMaxPasses bounds the auction's clearing passes over the
+// over-demanded snacks; a date that still has excess after them is solved
+// by the exchange algorithm.
+const auctionMaxPasses = 200
+
+// auctionPolishSteps bounds the subgradient steps on the prices.
+const auctionPolishSteps = 10
+
+// auction runs the auction path (steps 1 and 2 above) and reports whether
+// it reached a feasible plan. The caller checks the certificate.
+func (o *optSolver) auction(workers []*worker) bool {
+	o.startBoxes(workers)
+	var lines int64
+	for _, u := range o.used {
+		lines += u
+	}
+	if lines == 0 {
+		return false
+	}
+	mean := o.boundSplit().s.float(o.sc) / float64(lines)
+	if !(mean > 0) {
+		return false
+	}
+	var eps val
+	eps.s, _ = toFix(auctionEpsFactor*o.tol*mean, o.sc)
+	if eps.s.sign() <= 0 {
+		return false
+	}
+	if !o.epsClear(workers, eps, auctionMaxPasses) {
+		return false
+	}
+	o.lowerToHolders(workers)
+	o.polishPrices(workers, auctionPolishSteps)
+	o.auctioned = true
+	return true
+}
+
+// epsClear is bulk clearing with an increment: a cleared snack's price
+// rises eps beyond the level where exactly its units keep holders. It
+// reports whether no snack is over-demanded at the end.
+func (o *optSolver) epsClear(workers []*worker, eps val, passes int) bool {
+	n := len(o.users)
+	o.pricedByCat = make([][]int32, o.nC)
+	for c := range o.pricedByCat {
+		o.sortPriced(int32(c))
+	}
+	type exit struct {
+		i     int32
+		delta val
+		to    int32
+	}
+	var holders []int32
+	var exits []exit
+	for pass := 0; ; pass++ {
+		var over []int32
+		for s := range o.used {
+			if o.used[s] > o.q[s] {
+				over = append(over, int32(s))
+			}
+		}
+		if len(over) == 0 {
+			return true
+		}
+		if pass == passes {
+			return false
+		}
+		o.warmRounds++
+		for _, s := range over {
+			if o.used[s] <= o.q[s] {
+				continue
+			}
+			holders = holders[:0]
+			for i := 0; i < n; i++ {
+				if o.holds(i, s) {
+					holders = append(holders, int32(i))
+				}
+			}
+			exits = slices.Grow(exits[:0], len(holders))[:len(holders)]
+			o.e.parallel(len(holders), workers, func(w *worker, j int) {
+				i := int(holders[j])
+				x, t := o.exitBest(i, s)
+				d := o.vOf(i, s).sub(o.price[s]).sub(o.remGain(i, s)).sub(x)
+				exits[j] = exit{int32(i), d, t}
+			})
+			slices.SortFunc(exits, func(a, b exit) int {
+				if c := cmpVal(&b.delta, &a.delta); c != 0 {
+					return c
+				}
+				return int(a.i - b.i)
+			})
+			q := int(o.q[s])
+			if t := exits[q].delta.add(eps); t.positive() {
+				o.price[s] = o.price[s].add(t)
+				if !o.priced.has(s) {
+					o.priced.set(s)
+					o.pricedList = append(o.pricedList, s)
+				}
+				o.sortPriced(o.cat[s])
+			}
+			for _, x := range exits[q:] {
+				o.clearMove(int(x.i), s, x.to)
+			}
+			o.clearMoves += int64(len(exits) - q)
+		}
+	}
+}
+
+// lowerToHolders lowers every priced snack by the shortfall of its least
+// happy holder (what it loses by keeping the snack rather than taking its
+// best exit, when negative), all computed at the auction's prices.
+func (o *optSolver) lowerToHolders(workers []*worker) {
+	n := len(o.users)
+	hold := make([][]int32, len(o.q))
+	for i := 0; i < n; i++ {
+		for _, s := range o.userBox(i) {
+			if o.priced.has(s) {
+				hold[s] = append(hold[s], int32(i))
+			}
+		}
+	}
+	slices.Sort(o.pricedList)
+	low := make([]val, len(o.q))
+	var ds []val
+	for _, s := range o.pricedList {
+		hs := hold[s]
+		ds = slices.Grow(ds[:0], len(hs))[:len(hs)]
+		o.e.parallel(len(hs), workers, func(w *worker, j int) {
+			i := int(hs[j])
+			x, _ := o.exitBest(i, s)
+			ds[j] = o.vOf(i, s).sub(o.price[s]).sub(o.remGain(i, s)).sub(x)
+		})
+		for _, d := range ds {
+			if d.cmp(low[s]) < 0 {
+				low[s] = d
+			}
+		}
+	}
+	for _, s := range o.pricedList {
+		o.price[s] = o.price[s].add(low[s])
+	}
+	o.repriced()
+}
+
+// polishPrices lowers bound(p) (split model) by projected subgradient
+// steps with Polyak's step size against the plan's value, a lower bound on
+// the minimum; each step is one oracle pass, and the prices with the
+// lowest bound seen are kept. Only the score level of a price moves. It
+// stops once the bound is within half the tolerance of the plan.
+func (o *optSolver) polishPrices(workers []*worker, steps int) {
+	n := len(o.users)
+	calls := make([]*oracleCall, len(workers))
+	idx := map[*worker]int{}
+	for j, w := range workers {
+		calls[j] = o.newOracleCall(w)
+		idx[w] = j
+	}
+	plan := o.boundSplit() // no excess left: the plan's value
+	bests := make([]val, n)
+	picks := make([]int32, len(o.box))
+	plen := make([]int32, n)
+	nS := len(o.q)
+	demand := make([]int64, nS)
+	bestL := infVal
+	var bestP []val
+	for step := 0; ; step++ {
+		o.e.parallel(n, workers, func(w *worker, i int) {
+			oc := calls[idx[w]]
+			bests[i] = oc.best(i, modelSplit, true, true)
+			for j, x := range oc.out {
+				picks[int(o.slot[i])+j] = x.s
+			}
+			plen[i] = int32(len(oc.out))
+		})
+		var L val
+		clear(demand)
+		for i := range bests {
+			L = L.add(bests[i])
+			for _, s := range picks[o.slot[i] : o.slot[i]+plen[i]] {
+				demand[s]++
+			}
+		}
+		for _, s := range o.pricedList {
+			L = L.add(o.price[s].mulInt(o.q[s]))
+		}
+		if L.cmp(bestL) < 0 {
+			bestL = L
+			bestP = slices.Clone(o.price)
+		}
+		if step == steps || L.f != plan.f || L.r != plan.r || L.o != plan.o {
+			break
+		}
+		gap := L.s.sub(plan.s).float(o.sc)
+		if gap <= o.tol/2*math.Abs(L.s.float(o.sc)) {
+			break
+		}
+		var g2 float64
+		for s := 0; s < nS; s++ {
+			if o.q[s] > 0 && (o.priced.has(int32(s)) || demand[s] > o.q[s]) {
+				g := float64(o.q[s] - demand[s])
+				g2 += g * g
+			}
+		}
+		if g2 == 0 {
+			break
+		}
+		alpha := gap / g2
+		for s := 0; s < nS; s++ {
+			if o.q[s] == 0 || !(o.priced.has(int32(s)) || demand[s] > o.q[s]) {
+				continue
+			}
+			p := o.price[s]
+			if p.f != 0 || p.r != 0 || p.o != 0 {
+				continue
+			}
+			x := p.s.float(o.sc) - alpha*float64(o.q[s]-demand[s])
+			if x <= 0 {
+				o.price[s] = val{}
+				continue
+			}
+			f, _ := toFix(x, o.sc)
+			o.price[s] = val{s: f, t: p.t}
+		}
+		o.repriced()
+	}
+	copy(o.price, bestP)
+	o.repriced()
+}
+
+// repriced rebuilds the priced set from the prices.
+func (o *optSolver) repriced() {
+	o.pricedList = o.pricedList[:0]
+	for s := range o.price {
+		if o.price[s].positive() {
+			o.priced.set(int32(s))
+			o.pricedList = append(o.pricedList, int32(s))
+		} else {
+			o.price[s] = val{}
+			o.priced.clear(int32(s))
+		}
+	}
+	for c := range o.pricedByCat {
+		o.sortPriced(int32(c))
+	}
+}
