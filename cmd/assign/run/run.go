@@ -32,7 +32,11 @@ could reach from that date's stock (the certificate, also in the manifest)
 and the gap between them. A date's exchange phases stop once its plan is
 certified within --gap-tolerance percent of the bound (default 0.01; 0:
 exact), with as few short units, as many requests and as few over-cap lines
-as the bound; such a date says "within tolerance". A date that needs more
+as the bound; such a date says "within tolerance". From --gap-tolerance 0.05
+on, a contested date first tries an auction (price increments instead of
+exchange phases, then prices lowered for the bound), kept only when its
+certificate is within the tolerance (much faster on scarce stock: see
+benchmarks/RESULTS.md); otherwise the exchange phases solve it. A date that needs more
 than --max-phases exchange phases takes the greedy's boxes and says so. The reference greedy runs beside
 it; if the optimal plan had more short boxes or a lower total score than the
 greedy's, the greedy's plan is written instead, and the output says why.
