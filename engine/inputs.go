@@ -231,8 +231,8 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 	// The deliveries, affinities and never-again ratings come from the
 	// snapshot's engine sidecar when it has a valid one (read in the
 	// background while the queries below run), else through SQL.
-	waitSidecar := startSidecar(ctx, db, in, opt, logger)
-	defer waitSidecar() // on an early return, the reader still finishes
+	sidecar := startSidecar(ctx, db, in, opt, logger)
+	defer sidecar.close() // on an early return, the reader still finishes
 
 	// grouped runs a query whose first column is uidx and groups the other
 	// columns by it (CSR); each fill receives the positions of the rows.
@@ -271,26 +271,53 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 		return nil, err
 	}
 
-	var reqSnack chunked[int32]
-	var reqAt chunked[int64]
-	var reqDay chunked[Day]
-	if in.ReqStart, err = grouped("inputs_requests", map[string]string{"dend": dend.String()},
-		[]sink{int32Parts(&reqSnack), int64Parts(&reqAt), dayParts(&reqDay)}, func(pos []int32) {
-			in.ReqSnack, in.ReqAt, in.ReqDay = scatter(&reqSnack, pos), scatter(&reqAt, pos), scatter(&reqDay, pos)
-		}); err != nil {
+	// With a sidecar, the requests come without the test against the
+	// snapshot's deliveries (a scan of every delivery row in SQL), which
+	// the sidecar's rows then answer.
+	requests := func(name string) error {
+		var reqSnack chunked[int32]
+		var reqAt chunked[int64]
+		var reqDay chunked[Day]
+		if in.ReqStart, err = grouped(name, map[string]string{"dend": dend.String()},
+			[]sink{int32Parts(&reqSnack), int64Parts(&reqAt), dayParts(&reqDay)}, func(pos []int32) {
+				in.ReqSnack, in.ReqAt, in.ReqDay = scatter(&reqSnack, pos), scatter(&reqAt, pos), scatter(&reqDay, pos)
+			}); err != nil {
+			return err
+		}
+		sortEach(in.ReqStart, func(a, b int) bool {
+			if in.ReqAt[a] != in.ReqAt[b] {
+				return in.ReqAt[a] < in.ReqAt[b]
+			}
+			return in.ReqSnack[a] < in.ReqSnack[b]
+		}, in.ReqSnack, in.ReqAt, in.ReqDay)
+		return nil
+	}
+	reqQuery := "inputs_requests"
+	if sidecar.started {
+		reqQuery = "inputs_requests_all"
+	}
+	if err := requests(reqQuery); err != nil {
 		return nil, err
 	}
-	sortEach(in.ReqStart, func(a, b int) bool {
-		if in.ReqAt[a] != in.ReqAt[b] {
-			return in.ReqAt[a] < in.ReqAt[b]
-		}
-		return in.ReqSnack[a] < in.ReqSnack[b]
-	}, in.ReqSnack, in.ReqAt, in.ReqDay)
 
 	if err := q("inputs_stock", nil, i32(&in.LotSnack), strs(&in.LotID), i32(&in.LotQty), days(&in.LotBefore)); err != nil {
 		return nil, err
 	}
-	fromSidecar := waitSidecar()
+	fromSidecar := sidecar.wait()
+	if fromSidecar && reqQuery != "inputs_requests" {
+		t1 := time.Now()
+		if err := sidecar.openRequests(in); err != nil {
+			logger.Warn("engine sidecar damaged: inputs read through SQL", "path", sidecar.path, "err", err)
+			in.SidecarRebuild = sidecar.path
+			fromSidecar = false
+		}
+		logger.Debug("engine input", "query", "sidecar requests", "seconds", time.Since(t1).Seconds())
+	}
+	if !fromSidecar && reqQuery != "inputs_requests" {
+		if err := requests("inputs_requests"); err != nil {
+			return nil, err
+		}
+	}
 	if err := loadRatingInputs(ctx, db, in, opt, q, grouped, logger, !fromSidecar); err != nil {
 		return nil, err
 	}

@@ -64,6 +64,7 @@ type sidecarInputs struct {
 	affStart, affCat, affN            []int32
 	affSum                            []int64
 	badStart, badSnack, badRating     []int32
+	si                                []int32 // the sidecar's ui of each uidx, -1 when absent
 }
 
 // startSidecar begins filling in's deliveries, affinities and never-again
@@ -77,15 +78,17 @@ type sidecarInputs struct {
 // debug level, a stale or damaged one as a warning; the caller then reads
 // them through SQL, and in.SidecarRebuild names the file a job may write
 // again (RebuildSidecar). The reader touches only in.UserID, in.SnackID and
-// in.Categories, which the caller must leave alone until wait.
-func startSidecar(ctx context.Context, db DB, in *Inputs, opt LoadOptions, logger *slog.Logger) (wait func() bool) {
-	no := func() bool { return false }
+// in.Categories, which the caller must leave alone until wait. The caller
+// must call close once it no longer needs the file (openRequests reads it
+// after wait).
+func startSidecar(ctx context.Context, db DB, in *Inputs, opt LoadOptions, logger *slog.Logger) *pendingSidecar {
+	no := &pendingSidecar{}
 	path := sidecarPath(db, opt)
 	if path == "" {
 		return no
 	}
-	p := opt.Policy
-	if p.NeverAgainRating > 5 || p.RepeatWindowDays < 0 || int64(p.RepeatWindowDays)+int64(opt.Days)-1 > math.MaxUint16 {
+	pol := opt.Policy
+	if pol.NeverAgainRating > 5 || pol.RepeatWindowDays < 0 || int64(pol.RepeatWindowDays)+int64(opt.Days)-1 > math.MaxUint16 {
 		logger.Debug("engine sidecar not used: the policy reads what it does not hold", "path", path)
 		return no
 	}
@@ -100,7 +103,7 @@ func startSidecar(ctx context.Context, db DB, in *Inputs, opt LoadOptions, logge
 		in.SidecarRebuild = path
 		return no
 	}
-	handed := false // to the reader goroutine, which closes sc
+	handed := false // to the pendingSidecar, which closes sc
 	defer func() {
 		if !handed {
 			sc.Close()
@@ -126,37 +129,159 @@ func startSidecar(ctx context.Context, db DB, in *Inputs, opt LoadOptions, logge
 		return no
 	}
 	t0 := time.Now()
-	var (
-		out  *sidecarInputs
-		rerr error
-	)
-	done := make(chan struct{})
+	p := &pendingSidecar{sc: sc, path: path, logger: logger, started: true, done: make(chan struct{}), in: in}
 	handed = true
 	go func() {
-		defer close(done)
-		defer sc.Close()
-		out, rerr = sc.read(in, opt)
+		defer close(p.done)
+		p.out, p.err = sc.read(in, opt)
 	}()
-	var ok, waited bool
-	return func() bool {
-		if waited {
-			return ok
-		}
-		waited = true
-		<-done
-		if rerr != nil {
-			logger.Warn("engine sidecar damaged: inputs read through SQL", "path", path, "err", rerr)
-			in.SidecarRebuild = path
-			return false
-		}
+	p.fill = func() {
+		out := p.out
 		in.DelSegStart, in.DelSegFrom, in.DelSegTo = out.delSegStart, out.delSegFrom, out.delSegTo
 		in.DelSnack, in.DelSnackHi, in.DelDay, in.DelBase = out.delSnack, nil, out.delDay, out.delBase
 		in.AffStart, in.AffCat, in.AffN, in.AffSum = out.affStart, out.affCat, out.affN, out.affSum
 		in.BadStart, in.BadSnack, in.BadRating = out.badStart, out.badSnack, out.badRating
-		ok = true
 		logger.Debug("engine input", "query", "sidecar", "seconds", time.Since(t0).Seconds(), "deliveries", len(in.DelSnack))
-		return true
 	}
+	return p
+}
+
+// pendingSidecar is a sidecar being read in the background (startSidecar),
+// or none (started false).
+type pendingSidecar struct {
+	started bool
+	in      *Inputs
+	sc      *sidecarFile
+	path    string
+	logger  *slog.Logger
+	done    chan struct{}
+	out     *sidecarInputs
+	err     error
+	fill    func()
+	waited  bool
+	ok      bool
+	closed  bool
+}
+
+// wait waits for the reader and, when it read the sidecar whole, assigns
+// its fields to the Inputs; it reports whether it did. It may be called
+// more than once.
+func (p *pendingSidecar) wait() bool {
+	if !p.started || p.waited {
+		return p.ok
+	}
+	p.waited = true
+	<-p.done
+	if p.err != nil {
+		p.logger.Warn("engine sidecar damaged: inputs read through SQL", "path", p.path, "err", p.err)
+		p.in.SidecarRebuild = p.path
+		return false
+	}
+	p.fill()
+	p.ok = true
+	return true
+}
+
+// close waits for the reader and closes the file.
+func (p *pendingSidecar) close() {
+	if !p.started || p.closed {
+		return
+	}
+	<-p.done
+	p.closed = true
+	p.sc.Close()
+}
+
+// openRequests drops from in's requests (read without the snapshot
+// deliveries' test: inputs_requests_all) those that a snapshot delivery
+// closes, a delivery of the snack to the user on or after the day of the
+// request (inputs_requests' NOT EXISTS), keeping the order of the rest. It
+// reads the users' delivery rows in the sidecar, which hold every delivery
+// of the snapshot. wait must have returned true.
+func (p *pendingSidecar) openRequests(in *Inputs) error {
+	keep, err := p.sc.closedRequests(p.out.si, in)
+	if err != nil {
+		return err
+	}
+	start := make([]int32, len(in.ReqStart))
+	n := int32(0)
+	for u := 0; u+1 < len(in.ReqStart); u++ {
+		for r := in.ReqStart[u]; r < in.ReqStart[u+1]; r++ {
+			if keep[r] {
+				in.ReqSnack[n], in.ReqAt[n], in.ReqDay[n] = in.ReqSnack[r], in.ReqAt[r], in.ReqDay[r]
+				n++
+			}
+		}
+		start[u+1] = n
+	}
+	in.ReqStart = start
+	in.ReqSnack, in.ReqAt, in.ReqDay = in.ReqSnack[:n:n], in.ReqAt[:n:n], in.ReqDay[:n:n]
+	return nil
+}
+
+// closedRequests reports, per request of in, whether it stays open: no
+// delivery row of its user (si: the sidecar's ui of each uidx, -1 when
+// absent) holds its snack on a day on or after its ReqDay.
+func (sc *sidecarFile) closedRequests(si []int32, in *Inputs) (keep []bool, err error) {
+	keep = make([]bool, len(in.ReqSnack))
+	rows := sc.count(secDel)
+	fileBase := int64(sc.h.DelBase)
+	dense := len(in.ReqSnack)*64 >= int(sc.h.NUsers)
+	ahead := int64(0)
+	if dense {
+		ahead = 1 << 20
+	}
+	oc, rc := sc.cursor(secDelOff, ahead), sc.cursor(secDel, ahead)
+	for u := 0; u+1 < len(in.ReqStart); u++ {
+		lo, hi := in.ReqStart[u], in.ReqStart[u+1]
+		if lo == hi {
+			continue
+		}
+		for r := lo; r < hi; r++ {
+			keep[r] = true
+		}
+		i := si[u]
+		if i < 0 {
+			continue
+		}
+		a, err := oc.u32(int64(i))
+		if err != nil {
+			return nil, err
+		}
+		b, err := oc.u32(int64(i) + 1)
+		if err != nil {
+			return nil, err
+		}
+		if a > b || int64(b) > rows {
+			return nil, fmt.Errorf("%w: offsets %d..%d of section %d", errCorrupt, a, b, secDelOff)
+		}
+		if a == b {
+			continue
+		}
+		// Rows are (day, sidx) ascending: those on or after the user's
+		// earliest request day are a suffix.
+		first := int64(in.ReqDay[lo])
+		for r := lo + 1; r < hi; r++ {
+			first = min(first, int64(in.ReqDay[r]))
+		}
+		keys, err := rc.get(4*int64(a), 4*int64(b))
+		if err != nil {
+			return nil, err
+		}
+		k := len(keys) / 4
+		at := func(j int) int64 { return int64(binary.LittleEndian.Uint32(keys[4*j:]) >> 16) }
+		from := sort.Search(k, func(j int) bool { return at(j) >= first-fileBase })
+		for j := from; j < k; j++ {
+			v := binary.LittleEndian.Uint32(keys[4*j:])
+			day, s := int64(v>>16)+fileBase, int32(v&0xffff)
+			for r := lo; r < hi; r++ {
+				if keep[r] && in.ReqSnack[r] == s && day >= int64(in.ReqDay[r]) {
+					keep[r] = false
+				}
+			}
+		}
+	}
+	return keep, nil
 }
 
 // read gathers the inputs of in's users (uidx order) from the sidecar.
@@ -211,7 +336,7 @@ func (sc *sidecarFile) read(in *Inputs, opt LoadOptions) (*sidecarInputs, error)
 		}
 	}
 
-	out := &sidecarInputs{}
+	out := &sidecarInputs{si: si}
 	nS := uint32(in.NumSnacks())
 
 	// Deliveries in (D0 - window, dend], days from D0 - window as the SQL

@@ -14,16 +14,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/assign-dev/assign/duck"
 	"github.com/assign-dev/assign/policy"
 	"github.com/assign-dev/assign/shard"
+	queries "github.com/assign-dev/assign/sql"
 	"github.com/assign-dev/assign/store"
 )
 
 // sidecarSnapshot writes a snapshot file of the synthetic extract, with its
 // derived tables, a load id and its engine sidecar beside it, and returns
 // its path.
-func sidecarSnapshot(t testing.TB, users, snacks, seed int) string {
+func sidecarSnapshot(t testing.TB, users, snacks, seed int, extra ...string) string {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "snap.duckdb")
@@ -33,6 +36,11 @@ func sidecarSnapshot(t testing.TB, users, snacks, seed int) string {
 	}
 	defer db.Close()
 	fillSynthetic(t, db, users, snacks, seed)
+	for _, q := range extra {
+		if _, err := db.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := DeriveTables(ctx, db); err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +180,12 @@ func inputsDiff(a, b *Inputs) string {
 // inputs read through the sidecar are the SQL path's, and so are the
 // boxes.
 func TestSidecarInputsEqualSQL(t *testing.T) {
-	path := sidecarSnapshot(t, 1500, 120, 3)
+	// Deliveries of the requested snack the day before, on the day and the
+	// day after some requests: the last two close them (inputs_requests),
+	// which the sidecar's reader must tell from its rows (openRequests).
+	path := sidecarSnapshot(t, 1500, 120, 3, `INSERT INTO deliveries (user_id, snack_id, shipped_on)
+		SELECT user_id, snack_id, CAST(requested_at AS DATE) + (hash(user_id * 7 + snack_id) % 3)::INT - 1
+		FROM requests WHERE hash(user_id * 13 + snack_id) % 3 = 0`)
 	ctx := context.Background()
 	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: 2})
 	if err != nil {
@@ -205,6 +218,18 @@ func TestSidecarInputsEqualSQL(t *testing.T) {
 			viaSQL, viaFile := loadBoth(t, db, c.opt, true)
 			if viaSQL.NumUsers() == 0 || len(viaSQL.DelDay) == 0 && c.name != "after history" {
 				t.Fatalf("a case without users or deliveries tests nothing: %d users, %d deliveries", viaSQL.NumUsers(), len(viaSQL.DelDay))
+			}
+			if c.name == "default" {
+				// The sidecar closes requests itself (openRequests): some
+				// must be closed by a delivery for this to test it.
+				var all int64
+				q := queries.Render("inputs_requests_all", map[string]string{"dend": (c.opt.D0 + Day(c.opt.Days-1)).String()})
+				if err := db.QueryArrow(ctx, q, func(rec arrow.RecordBatch) error { all += rec.NumRows(); return nil }); err != nil {
+					t.Fatal(err)
+				}
+				if open := int64(len(viaFile.ReqSnack)); open == 0 || open >= all {
+					t.Fatalf("%d open requests of %d: the case tests no closed or no open request", open, all)
+				}
 			}
 			for _, mode := range []Mode{Preassign, Assign} {
 				a, err := Run(ctx, viaSQL, Options{Policy: c.opt.Policy, Mode: mode, Threads: 2})
