@@ -66,12 +66,16 @@ func dayParts(dst *chunked[Day]) sink {
 
 // csrPositions counting-sorts entries by key (0 <= key < n): it returns CSR
 // offsets (len n+1) and, for every entry in arrival order, its place in the
-// grouped order. The grouping is stable, so it is deterministic.
-func csrPositions(n int, keys *chunked[int32]) (start, pos []int32, err error) {
+// grouped order. The grouping is stable, so it is deterministic. When drop
+// is set, an entry with key -1 is left out (its place is -1).
+func csrPositions(n int, keys *chunked[int32], drop bool) (start, pos []int32, err error) {
 	start = make([]int32, n+1)
 	for _, p := range keys.parts {
 		for _, k := range p {
 			if k < 0 || int(k) >= n {
+				if drop && k == -1 {
+					continue
+				}
 				return nil, nil, fmt.Errorf("engine input: index %d outside 0..%d", k, n-1)
 			}
 			start[k+1]++
@@ -85,6 +89,11 @@ func csrPositions(n int, keys *chunked[int32]) (start, pos []int32, err error) {
 	i := 0
 	for _, p := range keys.parts {
 		for _, k := range p {
+			if k < 0 {
+				pos[i] = -1
+				i++
+				continue
+			}
 			pos[i] = next[k]
 			next[k]++
 			i++
@@ -94,13 +103,17 @@ func csrPositions(n int, keys *chunked[int32]) (start, pos []int32, err error) {
 	return start, pos, nil
 }
 
-// scatter places the entries of src at pos and frees src's parts.
-func scatter[T any](src *chunked[T], pos []int32) []T {
-	out := make([]T, len(pos))
+// scatter places the entries of src at pos (leaving out those at -1,
+// which csrPositions dropped) and frees src's parts; n is the number of
+// entries kept.
+func scatter[T any](src *chunked[T], pos []int32, n int32) []T {
+	out := make([]T, n)
 	i := 0
 	for j, p := range src.parts {
 		for _, v := range p {
-			out[pos[i]] = v
+			if k := pos[i]; k >= 0 {
+				out[k] = v
+			}
 			i++
 		}
 		src.parts[j] = nil

@@ -157,9 +157,7 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	prep := queries.Render("inputs_prepare", map[string]string{
-		"d0": opt.D0.String(), "dend": dend.String(), "user_filter": filter,
-	})
+	prep := queries.Get("inputs_prepare")
 	logger := opt.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -206,11 +204,11 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 	if err := q("inputs_snack_tags", nil, int32Parts(&tagSnack), int32Parts(&tagTag)); err != nil {
 		return nil, err
 	}
-	start, pos, err := csrPositions(nS, &tagSnack)
+	start, pos, err := csrPositions(nS, &tagSnack, false)
 	if err != nil {
 		return nil, err
 	}
-	in.TagStart, in.SnackTag = start, scatter(&tagTag, pos)
+	in.TagStart, in.SnackTag = start, scatter(&tagTag, pos, start[nS])
 
 	if opt.CatalogueOnly {
 		zero := []int32{0}
@@ -223,10 +221,12 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 		return in, nil
 	}
 
-	if err := q("inputs_users", nil, skip, i64(&in.UserID), i32(&in.BoxSize)); err != nil {
+	t1 := time.Now()
+	if err := loadCalendar(q, in, dend, filter); err != nil {
 		return nil, err
 	}
 	nU := len(in.UserID)
+	logger.Debug("engine input", "query", "calendar", "seconds", time.Since(t1).Seconds(), "users", nU, "boxes", len(in.ShipDay))
 
 	// The deliveries, affinities and never-again ratings come from the
 	// snapshot's engine sidecar when it has a valid one (read in the
@@ -234,39 +234,67 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 	sidecar := startSidecar(ctx, db, in, opt, logger)
 	defer sidecar.close() // on an early return, the reader still finishes
 
-	// grouped runs a query whose first column is uidx and groups the other
-	// columns by it (CSR); each fill receives the positions of the rows.
-	grouped := func(name string, params map[string]string, sinks []sink, fill func(pos []int32)) (start []int32, err error) {
+	// The queries the sidecar replaces join eng_users, made in SQL only
+	// when one of them runs.
+	sqlUsers := false
+	needSQLUsers := func() error {
+		if sqlUsers {
+			return nil
+		}
+		sqlUsers = true
+		t0 := time.Now()
+		prep := queries.Render("inputs_prepare_users", map[string]string{"d0": opt.D0.String(), "dend": dend.String(), "user_filter": filter})
+		if _, err := db.Exec(ctx, prep); err != nil {
+			return fmt.Errorf("prepare engine inputs: %w", err)
+		}
+		var n []int64
+		if err := q("inputs_count_users", nil, i64(&n)); err != nil {
+			return err
+		}
+		if len(n) != 1 || n[0] != int64(nU) {
+			return fmt.Errorf("engine input: the ship calendar has %d users, inputs_prepare_users %v", nU, n)
+		}
+		logger.Debug("engine input", "query", "inputs_prepare_users", "seconds", time.Since(t0).Seconds())
+		return nil
+	}
+
+	// grouped runs a query whose first column is uidx (byUser: user_id,
+	// whose rows of users that do not ship are left out) and groups the
+	// other columns by it (CSR); each fill receives the places of the rows
+	// and how many are kept.
+	groupedBy := func(byUser bool, name string, params map[string]string, sinks []sink, fill func(pos []int32, n int32)) (start []int32, err error) {
 		var keys chunked[int32]
-		if err := q(name, params, append([]sink{int32Parts(&keys)}, sinks...)...); err != nil {
+		key := int32Parts(&keys)
+		if byUser {
+			key = uidxParts(&keys, in.UserID)
+		}
+		if err := q(name, params, append([]sink{key}, sinks...)...); err != nil {
 			return nil, err
 		}
-		start, pos, err := csrPositions(nU, &keys)
+		start, pos, err := csrPositions(nU, &keys, byUser)
 		if err != nil {
 			return nil, fmt.Errorf("engine input %s: %w", name, err)
 		}
-		fill(pos)
+		fill(pos, start[nU])
 		return start, nil
 	}
-
-	var shipDay chunked[Day]
-	if in.ShipStart, err = grouped("inputs_ship", nil, []sink{dayParts(&shipDay)}, func(pos []int32) {
-		in.ShipDay = scatter(&shipDay, pos)
-	}); err != nil {
-		return nil, err
+	grouped := func(name string, params map[string]string, sinks []sink, fill func(pos []int32, n int32)) ([]int32, error) {
+		return groupedBy(false, name, params, sinks, fill)
 	}
-	sortEach(in.ShipStart, func(a, b int) bool { return in.ShipDay[a] < in.ShipDay[b] }, in.ShipDay)
+	byUser := func(name string, params map[string]string, sinks []sink, fill func(pos []int32, n int32)) ([]int32, error) {
+		return groupedBy(true, name, params, sinks, fill)
+	}
 
 	var ngTag chunked[int32]
-	if in.NGStart, err = grouped("inputs_user_ng", nil, []sink{int32Parts(&ngTag)}, func(pos []int32) {
-		in.NGTag = scatter(&ngTag, pos)
+	if in.NGStart, err = byUser("inputs_user_ng", nil, []sink{int32Parts(&ngTag)}, func(pos []int32, n int32) {
+		in.NGTag = scatter(&ngTag, pos, n)
 	}); err != nil {
 		return nil, err
 	}
 
 	var prefCat, prefW chunked[int32]
-	if in.PrefStart, err = grouped("inputs_prefs", nil, []sink{int32Parts(&prefCat), int32Parts(&prefW)}, func(pos []int32) {
-		in.PrefCat, in.PrefW = scatter(&prefCat, pos), scatter(&prefW, pos)
+	if in.PrefStart, err = byUser("inputs_prefs", nil, []sink{int32Parts(&prefCat), int32Parts(&prefW)}, func(pos []int32, n int32) {
+		in.PrefCat, in.PrefW = scatter(&prefCat, pos, n), scatter(&prefW, pos, n)
 	}); err != nil {
 		return nil, err
 	}
@@ -278,9 +306,16 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 		var reqSnack chunked[int32]
 		var reqAt chunked[int64]
 		var reqDay chunked[Day]
-		if in.ReqStart, err = grouped(name, map[string]string{"dend": dend.String()},
-			[]sink{int32Parts(&reqSnack), int64Parts(&reqAt), dayParts(&reqDay)}, func(pos []int32) {
-				in.ReqSnack, in.ReqAt, in.ReqDay = scatter(&reqSnack, pos), scatter(&reqAt, pos), scatter(&reqDay, pos)
+		group := byUser
+		if name == "inputs_requests" {
+			if err := needSQLUsers(); err != nil {
+				return err
+			}
+			group = grouped
+		}
+		if in.ReqStart, err = group(name, map[string]string{"dend": dend.String()},
+			[]sink{int32Parts(&reqSnack), int64Parts(&reqAt), dayParts(&reqDay)}, func(pos []int32, n int32) {
+				in.ReqSnack, in.ReqAt, in.ReqDay = scatter(&reqSnack, pos, n), scatter(&reqAt, pos, n), scatter(&reqDay, pos, n)
 			}); err != nil {
 			return err
 		}
@@ -315,6 +350,11 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 	}
 	if !fromSidecar && reqQuery != "inputs_requests" {
 		if err := requests("inputs_requests"); err != nil {
+			return nil, err
+		}
+	}
+	if !fromSidecar {
+		if err := needSQLUsers(); err != nil {
 			return nil, err
 		}
 	}
@@ -391,7 +431,7 @@ func userFilter(ctx context.Context, db DB, opt LoadOptions) (string, error) {
 // first column is uidx and groups the rest by it.
 type (
 	queryFunc   func(name string, params map[string]string, sinks ...sink) error
-	groupedFunc func(name string, params map[string]string, sinks []sink, fill func(pos []int32)) ([]int32, error)
+	groupedFunc func(name string, params map[string]string, sinks []sink, fill func(pos []int32, n int32)) ([]int32, error)
 )
 
 // loadRatingInputs fills PopN, PopSum and, when perUser, the affinity CSR
@@ -428,15 +468,15 @@ func loadRatingInputs(ctx context.Context, db DB, in *Inputs, opt LoadOptions, q
 	var affCat, affN chunked[int32]
 	var affSum chunked[int64]
 	if in.AffStart, err = grouped("inputs_affinity", map[string]string{"user_category_ratings": userCat},
-		[]sink{int32Parts(&affCat), int32Parts(&affN), int64Parts(&affSum)}, func(pos []int32) {
-			in.AffCat, in.AffN, in.AffSum = scatter(&affCat, pos), scatter(&affN, pos), scatter(&affSum, pos)
+		[]sink{int32Parts(&affCat), int32Parts(&affN), int64Parts(&affSum)}, func(pos []int32, n int32) {
+			in.AffCat, in.AffN, in.AffSum = scatter(&affCat, pos, n), scatter(&affN, pos, n), scatter(&affSum, pos, n)
 		}); err != nil {
 		return err
 	}
 	var badSnack, badRating chunked[int32]
 	if in.BadStart, err = grouped("inputs_bad_ratings", map[string]string{"never_again": strconv.Itoa(opt.Policy.NeverAgainRating), "latest": latest},
-		[]sink{int32Parts(&badSnack), int32Parts(&badRating)}, func(pos []int32) {
-			in.BadSnack, in.BadRating = scatter(&badSnack, pos), scatter(&badRating, pos)
+		[]sink{int32Parts(&badSnack), int32Parts(&badRating)}, func(pos []int32, n int32) {
+			in.BadSnack, in.BadRating = scatter(&badSnack, pos, n), scatter(&badRating, pos, n)
 		}); err != nil {
 		return err
 	}

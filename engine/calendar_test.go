@@ -1,0 +1,98 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/assign-dev/assign/duck"
+	"github.com/assign-dev/assign/policy"
+	"github.com/assign-dev/assign/shard"
+)
+
+// TestCalendarEqualsSQL: the ship calendar computed in Go (loadCalendar)
+// is inputs_prepare_users' eng_ship and eng_users, for horizons that start
+// before, at and after the users' next ship dates, with skips, a shard and
+// one user.
+func TestCalendarEqualsSQL(t *testing.T) {
+	ctx := context.Background()
+	db, err := duck.OpenMemory(ctx, duck.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fillSynthetic(t, db, 2000, 60, 5)
+	// Skips on the first and last day of a horizon, and a cadence of 1.
+	if _, err := db.Exec(ctx, `INSERT INTO skips SELECT user_id, DATE '2026-03-02' FROM users WHERE user_id % 7 = 0;
+		INSERT INTO skips SELECT user_id, DATE '2026-03-15' FROM users WHERE user_id % 11 = 0;
+		UPDATE users SET cadence_days = 1 WHERE user_id % 13 = 0`); err != nil {
+		t.Fatal(err)
+	}
+	if err := DeriveTables(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	cases := []LoadOptions{
+		{D0: d0Test, Days: 14},
+		{D0: d0Test - 2, Days: 1},
+		{D0: d0Test + 3, Days: 60},
+		{D0: d0Test + 400, Days: 28},
+		{D0: d0Test, Days: 28, Shard: shard.Spec{Index: 2, Count: 3}},
+		{D0: d0Test, Days: 28, UserID: 26, OnlyUser: true},
+		{D0: d0Test, Days: 28, Users: []int64{1, 7, 13, 5000}},
+	}
+	for i, opt := range cases {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			opt.Policy, opt.NoSidecar = policy.Default(), true
+			in, err := LoadInputs(ctx, db, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(in.ShipDay) == 0 {
+				t.Fatal("no ship dates: the case tests nothing")
+			}
+			var uidx []int32
+			var ids []int64
+			var box []int32
+			if err := db.QueryArrow(ctx, "SELECT uidx, user_id::BIGINT, box_size::INTEGER FROM eng_users ORDER BY uidx", func(rec arrow.RecordBatch) error {
+				var err error
+				if uidx, err = appendInt32(uidx, "uidx", rec.Column(0)); err != nil {
+					return err
+				}
+				if ids, err = appendInt64(ids, "user_id", rec.Column(1)); err != nil {
+					return err
+				}
+				box, err = appendInt32(box, "box_size", rec.Column(2))
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(ids, in.UserID) || !slices.Equal(box, in.BoxSize) {
+				t.Fatalf("users differ: SQL %d, Go %d", len(ids), len(in.UserID))
+			}
+			var su []int32
+			var sd []int32
+			if err := db.QueryArrow(ctx, "SELECT u.uidx, s.ship_on FROM eng_ship s JOIN eng_users u USING (user_id) ORDER BY 1, 2", func(rec arrow.RecordBatch) error {
+				var err error
+				if su, err = appendInt32(su, "uidx", rec.Column(0)); err != nil {
+					return err
+				}
+				sd, err = appendInt32(sd, "ship_on", rec.Column(1))
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(sd) != len(in.ShipDay) {
+				t.Fatalf("%d ship dates in SQL, %d in Go", len(sd), len(in.ShipDay))
+			}
+			for j := range sd {
+				u := su[j]
+				if j < int(in.ShipStart[u]) || j >= int(in.ShipStart[u+1]) || Day(sd[j]) != in.ShipDay[j] {
+					t.Fatalf("ship date %d: SQL user %d on %s, Go %s", j, u, Day(sd[j]), in.ShipDay[j])
+				}
+			}
+		})
+	}
+}
