@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -347,11 +348,103 @@ func (sc *sidecarFile) read(in *Inputs, opt LoadOptions) (*sidecarInputs, error)
 	clamp := func(d int64) uint64 { return uint64(min(max(d, 0), 1<<16)) << 16 }
 	loKey, hiKey := clamp(int64(out.delBase)+1-fileBase), clamp(int64(dend)+1-fileBase)
 	shift := int32(fileBase - int64(out.delBase))
-	start, total, ranges, err := sc.window(si, secDelOff, secDel, ahead, loKey, hiKey)
-	if err != nil {
+
+	// The three sections are read at once, each with its own cursors (the
+	// file is read with ReadAt), and the deliveries, the largest, in two
+	// halves of the users: the reader is the longest of a job's input
+	// steps, and the queries running beside it leave a core idle.
+	parts := 1
+	if dense && nU >= 256 {
+		parts = 2
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		errs[0] = sc.readDeliveries(si, parts, ahead, loKey, hiKey, shift, nS, out)
+	}()
+	go func() {
+		defer wg.Done()
+		errs[1] = sc.readBad(si, ahead, opt.Policy.NeverAgainRating, nS, out)
+	}()
+	go func() {
+		defer wg.Done()
+		errs[2] = sc.readAffinity(si, ahead, uint32(len(in.Categories)), out)
+	}()
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	out.delSnack, out.delDay = make([]uint16, 0, total), make([]uint16, 0, total)
+	return out, nil
+}
+
+// readDeliveries fills out's deliveries: the rows of every planned user
+// (si) with keys in [loKey, hiKey), days shifted by shift, read in parts
+// (ranges of users) at once.
+func (sc *sidecarFile) readDeliveries(si []int32, parts int, ahead int64, loKey, hiKey uint64, shift int32, nS uint32, out *sidecarInputs) error {
+	nU := len(si)
+	bound := func(p int) int { return nU * p / parts }
+	starts := make([][]int32, parts)
+	ranges := make([][][2]int64, parts)
+	errs := make([]error, parts)
+	inParts := func(fn func(p, lo, hi int) error) error {
+		var wg sync.WaitGroup
+		for p := range parts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[p] = fn(p, bound(p), bound(p+1))
+			}()
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}
+	if err := inParts(func(p, lo, hi int) (err error) {
+		starts[p], _, ranges[p], err = sc.window(si[lo:hi], secDelOff, secDel, ahead, loKey, hiKey)
+		return err
+	}); err != nil {
+		return err
+	}
+	start := make([]int32, nU+1)
+	total := int64(0)
+	for p := range parts {
+		lo := bound(p)
+		for k, v := range starts[p][1:] {
+			if total+int64(v) > math.MaxInt32 {
+				return fmt.Errorf("more than 2^31 rows")
+			}
+			start[lo+k+1] = int32(total) + v
+		}
+		total += int64(starts[p][len(starts[p])-1])
+	}
+	out.delSnack, out.delDay = make([]uint16, total), make([]uint16, total)
+	if err := inParts(func(p, lo, hi int) error {
+		c := sc.cursor(secDel, ahead)
+		for u := lo; u < hi; u++ {
+			r := ranges[p][u-lo]
+			if r[0] == r[1] {
+				continue
+			}
+			b, err := c.get(4*r[0], 4*r[1])
+			if err != nil {
+				return err
+			}
+			at := start[u]
+			snack, day := out.delSnack[at:start[u+1]], out.delDay[at:start[u+1]]
+			for j := range snack {
+				v := binary.LittleEndian.Uint32(b[4*j:])
+				if v&0xffff >= nS {
+					return fmt.Errorf("%w: snack index %d", errCorrupt, v&0xffff)
+				}
+				snack[j] = uint16(v)
+				day[j] = uint16(int32(v>>16) + shift)
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
 	segs := 0
 	for u := 0; u < nU; u++ {
 		if start[u+1] > start[u] {
@@ -360,19 +453,6 @@ func (sc *sidecarFile) read(in *Inputs, opt LoadOptions) (*sidecarInputs, error)
 	}
 	out.delSegStart = make([]int32, nU+1)
 	out.delSegFrom, out.delSegTo = make([]int32, 0, segs), make([]int32, 0, segs)
-	if err := sc.each(ranges, secDel, ahead, func(b []byte) error {
-		for ; len(b) >= 4; b = b[4:] {
-			v := binary.LittleEndian.Uint32(b)
-			if v&0xffff >= nS {
-				return fmt.Errorf("%w: snack index %d", errCorrupt, v&0xffff)
-			}
-			out.delSnack = append(out.delSnack, uint16(v))
-			out.delDay = append(out.delDay, uint16(int32(v>>16)+shift))
-		}
-		return nil
-	}); err != nil {
-		return nil, err
-	}
 	for u := 0; u < nU; u++ {
 		out.delSegStart[u+1] = out.delSegStart[u]
 		if start[u+1] > start[u] {
@@ -381,18 +461,23 @@ func (sc *sidecarFile) read(in *Inputs, opt LoadOptions) (*sidecarInputs, error)
 			out.delSegStart[u+1]++
 		}
 	}
+	return nil
+}
 
-	// Latest ratings <= never_again_rating: a prefix of each user's rows.
+// readBad fills out's never-again ratings: the latest ratings <=
+// neverAgain of every planned user, a prefix of each user's rows.
+func (sc *sidecarFile) readBad(si []int32, ahead int64, neverAgain int, nS uint32, out *sidecarInputs) error {
 	badKey := uint64(0)
-	if na := opt.Policy.NeverAgainRating; na >= 0 {
-		badKey = uint64(na+1) << 16
+	if neverAgain >= 0 {
+		badKey = uint64(neverAgain+1) << 16
 	}
-	out.badStart, total, ranges, err = sc.window(si, secBadOff, secBad, ahead, 0, badKey)
+	start, total, ranges, err := sc.window(si, secBadOff, secBad, ahead, 0, badKey)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	out.badStart = start
 	out.badSnack, out.badRating = make([]int32, 0, total), make([]int32, 0, total)
-	if err := sc.each(ranges, secBad, ahead, func(b []byte) error {
+	return sc.each(ranges, secBad, ahead, func(b []byte) error {
 		for ; len(b) >= 4; b = b[4:] {
 			v := binary.LittleEndian.Uint32(b)
 			if v&0xffff >= nS {
@@ -402,38 +487,37 @@ func (sc *sidecarFile) read(in *Inputs, opt LoadOptions) (*sidecarInputs, error)
 			out.badRating = append(out.badRating, int32(v>>16))
 		}
 		return nil
-	}); err != nil {
-		return nil, err
-	}
+	})
+}
 
-	// Affinities: every row of each user.
-	out.affStart, total, ranges, err = sc.window(si, secAffOff, -1, ahead, 0, 0)
+// readAffinity fills out's affinities: every row of every planned user.
+func (sc *sidecarFile) readAffinity(si []int32, ahead int64, nC uint32, out *sidecarInputs) error {
+	start, total, ranges, err := sc.window(si, secAffOff, -1, ahead, 0, 0)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	out.affStart = start
 	out.affCat, out.affN, out.affSum = make([]int32, 0, total), make([]int32, 0, total), make([]int64, 0, total)
 	ac := sc.cursor(secAff, ahead)
-	nC := uint32(len(in.Categories))
-	for u := range nU {
-		r := ranges[u]
+	for _, r := range ranges {
 		if r[0] == r[1] {
 			continue
 		}
 		b, err := ac.get(16*r[0], 16*r[1])
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for ; len(b) >= 16; b = b[16:] {
 			c := binary.LittleEndian.Uint32(b)
 			if c >= nC {
-				return nil, fmt.Errorf("%w: category index %d", errCorrupt, c)
+				return fmt.Errorf("%w: category index %d", errCorrupt, c)
 			}
 			out.affCat = append(out.affCat, int32(c))
 			out.affN = append(out.affN, int32(binary.LittleEndian.Uint32(b[4:])))
 			out.affSum = append(out.affSum, int64(binary.LittleEndian.Uint64(b[8:])))
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // window finds, for every planned user (si: its ui or -1), the rows of
