@@ -340,12 +340,7 @@ func run(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
 		workers[i] = e.newWorker()
 	}
 	start := time.Now()
-	done := 0
-	for di := range res.Dates {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		boxes := &res.Dates[di]
+	alloc := func(boxes *DateBoxes) {
 		boxes.Slot = make([]int32, len(boxes.Users)+1)
 		for i, u := range boxes.Users {
 			boxes.Slot[i+1] = boxes.Slot[i] + in.BoxSize[u]
@@ -356,7 +351,22 @@ func run(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
 		boxes.Score = make([]float64, n)
 		boxes.Requested = make([]bool, n)
 		boxes.Lot = make([]int32, n)
-		if opt.Mode == Assign {
+	}
+	if opt.Mode == Preassign {
+		for di := range res.Dates {
+			alloc(&res.Dates[di])
+		}
+		if err := e.preassignUsers(ctx, workers, opt.Progress, total); err != nil {
+			return nil, err
+		}
+	} else {
+		done := 0
+		for di := range res.Dates {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			boxes := &res.Dates[di]
+			alloc(boxes)
 			st.begin(boxes.Day)
 			if e.alloc == Optimal {
 				if len(boxes.Users) > 0 {
@@ -369,12 +379,10 @@ func run(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
 			} else {
 				e.assignDate(di, boxes, workers, st)
 			}
-		} else {
-			e.preassignDate(di, boxes, workers)
-		}
-		done += len(boxes.Users)
-		if opt.Progress != nil {
-			opt.Progress(done, total)
+			done += len(boxes.Users)
+			if opt.Progress != nil {
+				opt.Progress(done, total)
+			}
 		}
 	}
 	res.Timings["select"] = time.Since(start)
@@ -424,24 +432,53 @@ func (e *engine) parallel(n int, workers []*worker, fn func(w *worker, i int)) {
 	wg.Wait()
 }
 
-// preassignDate chooses the boxes of one date ignoring stock. Users are
-// independent within a date, so any split over workers gives the same boxes.
-func (e *engine) preassignDate(di int, boxes *DateBoxes, workers []*worker) {
-	e.parallel(len(boxes.Users), workers, func(w *worker, i int) {
-		u := boxes.Users[i]
-		w.prepare(u)
-		w.eligible(u, di, boxes.Day, w.elig)
-		traced := e.trace != nil && e.trace.matches(e.in, u, boxes.Day)
-		if traced {
-			e.trace.captureEligible(e, u, w.elig, nil)
+// preassignUsers chooses every box of the horizon ignoring stock. Without
+// stock, a user's boxes depend on nothing but its own inputs and its
+// earlier boxes, so the users are independent over the whole horizon: each
+// worker takes users and chooses their boxes date after date (the date
+// order within a user is what the date-by-date loop gives), which prepares
+// a user once for all its boxes and reads its deliveries while they are
+// in cache. Any split over workers gives the same boxes. Progress is told
+// after each of a few dozen groups of users.
+func (e *engine) preassignUsers(ctx context.Context, workers []*worker, progress func(done, total int), total int) error {
+	in := e.in
+	nU := in.NumUsers()
+	const groups = 32
+	for g := range groups {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		w.choose(u, boxes.Day, w.elig, &w.box)
-		if traced {
-			e.trace.captureBox(&w.box)
+		lo, hi := nU*g/groups, nU*(g+1)/groups
+		e.parallel(hi-lo, workers, func(w *worker, i int) {
+			u := int32(lo + i)
+			for j := in.ShipStart[u]; j < in.ShipStart[u+1]; j++ {
+				d := in.ShipDay[j]
+				di := int(d - in.D0)
+				e.preassignBox(w, u, di, &e.dates[di], int(e.shipPos[j]))
+			}
+		})
+		if progress != nil {
+			progress(int(in.ShipStart[hi]), total)
 		}
-		e.record(boxes, i, &w.box, nil)
-		e.remember(u, boxes.Day, w.box.snack)
-	})
+	}
+	return nil
+}
+
+// preassignBox chooses the box of user u, the i-th user of date di, ignoring
+// stock. The user's boxes of earlier dates must be chosen.
+func (e *engine) preassignBox(w *worker, u int32, di int, boxes *DateBoxes, i int) {
+	w.prepare(u)
+	w.eligible(u, di, boxes.Day, w.elig)
+	traced := e.trace != nil && e.trace.matches(e.in, u, boxes.Day)
+	if traced {
+		e.trace.captureEligible(e, u, w.elig, nil)
+	}
+	w.choose(u, boxes.Day, w.elig, &w.box)
+	if traced {
+		e.trace.captureBox(&w.box)
+	}
+	e.record(boxes, i, &w.box, nil)
+	e.remember(u, boxes.Day, w.box.snack)
 }
 
 // record stores a chosen box in the date's slots; lots, when given, are the
