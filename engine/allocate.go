@@ -1,6 +1,11 @@
 package engine
 
-import "slices"
+import (
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
 
 // assignDate is the reference greedy allocator for one date (SPEC section 4,
 // run). Users are ordered once, at the start of the date, by (eligible snacks
@@ -86,4 +91,151 @@ func (e *engine) greedyCommit(di int, boxes *DateBoxes, workers []*worker, st *s
 		}
 		e.remember(u, boxes.Day, lines)
 	}
+}
+
+// The greedy's dates overlap: while one date's boxes are committed (the
+// sequential half, one core), the other workers choose the next date's
+// boxes against a copy of the stock at the start of the committed date.
+// That stock holds every snack the next date can have (stock only shrinks:
+// units are taken and lots stop being usable as the date advances), so by
+// the argument of assignDate a box chosen against it is still right at the
+// user's turn whenever all its snacks have stock then; the commit checks
+// exactly that. What the commit changes besides the stock is the boxes and
+// the closed requests of its own users: a user that also ships on the
+// committed date is left out and chosen after the commit. The order key
+// (eligible snacks with stock at the start of the date) is counted from
+// the eligible sets kept for it once the next date's stock is known.
+
+// greedyAhead is the next date's boxes chosen during a commit.
+type greedyAhead struct {
+	di      int
+	elig    []uint64 // per user of the date, its eligible set (stock aside)
+	words   int
+	pending []int32 // users (indexes into the date) chosen after the commit
+	chosen  []bool
+}
+
+// assignDates runs the greedy over every date, overlapping each date's
+// commit with the choice of the next date's boxes when there are two or
+// more workers. alloc makes a date's (empty) boxes.
+func (e *engine) assignDates(ctx context.Context, dates []DateBoxes, workers []*worker, st *stock, alloc func(*DateBoxes), progress func(done, total int), total int) error {
+	var ahead *greedyAhead
+	done := 0
+	for di := range dates {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		boxes := &dates[di]
+		if ahead == nil || ahead.di != di {
+			alloc(boxes)
+		}
+		st.begin(boxes.Day)
+		var count []int32
+		if ahead != nil && ahead.di == di {
+			count = e.greedyFinish(di, boxes, workers, st, ahead)
+		} else {
+			count = e.greedyChoose(di, boxes, workers, st)
+		}
+		ahead = nil
+		if len(workers) > 1 && di+1 < len(dates) && e.trace == nil {
+			alloc(&dates[di+1])
+			ahead = e.greedyCommitAhead(di, dates, workers, st, count)
+		} else {
+			e.greedyCommit(di, boxes, workers, st, count)
+		}
+		done += len(boxes.Users)
+		if progress != nil {
+			progress(done, total)
+		}
+	}
+	return nil
+}
+
+// greedyCommitAhead commits date di on workers[0] while workers[1:] choose
+// the boxes of date di+1 (allocated, its stock not begun) against a copy
+// of the stock; the committing goroutine joins them when it is done.
+func (e *engine) greedyCommitAhead(di int, dates []DateBoxes, workers []*worker, st *stock, count []int32) *greedyAhead {
+	next := &dates[di+1]
+	words := len(st.has)
+	a := &greedyAhead{di: di + 1, words: words, elig: make([]uint64, len(next.Users)*words), chosen: make([]bool, len(next.Users))}
+	has := slices.Clone(st.has)
+	day := dates[di].Day
+	n := len(next.Users)
+	const chunk = 256
+	var claim atomic.Int64
+	work := func(w *worker) {
+		for {
+			lo := int(claim.Add(chunk)) - chunk
+			if lo >= n {
+				return
+			}
+			for i := lo; i < min(lo+chunk, n); i++ {
+				u := next.Users[i]
+				// A user shipping on the committed date is chosen after it.
+				if e.shipsOn(u, day) {
+					continue
+				}
+				w.prepare(u)
+				w.eligible(u, di+1, next.Day, w.elig)
+				copy(a.elig[i*words:(i+1)*words], w.elig)
+				w.elig.and(has)
+				w.choose(u, next.Day, w.elig, &w.box)
+				e.record(next, i, &w.box, nil)
+				a.chosen[i] = true
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for _, w := range workers[1:] {
+		wg.Add(1)
+		go func(w *worker) {
+			defer wg.Done()
+			work(w)
+		}(w)
+	}
+	e.greedyCommit(di, &dates[di], workers, st, count)
+	work(workers[0])
+	wg.Wait()
+	for i, ok := range a.chosen {
+		if !ok {
+			a.pending = append(a.pending, int32(i))
+		}
+	}
+	return a
+}
+
+// shipsOn reports whether user u ships on day d.
+func (e *engine) shipsOn(u int32, d Day) bool {
+	in := e.in
+	for j := in.ShipStart[u]; j < in.ShipStart[u+1]; j++ {
+		if in.ShipDay[j] >= d {
+			return in.ShipDay[j] == d
+		}
+	}
+	return false
+}
+
+// greedyFinish completes a date chosen ahead once its stock is begun: the
+// order key of the users chosen ahead from their kept eligible sets, and
+// the whole choice for the users left out (greedyChoose's).
+func (e *engine) greedyFinish(di int, boxes *DateBoxes, workers []*worker, st *stock, a *greedyAhead) []int32 {
+	n := len(boxes.Users)
+	count := make([]int32, n)
+	words := a.words
+	for i := range n {
+		if a.chosen[i] {
+			count[i] = int32(bitset(a.elig[i*words : (i+1)*words]).andCount(st.has))
+		}
+	}
+	e.parallel(len(a.pending), workers, func(w *worker, k int) {
+		i := int(a.pending[k])
+		u := boxes.Users[i]
+		w.prepare(u)
+		w.eligible(u, di, boxes.Day, w.elig)
+		w.elig.and(st.has)
+		count[i] = int32(w.elig.count())
+		w.choose(u, boxes.Day, w.elig, &w.box)
+		e.record(boxes, i, &w.box, nil)
+	})
+	return count
 }

@@ -359,6 +359,10 @@ func run(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
 		if err := e.preassignUsers(ctx, workers, opt.Progress, total); err != nil {
 			return nil, err
 		}
+	} else if e.alloc != Optimal {
+		if err := e.assignDates(ctx, res.Dates, workers, st, alloc, opt.Progress, total); err != nil {
+			return nil, err
+		}
 	} else {
 		done := 0
 		for di := range res.Dates {
@@ -368,16 +372,12 @@ func run(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
 			boxes := &res.Dates[di]
 			alloc(boxes)
 			st.begin(boxes.Day)
-			if e.alloc == Optimal {
-				if len(boxes.Users) > 0 {
-					c, err := e.optimalDate(ctx, di, boxes, workers, st)
-					if err != nil {
-						return nil, err
-					}
-					res.Optimal.Dates = append(res.Optimal.Dates, c)
+			if len(boxes.Users) > 0 {
+				c, err := e.optimalDate(ctx, di, boxes, workers, st)
+				if err != nil {
+					return nil, err
 				}
-			} else {
-				e.assignDate(di, boxes, workers, st)
+				res.Optimal.Dates = append(res.Optimal.Dates, c)
 			}
 			done += len(boxes.Users)
 			if opt.Progress != nil {
