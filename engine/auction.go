@@ -119,7 +119,6 @@ func (o *optSolver) epsClear(workers []*worker, eps val, passes int) bool {
 		if pass == passes {
 			return false
 		}
-		o.warmRounds++
 		for _, s := range over {
 			if o.used[s] <= o.q[s] {
 				continue

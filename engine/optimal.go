@@ -170,7 +170,8 @@ type DateCert struct {
 	Phases    int64   `json:"phases"`
 	Moves     int64   `json:"moves"`
 	// WarmRounds counts the oracle passes of the warm start; ClearMoves the
-	// users moved by bulk clearing before the exchange phases.
+	// users moved by bulk clearing before the exchange phases (on a date
+	// whose plan is the auction path's, by the auction's clearings).
 	WarmRounds int   `json:"warm_rounds"`
 	ClearMoves int64 `json:"clear_moves"`
 	Repaired   int   `json:"repaired_users"`
