@@ -217,14 +217,26 @@ func (e *engine) shipsOn(u int32, d Day) bool {
 
 // greedyFinish completes a date chosen ahead once its stock is begun: the
 // order key of the users chosen ahead from their kept eligible sets, and
-// the whole choice for the users left out (greedyChoose's).
+// the whole choice (greedyChoose's) for the users left out and for those
+// whose box lost a snack's stock since: the boxes are then greedyChoose's.
 func (e *engine) greedyFinish(di int, boxes *DateBoxes, workers []*worker, st *stock, a *greedyAhead) []int32 {
 	n := len(boxes.Users)
 	count := make([]int32, n)
 	words := a.words
 	for i := range n {
-		if a.chosen[i] {
-			count[i] = int32(bitset(a.elig[i*words : (i+1)*words]).andCount(st.has))
+		if !a.chosen[i] {
+			continue
+		}
+		count[i] = int32(bitset(a.elig[i*words : (i+1)*words]).andCount(st.has))
+		// A box with a snack out of stock at the start of the date is
+		// chosen again here, on every worker, as greedyChoose would have:
+		// left to the commit, it would be chosen there, on one core.
+		off := boxes.Slot[i]
+		for _, s := range boxes.Snack[off : off+boxes.Filled[i]] {
+			if !st.has.has(s) {
+				a.pending = append(a.pending, int32(i))
+				break
+			}
 		}
 	}
 	e.parallel(len(a.pending), workers, func(w *worker, k int) {
