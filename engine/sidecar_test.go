@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -342,4 +343,70 @@ func TestSidecarFallsBack(t *testing.T) {
 			t.Fatalf("load id of a database without assign_meta: %q, %v", id, err)
 		}
 	})
+}
+
+// TestSidecarBytes pins the sidecar's bytes for a few synthetic snapshots:
+// a writer that changes how it builds the file (not the format) must write
+// the same bytes, whatever order the snapshot's rows are stored in, dense
+// or sparse ids, and rows whose user or snack is not in the snapshot
+// (which the format leaves out). The hashes were taken with the writer of
+// 5162b81 (joins to dense indexes in SQL, per-user counts first).
+func TestSidecarBytes(t *testing.T) {
+	cases := []struct {
+		name, sql, want string
+	}{
+		{"synthetic", "", "5e1bb78eb50463c09358dcce11a3a5422273b4090a84bd131552b3fb20de75b5"},
+		// The same rows stored grouped by user: the same file.
+		{"grouped by user", `
+			CREATE OR REPLACE TABLE deliveries AS FROM deliveries ORDER BY user_id, shipped_on DESC, snack_id;
+			CREATE OR REPLACE TABLE ratings AS FROM ratings ORDER BY user_id, rated_at`, "5e1bb78eb50463c09358dcce11a3a5422273b4090a84bd131552b3fb20de75b5"},
+		// Sparse ids (no dense table fits them), rows of unknown users and
+		// snacks, and users listed twice.
+		{"sparse ids", `
+			UPDATE users SET user_id = user_id * 7919 + 1000000000000;
+			UPDATE deliveries SET user_id = user_id * 7919 + 1000000000000;
+			UPDATE ratings SET user_id = user_id * 7919 + 1000000000000;
+			UPDATE snacks SET snack_id = snack_id * 104729 - 50000000;
+			UPDATE deliveries SET snack_id = snack_id * 104729 - 50000000;
+			UPDATE ratings SET snack_id = snack_id * 104729 - 50000000;
+			INSERT INTO deliveries VALUES (5, 104729 - 50000000, DATE '2026-01-01'), (7919 + 1000000000000, 3, DATE '2026-01-02');
+			INSERT INTO ratings VALUES (5, 104729 - 50000000, 1, TIMESTAMP '2026-01-01'), (7919 + 1000000000000, 3, 2, TIMESTAMP '2026-01-01');
+			INSERT INTO users FROM users WHERE user_id % 3 = 0`, "84ba88089dab92fc06d61d5f67df5274bff5c68fafff09ec93e3ad750a684e87"},
+		// Negative and huge ids in one snapshot.
+		{"negative ids", `
+			CREATE OR REPLACE TABLE users AS SELECT * REPLACE (user_id::BIGINT - 1000 AS user_id) FROM users;
+			CREATE OR REPLACE TABLE deliveries AS SELECT * REPLACE (user_id::BIGINT - 1000 AS user_id) FROM deliveries;
+			CREATE OR REPLACE TABLE ratings AS SELECT * REPLACE (user_id::BIGINT - 1000 AS user_id) FROM ratings;
+			INSERT INTO users VALUES (9223372036854775807, 'active', 8, 14, DATE '2026-03-05')`, "616d5d95fa4c97295792e47be3f206ec1d5ad5c31fbd9d8f2c42fa8dc5133abb"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			db, err := duck.OpenMemory(ctx, duck.Options{Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			fillSynthetic(t, db, 1500, 120, 3)
+			if c.sql != "" {
+				if _, err := db.Exec(ctx, c.sql); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := DeriveTables(ctx, db); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "x.engine")
+			if err := WriteSidecar(ctx, db, path, "load-1"); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprintf("%x", sha256.Sum256(b)); got != c.want {
+				t.Errorf("sidecar of %d bytes has sha256 %s, want %s", len(b), got, c.want)
+			}
+		})
+	}
 }
