@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -122,16 +123,15 @@ var ErrNoSidecar = errors.New("snapshot does not fit the engine sidecar")
 // cannot hold (more than 65,536 snacks, deliveries more than 65,535 days
 // apart, negative ratings, more than 2^32 rows) gets none: the error wraps
 // ErrNoSidecar.
+//
+// Each per-user section is one plain scan of its table: the users and
+// snacks are numbered in Go (idIndex) and the rows grouped by user as they
+// stream in (byUser), which costs a fraction of joining the rows to dense
+// indexes and counting them per user inside DuckDB first.
 func WriteSidecar(ctx context.Context, db DB, path, loadID string) (err error) {
 	if len(loadID) == 0 || len(loadID) > 64 {
 		return fmt.Errorf("%w: load id %q", ErrNoSidecar, loadID)
 	}
-	if _, err := db.Exec(ctx, queries.Get("sidecar_prepare")); err != nil {
-		return fmt.Errorf("sidecar: prepare: %w", err)
-	}
-	defer func() {
-		_, _ = db.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS sc_cats; DROP TABLE IF EXISTS sc_snacks; DROP TABLE IF EXISTS sc_users")
-	}()
 	var h sidecarHeader
 	copy(h.Magic[:], sidecarMagic)
 	h.Version, h.BlockSize = SidecarVersion, sidecarBlock
@@ -154,11 +154,15 @@ func WriteSidecar(ctx context.Context, db DB, path, loadID string) (err error) {
 	if len(snackIDs) > 1<<16 {
 		return fmt.Errorf("%w: %d snacks (at most 65,536)", ErrNoSidecar, len(snackIDs))
 	}
+	snacks, err := newIDIndex(snackIDs)
+	if err != nil {
+		return fmt.Errorf("%w: snack ids: %v", ErrNoSidecar, err)
+	}
 	h.NSnacks, h.NCats = uint32(len(snackIDs)), uint32(len(cats))
 	h.Catalogue = catalogueFingerprint(snackIDs, cats)
 
 	var span []int64
-	if err := db.QueryArrow(ctx, queries.Render("sidecar_span", map[string]string{"latest": LatestRatingsTable}), func(rec arrow.RecordBatch) error {
+	if err := db.QueryArrow(ctx, queries.Render("sidecar_span", map[string]string{"latest": LatestRatingsTable, "user_category_ratings": UserCategoryRatingsTable}), func(rec arrow.RecordBatch) error {
 		for i := 0; i < int(rec.NumCols()); i++ {
 			v, err := appendInt64(nil, rec.ColumnName(i), rec.Column(i))
 			if err != nil {
@@ -170,7 +174,7 @@ func WriteSidecar(ctx context.Context, db DB, path, loadID string) (err error) {
 	}); err != nil {
 		return fmt.Errorf("sidecar: span: %w", err)
 	}
-	if len(span) != 4 {
+	if len(span) != 6 {
 		return fmt.Errorf("sidecar: span: %d values", len(span))
 	}
 	if span[2]-span[1] > math.MaxUint16 {
@@ -183,6 +187,7 @@ func WriteSidecar(ctx context.Context, db DB, path, loadID string) (err error) {
 		return fmt.Errorf("%w: %d deliveries", ErrNoSidecar, span[0])
 	}
 	h.DelBase = int32(span[1])
+	nBad, nAff := span[4], span[5]
 
 	f, err := atomicfs.Create(path)
 	if err != nil {
@@ -194,36 +199,104 @@ func WriteSidecar(ctx context.Context, db DB, path, loadID string) (err error) {
 		return err
 	}
 
-	var users []int64
+	var userIDs []int64
 	if err := db.QueryArrow(ctx, queries.Get("sidecar_users"), func(rec arrow.RecordBatch) (err error) {
-		users, err = appendInt64(users, rec.ColumnName(0), rec.Column(0))
+		userIDs, err = appendInt64(userIDs, rec.ColumnName(0), rec.Column(0))
 		return err
 	}); err != nil {
 		return fmt.Errorf("sidecar: users: %w", err)
 	}
-	if len(users) > math.MaxInt32 {
-		return fmt.Errorf("%w: %d users", ErrNoSidecar, len(users))
+	if len(userIDs) > math.MaxInt32 {
+		return fmt.Errorf("%w: %d users", ErrNoSidecar, len(userIDs))
 	}
-	h.NUsers = uint32(len(users))
+	users, err := newIDIndex(userIDs)
+	if err != nil {
+		return fmt.Errorf("sidecar: users: %w", err)
+	}
+	h.NUsers = uint32(len(userIDs))
 	w.begin(secUsers)
-	for _, u := range users {
+	for _, u := range userIDs {
 		w.u64(uint64(u))
 	}
 	if err := w.end(); err != nil {
 		return err
 	}
-	n := len(users)
-	users = nil
+	n := len(userIDs)
+	userIDs = nil
 
-	base := Day(h.DelBase).String()
-	if err := w.packedSection(ctx, db, queries.Get("sidecar_deliveries_count"), queries.Render("sidecar_deliveries", map[string]string{"base": base}), n, secDel, secDelOff); err != nil {
+	// Deliveries: (day - DelBase) << 16 | sidx.
+	dels := newByUser[uint32](n, span[0])
+	var ui, si []int32
+	var vs []uint32
+	err = streamQuery(ctx, db, queries.Render("sidecar_deliveries", map[string]string{"base": Day(h.DelBase).String()}), func(rec arrow.RecordBatch) error {
+		cols, err := int64Cols(rec, 2, 3)
+		if err != nil {
+			return err
+		}
+		days, ok := rec.Column(2).(*array.Int32)
+		if !ok {
+			return fmt.Errorf("column %s: unexpected type %s", rec.ColumnName(2), rec.Column(2).DataType())
+		}
+		ui, si = users.lookup(cols[0], ui), snacks.lookup(cols[1], si)
+		vs = slices.Grow(vs[:0], len(ui))[:len(ui)]
+		k := 0
+		for i, d := range days.Int32Values() {
+			if ui[i] < 0 || si[i] < 0 {
+				continue // a row of no user or snack of the snapshot
+			}
+			if d < 0 || d > math.MaxUint16 {
+				return fmt.Errorf("%w: delivery day offset %d out of range", ErrNoSidecar, d)
+			}
+			ui[k], vs[k] = ui[i], uint32(d)<<16|uint32(si[i])
+			k++
+		}
+		dels.add(ui[:k], vs[:k])
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("sidecar: deliveries: %w", err)
 	}
-	latest := map[string]string{"latest": LatestRatingsTable}
-	if err := w.packedSection(ctx, db, queries.Render("sidecar_bad_ratings_count", latest), queries.Render("sidecar_bad_ratings", latest), n, secBad, secBadOff); err != nil {
+	if err := w.packedSection(dels, secDel, secDelOff); err != nil {
+		return fmt.Errorf("sidecar: deliveries: %w", err)
+	}
+	dels = nil
+
+	// Never-again ratings: rating << 16 | sidx.
+	bad := newByUser[uint32](n, nBad)
+	err = streamQuery(ctx, db, queries.Render("sidecar_bad_ratings", map[string]string{"latest": LatestRatingsTable}), func(rec arrow.RecordBatch) error {
+		cols, err := int64Cols(rec, 2, 3)
+		if err != nil {
+			return err
+		}
+		ratings, ok := rec.Column(2).(*array.Int32)
+		if !ok {
+			return fmt.Errorf("column %s: unexpected type %s", rec.ColumnName(2), rec.Column(2).DataType())
+		}
+		ui, si = users.lookup(cols[0], ui), snacks.lookup(cols[1], si)
+		vs = slices.Grow(vs[:0], len(ui))[:len(ui)]
+		k := 0
+		for i, r := range ratings.Int32Values() {
+			if ui[i] < 0 || si[i] < 0 {
+				continue
+			}
+			if r < 0 || r > math.MaxUint16 {
+				return fmt.Errorf("%w: rating %d out of range", ErrNoSidecar, r)
+			}
+			ui[k], vs[k] = ui[i], uint32(r)<<16|uint32(si[i])
+			k++
+		}
+		bad.add(ui[:k], vs[:k])
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("sidecar: ratings: %w", err)
 	}
-	if err := w.affinitySection(ctx, db, n); err != nil {
+	if err := w.packedSection(bad, secBad, secBadOff); err != nil {
+		return fmt.Errorf("sidecar: ratings: %w", err)
+	}
+	bad = nil
+
+	if err := w.affinitySection(ctx, db, users, nAff); err != nil {
 		return fmt.Errorf("sidecar: affinity: %w", err)
 	}
 	if err := w.crcTables(); err != nil {
@@ -239,6 +312,217 @@ func WriteSidecar(ctx context.Context, db DB, path, loadID string) (err error) {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return f.Commit()
+}
+
+// int64Cols checks that rec has want columns without NULLs and returns its
+// first k, which must be BIGINT, as slices.
+func int64Cols(rec arrow.RecordBatch, k, want int) ([][]int64, error) {
+	if int(rec.NumCols()) != want {
+		return nil, fmt.Errorf("%d columns, want %d", rec.NumCols(), want)
+	}
+	out := make([][]int64, k)
+	for i := range want {
+		if err := checkNoNulls(rec.ColumnName(i), rec.Column(i)); err != nil {
+			return nil, err
+		}
+		if i < k {
+			c, ok := rec.Column(i).(*array.Int64)
+			if !ok {
+				return nil, fmt.Errorf("column %s: unexpected type %s", rec.ColumnName(i), rec.Column(i).DataType())
+			}
+			out[i] = c.Int64Values()
+		}
+	}
+	return out, nil
+}
+
+// idIndex numbers ids by their place in an ascending list of distinct ids
+// (a snapshot's users or snacks): through a table indexed by id when the
+// ids are dense enough, else a map.
+type idIndex struct {
+	lo    int64
+	dense []int32 // id - lo -> index, or -1; nil when the ids are sparse
+	m     map[int64]int32
+}
+
+func newIDIndex(ids []int64) (*idIndex, error) {
+	for i := 1; i < len(ids); i++ {
+		if ids[i] <= ids[i-1] {
+			return nil, fmt.Errorf("id %d follows %d (ascending and distinct expected)", ids[i], ids[i-1])
+		}
+	}
+	x := &idIndex{}
+	if len(ids) == 0 {
+		x.m = map[int64]int32{}
+		return x, nil
+	}
+	// span+1 slots; the subtraction is exact in uint64 for any ids[0] <= ids[last].
+	if span := uint64(ids[len(ids)-1]) - uint64(ids[0]); span < uint64(4*len(ids)+1024) {
+		x.lo = ids[0]
+		x.dense = make([]int32, span+1)
+		for i := range x.dense {
+			x.dense[i] = -1
+		}
+		for i, id := range ids {
+			x.dense[uint64(id)-uint64(x.lo)] = int32(i)
+		}
+		return x, nil
+	}
+	x.m = make(map[int64]int32, len(ids))
+	for i, id := range ids {
+		x.m[id] = int32(i)
+	}
+	return x, nil
+}
+
+// lookup sets out[i] to the index of ids[i], or -1 for an id not listed,
+// reusing out's storage.
+func (x *idIndex) lookup(ids []int64, out []int32) []int32 {
+	out = slices.Grow(out[:0], len(ids))[:len(ids)]
+	if x.dense != nil {
+		lo, n := uint64(x.lo), uint64(len(x.dense))
+		for i, id := range ids {
+			if d := uint64(id) - lo; d < n {
+				out[i] = x.dense[d]
+			} else {
+				out[i] = -1
+			}
+		}
+		return out
+	}
+	for i, id := range ids {
+		if v, ok := x.m[id]; ok {
+			out[i] = v
+		} else {
+			out[i] = -1
+		}
+	}
+	return out
+}
+
+// byUser collects the rows of a per-user section in the order a query
+// streams them and groups them by user afterwards, so one pass over the
+// table is enough (no count per user first). It keeps the runs of rows of
+// one user: few (about one per user) when the rows come grouped by user, as
+// a snapshot's tables mostly are; when they do not, and runs grow past a
+// quarter of the rows, it keeps the user of every row instead (4 bytes a
+// row, not 8 a run).
+type byUser[T any] struct {
+	nUsers  int
+	vals    []T
+	runU    []int32  // the user of each run of consecutive rows
+	runN    []uint32 // its length
+	rowU    []int32  // the user of every row, once runs stopped paying (nil before)
+	sorted  bool     // every run's user follows the previous run's
+	tooMany bool     // more than 2^32 rows
+}
+
+// newByUser expects about rows rows (an upper bound sizes the storage once).
+func newByUser[T any](nUsers int, rows int64) *byUser[T] {
+	return &byUser[T]{nUsers: nUsers, vals: make([]T, 0, max(0, min(rows, math.MaxUint32))), sorted: true}
+}
+
+// add appends the rows vs of the users us (0 <= us[i] < nUsers).
+func (g *byUser[T]) add(us []int32, vs []T) {
+	for i := 0; i < len(us); {
+		if g.rowU != nil {
+			g.vals = append(g.vals, vs[i:]...)
+			g.rowU = append(g.rowU, us[i:]...)
+			return
+		}
+		u, j := us[i], i+1
+		for j < len(us) && us[j] == u {
+			j++
+		}
+		g.vals = append(g.vals, vs[i:j]...)
+		g.addRun(u, uint32(j-i))
+		i = j
+	}
+}
+
+// addRun records k more rows of user u, appended to vals.
+func (g *byUser[T]) addRun(u int32, k uint32) {
+	last := len(g.runU) - 1
+	if last >= 0 && g.runU[last] == u {
+		if g.runN[last] > math.MaxUint32-k {
+			g.tooMany = true
+		}
+		g.runN[last] += k
+		return
+	}
+	if last >= 0 && u < g.runU[last] {
+		g.sorted = false
+	}
+	g.runU = append(g.runU, u)
+	g.runN = append(g.runN, k)
+	if runs := len(g.runU); !g.sorted && runs > 1<<16 && runs > len(g.vals)/4 {
+		g.rowU = make([]int32, 0, cap(g.vals))
+		for i, ru := range g.runU {
+			for range g.runN[i] {
+				g.rowU = append(g.rowU, ru)
+			}
+		}
+		g.runU, g.runN = nil, nil
+	}
+}
+
+// group returns the CSR offsets over the users and the rows grouped by
+// user, each user's sorted by a sorter from newSorter (one per core, the
+// users split over them), so the result does not depend on the order the
+// rows came in. g is spent.
+func (g *byUser[T]) group(newSorter func() func([]T)) (start []uint32, rows []T, err error) {
+	if g.tooMany || uint64(len(g.vals)) > math.MaxUint32 {
+		return nil, nil, fmt.Errorf("%w: more than 2^32 rows", ErrNoSidecar)
+	}
+	n := g.nUsers
+	start = make([]uint32, n+1)
+	if g.rowU != nil {
+		for _, u := range g.rowU {
+			start[u+1]++
+		}
+	} else {
+		for i, u := range g.runU {
+			start[u+1] += g.runN[i]
+		}
+	}
+	for u := 1; u <= n; u++ {
+		start[u] += start[u-1]
+	}
+	rows = g.vals
+	switch {
+	case g.rowU != nil:
+		rows = make([]T, len(g.vals))
+		next := slices.Clone(start[:n])
+		for i, u := range g.rowU {
+			rows[next[u]] = g.vals[i]
+			next[u]++
+		}
+	case !g.sorted:
+		rows = make([]T, len(g.vals))
+		next := slices.Clone(start[:n])
+		at := uint32(0)
+		for i, u := range g.runU {
+			k := g.runN[i]
+			copy(rows[next[u]:next[u]+k], g.vals[at:at+k])
+			next[u] += k
+			at += k
+		}
+	}
+	g.vals, g.rowU, g.runU, g.runN = nil, nil, nil, nil
+	var wg sync.WaitGroup
+	parts := runtime.GOMAXPROCS(0)
+	for p := range parts {
+		wg.Go(func() {
+			sortRun := newSorter()
+			for u := n * p / parts; u < n*(p+1)/parts; u++ {
+				if start[u+1]-start[u] > 1 {
+					sortRun(rows[start[u]:start[u+1]])
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return start, rows, nil
 }
 
 // streamQuery runs a query through db's streaming interface when it has one
@@ -318,6 +602,30 @@ func (w *sidecarWriter) u32(v uint32) {
 	_ = w.put(b[:])
 }
 
+// u32s appends vs to the current section, which holds only uint32s.
+func (w *sidecarWriter) u32s(vs []uint32) error {
+	for len(vs) > 0 {
+		k := min((cap(w.block)-len(w.block))/4, len(vs))
+		if k == 0 {
+			w.u32(vs[0])
+			vs = vs[1:]
+			continue
+		}
+		b := w.block[len(w.block) : len(w.block)+4*k]
+		for i, v := range vs[:k] {
+			binary.LittleEndian.PutUint32(b[4*i:], v)
+		}
+		w.block = w.block[:len(w.block)+4*k]
+		vs = vs[k:]
+		if len(w.block) == cap(w.block) {
+			if err := w.flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func (w *sidecarWriter) u64(v uint64) {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], v)
@@ -341,75 +649,25 @@ func (w *sidecarWriter) end() error {
 // offsets writes the CSR section sec.
 func (w *sidecarWriter) offsets(sec int, start []uint32) error {
 	w.begin(sec)
-	for _, v := range start {
-		w.u32(v)
+	if err := w.u32s(start); err != nil {
+		return err
 	}
 	return w.end()
 }
 
-// packedSection writes section sec (uint32 each) and its offsets offSec
-// from rowsQ, rows (ui INTEGER, packed BIGINT) in any order, grouped by ui
-// in Go: countQ, rows (ui INTEGER, n BIGINT), counts them per user first,
-// so the rows are placed once (a sort inside DuckDB costs several times
-// the joins). Each user's rows are then sorted, so a snapshot's sidecar
-// does not depend on the order DuckDB's threads returned them in.
-func (w *sidecarWriter) packedSection(ctx context.Context, db DB, countQ, rowsQ string, nUsers, sec, offSec int) error {
-	start, err := userCounts(ctx, db, countQ, nUsers)
-	if err != nil {
-		return err
-	}
-	rows := make([]uint32, start[nUsers])
-	next := slices.Clone(start[:nUsers])
-	err = streamQuery(ctx, db, rowsQ, func(rec arrow.RecordBatch) error {
-		if rec.NumCols() != 2 {
-			return fmt.Errorf("%d columns, want 2", rec.NumCols())
-		}
-		for i := 0; i < 2; i++ {
-			if err := checkNoNulls(rec.ColumnName(i), rec.Column(i)); err != nil {
-				return err
-			}
-		}
-		us, ok1 := rec.Column(0).(*array.Int32)
-		ps, ok2 := rec.Column(1).(*array.Int64)
-		if !ok1 || !ok2 {
-			return fmt.Errorf("unexpected column types %s, %s", rec.Column(0).DataType(), rec.Column(1).DataType())
-		}
-		pv := ps.Int64Values()
-		for i, u := range us.Int32Values() {
-			p := pv[i]
-			if u < 0 || int(u) >= nUsers || p < 0 || p > math.MaxUint32 {
-				return fmt.Errorf("%w: row (%d, %d) out of range", ErrNoSidecar, u, p)
-			}
-			if next[u] == start[u+1] {
-				return fmt.Errorf("user index %d has more rows than counted", u)
-			}
-			rows[next[u]] = uint32(p)
-			next[u]++
-		}
-		return nil
+// packedSection writes section sec (uint32 each), g's rows grouped by user
+// and each user's ascending, and its offsets offSec.
+func (w *sidecarWriter) packedSection(g *byUser[uint32], sec, offSec int) error {
+	start, rows, err := g.group(func() func([]uint32) {
+		var tmp []uint32
+		return func(run []uint32) { tmp = sortPacked(run, tmp) }
 	})
 	if err != nil {
 		return err
 	}
-	for u := range nUsers {
-		if next[u] != start[u+1] {
-			return fmt.Errorf("user index %d has fewer rows than counted", u)
-		}
-	}
-	// Sort each user's rows, the users split over the cores.
-	var wg sync.WaitGroup
-	parts := runtime.GOMAXPROCS(0)
-	for p := range parts {
-		wg.Go(func() {
-			for u := nUsers * p / parts; u < nUsers*(p+1)/parts; u++ {
-				slices.Sort(rows[start[u]:start[u+1]])
-			}
-		})
-	}
-	wg.Wait()
 	w.begin(sec)
-	for _, v := range rows {
-		w.u32(v)
+	if err := w.u32s(rows); err != nil {
+		return err
 	}
 	if err := w.end(); err != nil {
 		return err
@@ -417,105 +675,120 @@ func (w *sidecarWriter) packedSection(ctx context.Context, db DB, countQ, rowsQ 
 	return w.offsets(offSec, start)
 }
 
-// userCounts runs q, rows (ui, n), and returns the CSR offsets of the
-// counts over nUsers users.
-func userCounts(ctx context.Context, db DB, q string, nUsers int) ([]uint32, error) {
-	counts := make([]uint32, nUsers+1)
-	err := db.QueryArrow(ctx, q, func(rec arrow.RecordBatch) error {
-		us, err := appendInt32(nil, rec.ColumnName(0), rec.Column(0))
-		if err != nil {
-			return err
-		}
-		ns, err := appendInt64(nil, rec.ColumnName(1), rec.Column(1))
-		if err != nil {
-			return err
-		}
-		for i, u := range us {
-			if u < 0 || int(u) >= nUsers || ns[i] < 0 || ns[i] > math.MaxUint32 {
-				return fmt.Errorf("%w: count (%d, %d) out of range", ErrNoSidecar, u, ns[i])
+// sortPacked sorts run, values hi << 16 | lo, ascending, and returns tmp
+// (scratch, grown as needed). A snapshot's runs are nearly sorted one of two
+// ways, each sorted in one or two passes instead of pdqsort's partitioning:
+//   - by hi (a user's deliveries come by day, the snacks of one box in any
+//     order): insertion, one step a row plus one a misplaced pair, which
+//     lie within one day;
+//   - by lo with few his (ratings come by snack, the rating in hi): a
+//     stable counting sort by hi.
+//
+// Any other run goes to slices.Sort.
+func sortPacked(run, tmp []uint32) []uint32 {
+	if len(run) < 2 {
+		return tmp
+	}
+	byHi, byLo, maxHi := true, true, run[0]>>16
+	for i := 1; i < len(run); i++ {
+		p, v := run[i-1], run[i]
+		byHi = byHi && v>>16 >= p>>16
+		byLo = byLo && v&0xffff > p&0xffff
+		maxHi = max(maxHi, v>>16)
+	}
+	switch {
+	case byHi:
+		budget := 8*len(run) + 64 // moves allowed before insertion stops paying
+		for i := 1; i < len(run); i++ {
+			v, j := run[i], i
+			for ; j > 0 && run[j-1] > v; j-- {
+				run[j] = run[j-1]
 			}
-			counts[u+1] = uint32(ns[i])
+			run[j] = v
+			if budget -= i - j; budget < 0 {
+				slices.Sort(run)
+				break
+			}
 		}
+	case byLo && maxHi < 16:
+		var at [17]int
+		for _, v := range run {
+			at[v>>16+1]++
+		}
+		for h := 1; h <= 16; h++ {
+			at[h] += at[h-1]
+		}
+		tmp = slices.Grow(tmp[:0], len(run))[:len(run)]
+		for _, v := range run {
+			tmp[at[v>>16]] = v
+			at[v>>16]++
+		}
+		copy(run, tmp)
+	default:
+		slices.Sort(run)
+	}
+	return tmp
+}
+
+// affinity is one row of secAff.
+type affinity struct {
+	cidx, n int32
+	total   int64
+}
+
+// affinitySection writes secAff and secAffOff from sidecar_affinity (about
+// nRows rows), grouped by user as packedSection does, each user's rows
+// sorted by cidx.
+func (w *sidecarWriter) affinitySection(ctx context.Context, db DB, users *idIndex, nRows int64) error {
+	g := newByUser[affinity](int(w.h.NUsers), nRows)
+	var ui []int32
+	var vs []affinity
+	err := streamQuery(ctx, db, queries.Render("sidecar_affinity", map[string]string{"user_category_ratings": UserCategoryRatingsTable}), func(b arrow.RecordBatch) error {
+		cols, err := int64Cols(b, 1, 4)
+		if err != nil {
+			return err
+		}
+		cs, ok1 := b.Column(1).(*array.Int32)
+		ns, ok2 := b.Column(2).(*array.Int32)
+		ts, ok3 := b.Column(3).(*array.Int64)
+		if !ok1 || !ok2 || !ok3 {
+			return fmt.Errorf("unexpected column types %s, %s, %s", b.Column(1).DataType(), b.Column(2).DataType(), b.Column(3).DataType())
+		}
+		ui = users.lookup(cols[0], ui)
+		cv, nv, tv := cs.Int32Values(), ns.Int32Values(), ts.Int64Values()
+		vs = slices.Grow(vs[:0], len(ui))[:len(ui)]
+		k := 0
+		for i, u := range ui {
+			if u >= 0 {
+				ui[k], vs[k] = u, affinity{cv[i], nv[i], tv[i]}
+				k++
+			}
+		}
+		g.add(ui[:k], vs[:k])
 		return nil
 	})
 	if err != nil {
-		return nil, err
-	}
-	var at uint64
-	for u := 1; u <= nUsers; u++ {
-		at += uint64(counts[u])
-		if at > math.MaxUint32 {
-			return nil, fmt.Errorf("%w: more than 2^32 rows", ErrNoSidecar)
-		}
-		counts[u] = uint32(at)
-	}
-	return counts, nil
-}
-
-// affinitySection writes secAff and secAffOff from sidecar_affinity, grouped
-// by user in Go as packedSection does, each user's rows sorted by cidx.
-func (w *sidecarWriter) affinitySection(ctx context.Context, db DB, nUsers int) error {
-	params := map[string]string{"user_category_ratings": UserCategoryRatingsTable}
-	start, err := userCounts(ctx, db, queries.Render("sidecar_affinity_count", params), nUsers)
-	if err != nil {
 		return err
 	}
-	type aff struct {
-		cidx, n int32
-		total   int64
-	}
-	rows := make([]aff, start[nUsers])
-	next := slices.Clone(start[:nUsers])
-	err = streamQuery(ctx, db, queries.Render("sidecar_affinity", params), func(b arrow.RecordBatch) error {
-		if b.NumCols() != 4 {
-			return fmt.Errorf("%d columns, want 4", b.NumCols())
-		}
-		us, err := appendInt32(nil, b.ColumnName(0), b.Column(0))
-		if err != nil {
-			return err
-		}
-		cs, err := appendInt32(nil, b.ColumnName(1), b.Column(1))
-		if err != nil {
-			return err
-		}
-		ns, err := appendInt32(nil, b.ColumnName(2), b.Column(2))
-		if err != nil {
-			return err
-		}
-		ts, err := appendInt64(nil, b.ColumnName(3), b.Column(3))
-		if err != nil {
-			return err
-		}
-		for i, u := range us {
-			if u < 0 || int(u) >= nUsers {
-				return fmt.Errorf("user index %d out of range", u)
+	byCat := func(a, b affinity) int { return cmp.Compare(a.cidx, b.cidx) }
+	start, rows, err := g.group(func() func([]affinity) {
+		return func(run []affinity) {
+			if !slices.IsSortedFunc(run, byCat) { // already when the table is ordered by category
+				slices.SortFunc(run, byCat)
 			}
-			if next[u] == start[u+1] {
-				return fmt.Errorf("user index %d has more rows than counted", u)
-			}
-			rows[next[u]] = aff{cs[i], ns[i], ts[i]}
-			next[u]++
 		}
-		return nil
 	})
 	if err != nil {
 		return err
 	}
 	w.begin(secAff)
 	var rec [16]byte
-	for u := range nUsers {
-		if next[u] != start[u+1] {
-			return fmt.Errorf("user index %d has fewer rows than counted", u)
-		}
-		run := rows[start[u]:start[u+1]]
-		slices.SortFunc(run, func(a, b aff) int { return int(a.cidx - b.cidx) })
-		for _, r := range run {
-			binary.LittleEndian.PutUint32(rec[0:], uint32(r.cidx))
-			binary.LittleEndian.PutUint32(rec[4:], uint32(r.n))
-			binary.LittleEndian.PutUint64(rec[8:], uint64(r.total))
-			if err := w.put(rec[:]); err != nil {
-				return err
-			}
+	for _, r := range rows {
+		binary.LittleEndian.PutUint32(rec[0:], uint32(r.cidx))
+		binary.LittleEndian.PutUint32(rec[4:], uint32(r.n))
+		binary.LittleEndian.PutUint64(rec[8:], uint64(r.total))
+		if err := w.put(rec[:]); err != nil {
+			return err
 		}
 	}
 	if err := w.end(); err != nil {

@@ -2,12 +2,14 @@ package engine
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -408,5 +410,93 @@ func TestSidecarBytes(t *testing.T) {
 				t.Errorf("sidecar of %d bytes has sha256 %s, want %s", len(b), got, c.want)
 			}
 		})
+	}
+}
+
+// TestByUserGroups: byUser groups rows by user, each user's sorted, the
+// same whatever order they come in (grouped, a few runs out of place,
+// shuffled past the point where it keeps every row's user), and
+// sortPacked sorts any run like slices.Sort.
+func TestByUserGroups(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const nUsers, nRows = 3000, 400000
+	type row struct {
+		u int32
+		v uint32
+	}
+	rows := make([]row, nRows)
+	for i := range rows {
+		u := int32(rng.IntN(nUsers))
+		switch i % 3 {
+		case 0: // by day, snacks of a day in any order
+			rows[i] = row{u, uint32(rng.IntN(40))<<16 | uint32(rng.IntN(1500))}
+		case 1: // small hi
+			rows[i] = row{u, uint32(rng.IntN(6))<<16 | uint32(rng.IntN(1500))}
+		default:
+			rows[i] = row{u, rng.Uint32()}
+		}
+	}
+	want := map[int32][]uint32{}
+	for _, r := range rows {
+		want[r.u] = append(want[r.u], r.v)
+	}
+	for _, vs := range want {
+		slices.Sort(vs)
+	}
+	grouped := slices.Clone(rows)
+	slices.SortStableFunc(grouped, func(a, b row) int { return cmp.Compare(a.u, b.u) })
+	fewRuns := slices.Clone(grouped)
+	copy(fewRuns, grouped[nRows/2:])
+	copy(fewRuns[nRows-nRows/2:], grouped[:nRows/2])
+	orders := map[string][]row{"shuffled": rows, "grouped": grouped, "two runs swapped": fewRuns}
+	for name, order := range orders {
+		t.Run(name, func(t *testing.T) {
+			g := newByUser[uint32](nUsers, nRows)
+			for i := 0; i < len(order); i += 1000 {
+				var us []int32
+				var vs []uint32
+				for _, r := range order[i:min(i+1000, len(order))] {
+					us, vs = append(us, r.u), append(vs, r.v)
+				}
+				g.add(us, vs)
+			}
+			if name == "shuffled" && g.rowU == nil {
+				t.Fatal("shuffled rows kept as runs")
+			}
+			start, got, err := g.group(func() func([]uint32) {
+				var tmp []uint32
+				return func(run []uint32) { tmp = sortPacked(run, tmp) }
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for u := range int32(nUsers) {
+				if !slices.Equal(got[start[u]:start[u+1]], want[u]) {
+					t.Fatalf("user %d: %v, want %v", u, got[start[u]:start[u+1]], want[u])
+				}
+			}
+		})
+	}
+	// Runs sorted by hi, by lo, or neither, of every length up to 300.
+	var tmp []uint32
+	for n := range 300 {
+		for k := range 3 {
+			run := make([]uint32, n)
+			for i := range run {
+				switch k {
+				case 0:
+					run[i] = uint32(i/8)<<16 | uint32(rng.IntN(1<<16))
+				case 1:
+					run[i] = uint32(rng.IntN(16))<<16 | uint32(i*3)
+				default:
+					run[i] = rng.Uint32() >> uint(rng.IntN(32))
+				}
+			}
+			w := slices.Sorted(slices.Values(run))
+			tmp = sortPacked(run, tmp)
+			if !slices.Equal(run, w) {
+				t.Fatalf("sortPacked of %d (kind %d): %v, want %v", n, k, run, w)
+			}
+		}
 	}
 }

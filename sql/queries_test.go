@@ -43,7 +43,7 @@ var perFile = map[string]map[string]string{
 // setup are the files whose statements create what later files read, run
 // (not only prepared): the snapshot's schema and the engine's scratch
 // tables first, the checker's after the run tables exist.
-var setup = []string{"schema", "inputs_prepare", "inputs_prepare_users", "sidecar_prepare", "check_prepare"}
+var setup = []string{"schema", "inputs_prepare", "inputs_prepare_users", "check_prepare"}
 
 var placeholder = regexp.MustCompile(`\{\{([a-z_0-9]+)\}\}`)
 
@@ -88,7 +88,6 @@ func TestEveryFileRendersAndPrepares(t *testing.T) {
 	exec("schema")
 	exec("inputs_prepare")
 	exec("inputs_prepare_users")
-	exec("sidecar_prepare")
 	for _, s := range []string{
 		"CREATE TABLE " + engine.LatestRatingsTable + " AS " + queries.Get("derived_latest_ratings"),
 		"CREATE TABLE drv_snack_ratings AS " + render("derived_snack_ratings"),

@@ -1,9 +1,8 @@
--- sidecar_bad_ratings: every latest rating of 0..5 as (ui, rating * 65536 +
--- sidx), in any order (the writer groups the rows by user and sorts each
--- user's, so the ratings <= any never_again_rating of 0..5 are a prefix).
+-- sidecar_bad_ratings: every latest rating of 0..5 as (user_id, snack_id,
+-- rating), in any order: one plain scan (the writer numbers users and
+-- snacks, groups the rows by user and sorts each user's by rating, then
+-- sidx, so the ratings <= any never_again_rating of 0..5 are a prefix).
 -- Parameters: :latest, the latest-ratings table.
-SELECT u.ui, l.rating::BIGINT * 65536 + s.sidx AS packed
-FROM {{latest}} l
-JOIN sc_users u USING (user_id)
-JOIN sc_snacks s USING (snack_id)
-WHERE l.rating BETWEEN 0 AND 5
+SELECT user_id::BIGINT AS user_id, snack_id::BIGINT AS snack_id, rating::INTEGER AS rating
+FROM {{latest}}
+WHERE rating BETWEEN 0 AND 5

@@ -1,3 +1,4 @@
--- sidecar_categories: the category names in cidx order, which the sidecar's
--- header fingerprints (with sidecar_catalogue). No parameters.
-SELECT category FROM sc_cats ORDER BY cidx
+-- sidecar_categories: the category names in cidx order (byte order, as
+-- inputs_prepare's eng_cats numbers them), which the sidecar's header
+-- fingerprints (with sidecar_catalogue). No parameters.
+SELECT DISTINCT category FROM snacks ORDER BY category

@@ -1,8 +1,7 @@
--- sidecar_deliveries: every delivery as (ui, day offset * 65536 + sidx), in
--- any order (the writer groups the rows by user and sorts each user's); the
--- day offset counts from :base. Parameters: :base (DATE literal, the first
--- delivery day).
-SELECT u.ui, (d.shipped_on - DATE '{{base}}')::BIGINT * 65536 + s.sidx AS packed
-FROM deliveries d
-JOIN sc_users u USING (user_id)
-JOIN sc_snacks s USING (snack_id)
+-- sidecar_deliveries: every delivery as (user_id, snack_id, day offset from
+-- :base), in any order: one plain scan (the writer numbers users and snacks,
+-- leaves out rows of neither, groups the rows by user and sorts each
+-- user's). Parameters: :base (DATE literal, the first delivery day).
+SELECT user_id::BIGINT AS user_id, snack_id::BIGINT AS snack_id,
+       (shipped_on - DATE '{{base}}')::INTEGER AS day
+FROM deliveries

@@ -1,2 +1,3 @@
--- sidecar_users: every user id, in ui order (ascending). No parameters.
-SELECT user_id FROM sc_users ORDER BY ui
+-- sidecar_users: every user id once, ascending: the sidecar's ui order.
+-- No parameters.
+SELECT DISTINCT user_id::BIGINT AS user_id FROM users ORDER BY user_id
