@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -21,7 +22,16 @@ const (
 
 // DeriveTables creates the derived tables in db's default catalog; the
 // loader calls it after the validated tables are written.
+// Through a DB that takes Arrow input (duck.DB) the tables are computed in
+// Go (deriveInGo), the same rows in the same order, unless the snapshot
+// does not fit that path.
 func DeriveTables(ctx context.Context, db DB) error {
+	if ax, ok := db.(arrowExecer); ok {
+		err := deriveInGo(ctx, db, ax)
+		if !errors.Is(err, errDeriveSQL) {
+			return err
+		}
+	}
 	return createDerived(ctx, db, "TABLE", LatestRatingsTable, UserCategoryRatingsTable, SnackRatingsTable)
 }
 
