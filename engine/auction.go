@@ -81,7 +81,10 @@ func (o *optSolver) auction(workers []*worker) bool {
 	if eps.s.sign() <= 0 {
 		return false
 	}
-	if !o.epsClear(workers, eps, auctionMaxPasses) {
+	o.exitSkip = make([]int32, len(o.users)*o.nC)
+	cleared := o.epsClear(workers, eps, auctionMaxPasses)
+	o.exitSkip = nil
+	if !cleared {
 		return false
 	}
 	o.lowerToHolders(workers)

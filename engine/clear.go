@@ -48,11 +48,25 @@ func (o *optSolver) exitBest(i int, s int32) (val, int32) {
 		// priced ones in pricedByCat (a category's snacks differ in value
 		// by the snack's own terms and price only): the first of each the
 		// user may take is the best of them.
-		for _, b := range o.catSorted[c] {
-			if b != s && elig.has(b) && !o.priced.has(b) && !o.holds(i, b) && !o.isReq(i, b) {
+		list, k := o.catSorted[c], 0
+		var skip *int32 // exitSkip: snacks before it can never qualify
+		if o.exitSkip != nil {
+			skip = &o.exitSkip[i*o.nC+int(c)]
+			k = int(*skip)
+		}
+		for ; k < len(list); k++ {
+			b := list[k]
+			if !elig.has(b) || o.priced.has(b) || o.isReq(i, b) {
+				if skip != nil {
+					*skip = int32(k + 1)
+				}
+				continue
+			}
+			if b != s && !o.holds(i, b) {
 				consider(b)
 				break
 			}
+			skip = nil // s or a held snack may qualify in a later call
 		}
 		for _, b := range o.pricedByCat[c] {
 			if b != s && elig.has(b) && !o.holds(i, b) && !o.isReq(i, b) {

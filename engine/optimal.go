@@ -307,6 +307,11 @@ type optSolver struct {
 	// certificate, computed on the solver's boxes before they are written.
 	auctioned bool
 	cert      *DateCert
+	// exitSkip, during the auction's clearing only (prices only rise and
+	// no price is removed there): per user and category, how many snacks
+	// of catSorted exitBest may skip, being ineligible, priced or
+	// requested for good.
+	exitSkip []int32
 }
 
 func (o *optSolver) userElig(i int) bitset { return bitset(o.elig[i*o.words : (i+1)*o.words]) }
