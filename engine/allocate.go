@@ -7,8 +7,8 @@ import (
 	"sync/atomic"
 )
 
-// assignDate is the reference greedy allocator for one date (SPEC section 4,
-// run). Users are ordered once, at the start of the date, by (eligible snacks
+// The reference greedy allocator for one date (SPEC section 4, run).
+// Users are ordered once, at the start of the date, by (eligible snacks
 // with usable stock left, user_id); each then chooses among the snacks with
 // stock left at its turn and consumes one unit FEFO per boxed snack.
 //
@@ -20,13 +20,10 @@ import (
 // and skip only what they would have skipped). Otherwise the box is chosen
 // again against the stock of that moment. The result is the sequential
 // greedy's, for any number of threads.
-func (e *engine) assignDate(di int, boxes *DateBoxes, workers []*worker, st *stock) {
-	e.greedyCommit(di, boxes, workers, st, e.greedyChoose(di, boxes, workers, st))
-}
 
-// greedyChoose is the parallel half of assignDate: every user's box against
-// the stock at the start of the date, and its count of eligible snacks with
-// stock (the greedy's order key).
+// greedyChoose is the parallel half of the greedy for one date: every
+// user's box against the stock at the start of the date, and its count of
+// eligible snacks with stock (the greedy's order key).
 func (e *engine) greedyChoose(di int, boxes *DateBoxes, workers []*worker, st *stock) []int32 {
 	n := len(boxes.Users)
 	count := make([]int32, n)
@@ -42,7 +39,7 @@ func (e *engine) greedyChoose(di int, boxes *DateBoxes, workers []*worker, st *s
 	return count
 }
 
-// greedyCommit is the sequential half of assignDate: users in the greedy's
+// greedyCommit is the sequential half of the greedy for one date: users in the greedy's
 // order keep their precomputed box, or choose again when stock ran out
 // under it, and take their units.
 func (e *engine) greedyCommit(di int, boxes *DateBoxes, workers []*worker, st *stock, count []int32) {
@@ -98,7 +95,7 @@ func (e *engine) greedyCommit(di int, boxes *DateBoxes, workers []*worker, st *s
 // boxes against a copy of the stock at the start of the committed date.
 // That stock holds every snack the next date can have (stock only shrinks:
 // units are taken and lots stop being usable as the date advances), so by
-// the argument of assignDate a box chosen against it is still right at the
+// the argument above a box chosen against it is still right at the
 // user's turn whenever all its snacks have stock then; the commit checks
 // exactly that. What the commit changes besides the stock is the boxes and
 // the closed requests of its own users: a user that also ships on the
