@@ -222,6 +222,10 @@ func (o *optSolver) polishPrices(workers []*worker, steps int) {
 	bestL := infVal
 	var bestP []val
 	for step := 0; ; step++ {
+		po := o.splitPricedOrder()
+		for _, oc := range calls {
+			oc.pricedCats = po
+		}
 		o.e.parallel(n, workers, func(w *worker, i int) {
 			oc := calls[idx[w]]
 			bests[i] = oc.best(i, modelSplit, true, true)

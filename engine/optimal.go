@@ -456,6 +456,10 @@ func (o *optSolver) startBoxes(workers []*worker) {
 		}
 	}
 	for {
+		po := o.splitPricedOrder()
+		for _, oc := range calls {
+			oc.pricedCats = po
+		}
 		o.e.parallel(n, workers, func(w *worker, i int) {
 			oc := calls[idx[w]]
 			oc.best(i, modelSplit, true, false)

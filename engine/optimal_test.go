@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/assign-dev/assign/policy"
@@ -233,6 +234,15 @@ func TestOracleBruteForce(t *testing.T) {
 					for _, model := range []scoreModel{modelSplit, modelExact} {
 						for _, relaxed := range []bool{false, true} {
 							got := oc.best(i, model, true, relaxed)
+							box := slices.Clone(oc.out)
+							// The split model's priced stream gives the same box.
+							oc.pricedCats = o.splitPricedOrder()
+							got2 := oc.best(i, model, true, relaxed)
+							oc.pricedCats = nil
+							if got2.cmp(got) != 0 || !slices.Equal(oc.out, box) {
+								t.Fatalf("fill %v cap %d seed %d user %d model %d relaxed %v: with the priced stream %+v %v, without %+v %v",
+									fill, cap, seed, i, model, relaxed, got2, oc.out, got, box)
+							}
 							want := bruteBest(oc, i, elig, model, relaxed)
 							if got.cmp(want) != 0 {
 								t.Fatalf("fill %v cap %d seed %d user %d model %d relaxed %v: oracle %+v, brute force %+v",

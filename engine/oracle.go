@@ -42,9 +42,13 @@ type cv struct {
 
 // ocat is one category's candidate stream inside an oracle call.
 type ocat struct {
-	expl  []cv // requested or priced candidates, best first
+	// expl: the explicit candidates (requests, and priced snacks unless
+	// the priced stream has them); expl[:ei] are taken, and head selects
+	// the best allowed one of the rest (a full sort cost more: a category
+	// gives a box a line or two).
+	expl  []cv
 	ei    int
-	parts [2]ostream
+	parts [3]ostream
 	taken int // lines taken in the category
 	nonRq int // unrequested lines taken
 	nOpen int // open requests available in the category
@@ -60,6 +64,9 @@ type ostream struct {
 	pos  int
 	head cv
 	ok   bool
+	// priced: the list holds priced snacks (see oracleCall.pricedCats),
+	// valued at their prices; the other streams skip priced snacks.
+	priced bool
 }
 
 // oracleCall is the scratch of one oracle call; one per worker.
@@ -78,6 +85,28 @@ type oracleCall struct {
 	out     []cv
 	active  []int32 // walked categories
 	pending []int32 // the others, by bound descending
+	// pricedCats, when set (splitPricedOrder), holds per category the
+	// priced snacks by own value at their price, descending: in the split
+	// model every user ranks a category's unrequested snacks in that order,
+	// so a call with prices walks them as a third stream, lazily, instead
+	// of valuing every eligible priced snack up front. Only for modelSplit
+	// with prices, and only while the prices are those it was built at.
+	pricedCats [][]int32
+}
+
+// splitPricedOrder is the pricedCats of the current prices.
+func (o *optSolver) splitPricedOrder() [][]int32 {
+	by := make([][]int32, o.nC)
+	for _, s := range o.pricedList {
+		by[o.cat[s]] = append(by[o.cat[s]], s)
+	}
+	for _, l := range by {
+		slices.SortFunc(l, func(a, b int32) int {
+			ea, eb := o.eOf(a), o.eOf(b)
+			return cmpVal(&eb, &ea)
+		})
+	}
+	return by
 }
 
 func (o *optSolver) newOracleCall(w *worker) *oracleCall {
@@ -122,10 +151,16 @@ func (oc *oracleCall) advance(st *ostream) {
 	for st.pos < len(st.list) {
 		s := st.list[st.pos]
 		st.pos++
-		if !elig.has(s) || o.isReq(oc.i, s) || (oc.prices && o.priced.has(s)) {
+		if !elig.has(s) || o.isReq(oc.i, s) {
 			continue
 		}
-		st.head = cv{v: oc.lineVal(s), s: s}
+		if st.priced {
+			st.head = cv{v: oc.lineVal(s).sub(o.price[s]), s: s}
+		} else if oc.prices && o.priced.has(s) {
+			continue
+		} else {
+			st.head = cv{v: oc.lineVal(s), s: s}
+		}
 		st.ok = true
 		return
 	}
@@ -151,7 +186,8 @@ func (oc *oracleCall) best(i int, model scoreModel, prices, relaxed bool) val {
 		ct.nOpen++
 		ct.expl = append(ct.expl, cv{v: oc.fullVal(s), s: s, req: true})
 	}
-	if prices {
+	stream := prices && model == modelSplit && oc.pricedCats != nil
+	if prices && !stream {
 		for _, s := range o.pricedList {
 			if elig.has(s) && !o.isReq(i, s) {
 				ct := &oc.cats[o.cat[s]]
@@ -169,6 +205,10 @@ func (oc *oracleCall) best(i int, model scoreModel, prices, relaxed bool) val {
 		ct := &oc.cats[c]
 		ct.parts[0] = ostream{list: orders[c].old}
 		ct.parts[1] = ostream{list: orders[c].new}
+		ct.parts[2] = ostream{}
+		if stream {
+			ct.parts[2] = ostream{list: oc.pricedCats[c], priced: true}
+		}
 		if len(ct.expl) > 0 {
 			oc.activate(c)
 			continue
@@ -176,6 +216,8 @@ func (oc *oracleCall) best(i int, model scoreModel, prices, relaxed bool) val {
 		ok := false
 		for p := range ct.parts {
 			if l := ct.parts[p].list; len(l) > 0 {
+				// The first snack's value without price bounds the stream
+				// (prices are never negative).
 				if v := oc.lineVal(l[0]); !ok || cmpVal(&v, &ct.ub) > 0 {
 					ct.ub, ok = v, true
 				}
@@ -224,12 +266,10 @@ func (oc *oracleCall) best(i int, model scoreModel, prices, relaxed bool) val {
 func (oc *oracleCall) activate(c int) {
 	ct := &oc.cats[c]
 	oc.active = append(oc.active, int32(c))
-	if len(ct.expl) > 1 {
-		slices.SortFunc(ct.expl, func(a, b cv) int { return -a.v.cmp(b.v) })
-	}
 	if oc.allowsUnrequested(ct) {
-		oc.advance(&ct.parts[0])
-		oc.advance(&ct.parts[1])
+		for p := range ct.parts {
+			oc.advance(&ct.parts[p])
+		}
 	}
 	oc.refreshHead(ct)
 }
@@ -274,16 +314,19 @@ func (oc *oracleCall) allowsRequested(ct *ocat) bool {
 func (oc *oracleCall) head(ct *ocat) (cv, bool) {
 	okU := oc.allowsUnrequested(ct)
 	okR := oc.allowsRequested(ct)
-	for ct.ei < len(ct.expl) {
-		x := ct.expl[ct.ei]
-		if (x.req && okR) || (!x.req && okU) {
-			break
+	// The best allowed explicit candidate moves to expl[ei] (no two values
+	// tie: the snack index is in them).
+	bi := -1
+	for j := ct.ei; j < len(ct.expl); j++ {
+		x := &ct.expl[j]
+		if ((x.req && okR) || (!x.req && okU)) && (bi < 0 || cmpVal(&x.v, &ct.expl[bi].v) > 0) {
+			bi = j
 		}
-		ct.ei++
 	}
 	var best cv
 	found := false
-	if ct.ei < len(ct.expl) {
+	if bi >= 0 {
+		ct.expl[ct.ei], ct.expl[bi] = ct.expl[bi], ct.expl[ct.ei]
 		best, found = ct.expl[ct.ei], true
 	}
 	if okU {
