@@ -61,6 +61,11 @@ const auctionMaxPasses = 200
 // auctionPolishSteps bounds the subgradient steps on the prices.
 const auctionPolishSteps = 10
 
+// exitChunk is the chunk of holders a worker takes when their exits are
+// computed: a snack has a few hundred holders, and e.parallel's chunk would
+// leave all of them to one worker.
+const exitChunk = 16
+
 // auction runs the auction path (steps 1 and 2 above) and reports whether
 // it reached a feasible plan. The caller checks the certificate.
 func (o *optSolver) auction(workers []*worker) bool {
@@ -82,12 +87,16 @@ func (o *optSolver) auction(workers []*worker) bool {
 		return false
 	}
 	o.exitSkip = make([]int32, len(o.users)*o.nC)
+	o.orderCats(workers)
 	cleared := o.epsClear(workers, eps, auctionMaxPasses)
-	o.exitSkip = nil
+	if cleared {
+		// At the clearing's prices still: what exitSkip skips stays so.
+		o.lowerToHolders(workers)
+	}
+	o.exitSkip, o.catOrder, o.catMaxG = nil, nil, nil
 	if !cleared {
 		return false
 	}
-	o.lowerToHolders(workers)
 	o.polishPrices(workers, auctionPolishSteps)
 	o.auctioned = true
 	return true
@@ -133,7 +142,7 @@ func (o *optSolver) epsClear(workers []*worker, eps val, passes int) bool {
 				}
 			}
 			exits = slices.Grow(exits[:0], len(holders))[:len(holders)]
-			o.e.parallel(len(holders), workers, func(w *worker, j int) {
+			o.e.parallelChunk(len(holders), exitChunk, workers, func(w *worker, j int) {
 				i := int(holders[j])
 				x, t := o.exitBest(i, s)
 				d := o.vOf(i, s).sub(o.price[s]).sub(o.remGain(i, s)).sub(x)
@@ -181,7 +190,7 @@ func (o *optSolver) lowerToHolders(workers []*worker) {
 	for _, s := range o.pricedList {
 		hs := hold[s]
 		ds = slices.Grow(ds[:0], len(hs))[:len(hs)]
-		o.e.parallel(len(hs), workers, func(w *worker, j int) {
+		o.e.parallelChunk(len(hs), exitChunk, workers, func(w *worker, j int) {
 			i := int(hs[j])
 			x, _ := o.exitBest(i, s)
 			ds[j] = o.vOf(i, s).sub(o.price[s]).sub(o.remGain(i, s)).sub(x)

@@ -43,7 +43,29 @@ func (o *optSolver) exitBest(i int, s int32) (val, int32) {
 			best, target = v, b
 		}
 	}
-	for c := int32(0); c < int32(o.nC); c++ {
+	// Requests first: a request outranks every unrequested snack, so the
+	// categories' bounds below then stop the walk at once. The result does
+	// not depend on the order (the best value, ties to the smaller snack).
+	for _, b := range o.userReq(i) {
+		consider(b)
+	}
+	var order []int32
+	if o.catOrder != nil {
+		order = o.catOrder[i*o.nC : (i+1)*o.nC]
+	}
+	for k := 0; k < o.nC; k++ {
+		c := int32(k)
+		if order != nil {
+			// Categories by bound, descending: no unrequested snack of c is
+			// worth more than (1, 0, 0, h(c) + the category's largest g) in
+			// the levels above the tie-break (prices are >= 0 there, swap
+			// penalties <= 0), so once the best beats that bound strictly,
+			// no later category can beat or tie it.
+			c = order[k]
+			if beyondCat(&best, h[c].add(o.catMaxG[c])) {
+				break
+			}
+		}
 		// Unpriced, unrequested snacks come in value order, and so do the
 		// priced ones in pricedByCat (a category's snacks differ in value
 		// by the snack's own terms and price only): the first of each the
@@ -75,11 +97,46 @@ func (o *optSolver) exitBest(i int, s int32) (val, int32) {
 			}
 		}
 	}
-	_ = h
-	for _, b := range o.userReq(i) {
-		consider(b)
-	}
 	return best, target
+}
+
+// beyondCat reports whether v exceeds (1, 0, 0, ub) in the levels filled,
+// requested, over-cap and score.
+func beyondCat(v *val, ub fix) bool {
+	switch {
+	case v.f != 1:
+		return v.f > 1
+	case v.r != 0:
+		return v.r > 0
+	case v.o != 0:
+		return v.o > 0
+	}
+	return v.s.cmp(ub) > 0
+}
+
+// orderCats fills catOrder and catMaxG (exitBest's category order per
+// user: by h(c) + the category's largest g, descending, ties by index).
+func (o *optSolver) orderCats(workers []*worker) {
+	o.catMaxG = make([]fix, o.nC)
+	for c, l := range o.catSorted {
+		if len(l) > 0 {
+			o.catMaxG[c] = o.g[l[0]]
+		}
+	}
+	o.catOrder = make([]int32, len(o.users)*o.nC)
+	o.e.parallel(len(o.users), workers, func(w *worker, i int) {
+		h := o.userH(i)
+		ord := o.catOrder[i*o.nC : (i+1)*o.nC]
+		for c := range ord {
+			ord[c] = int32(c)
+		}
+		slices.SortFunc(ord, func(a, b int32) int {
+			if x := h[b].add(o.catMaxG[b]).cmp(h[a].add(o.catMaxG[a])); x != 0 {
+				return x
+			}
+			return int(a - b)
+		})
+	})
 }
 
 // sortPriced rebuilds pricedByCat[c]: the priced snacks of category c by

@@ -411,7 +411,18 @@ func (e *engine) placeUsers(dates []DateBoxes) int {
 
 // parallel runs fn(w, i) for i in [0, n) on all workers, in chunks.
 func (e *engine) parallel(n int, workers []*worker, fn func(w *worker, i int)) {
-	const chunk = 256
+	e.parallelChunk(n, 256, workers, fn)
+}
+
+// parallelChunk is parallel with the given chunk size; with n of one chunk
+// or less, fn runs on the caller's goroutine with the first worker.
+func (e *engine) parallelChunk(n, chunk int, workers []*worker, fn func(w *worker, i int)) {
+	if n <= chunk || len(workers) == 1 {
+		for i := 0; i < n; i++ {
+			fn(workers[0], i)
+		}
+		return
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for _, w := range workers {
@@ -419,7 +430,7 @@ func (e *engine) parallel(n int, workers []*worker, fn func(w *worker, i int)) {
 		go func(w *worker) {
 			defer wg.Done()
 			for {
-				lo := int(next.Add(chunk)) - chunk
+				lo := int(next.Add(int64(chunk))) - chunk
 				if lo >= n {
 					return
 				}

@@ -312,6 +312,11 @@ type optSolver struct {
 	// of catSorted exitBest may skip, being ineligible, priced or
 	// requested for good.
 	exitSkip []int32
+	// catOrder and catMaxG, during the auction's clearing and
+	// lowerToHolders: exitBest's category order per user and the bound
+	// behind it (orderCats).
+	catOrder []int32
+	catMaxG  []fix
 }
 
 func (o *optSolver) userElig(i int) bitset { return bitset(o.elig[i*o.words : (i+1)*o.words]) }
