@@ -25,20 +25,7 @@ func (o *optSolver) exitBest(i int, s int32) (val, int32) {
 	best, target := val{}, int32(-1)
 	elig := o.userElig(i)
 	h := o.userH(i)
-	consider := func(b int32) {
-		if b == s || !elig.has(b) || o.holds(i, b) {
-			return
-		}
-		// The swap's penalty is never positive: b's own value at its price
-		// bounds what it can be worth here.
-		if u := o.vOf(i, b).sub(o.price[b]); cmpVal(&u, &best) < 0 {
-			return
-		}
-		v, ok := o.replacement(i, s, b)
-		if !ok {
-			return
-		}
-		v = v.sub(o.price[b])
+	offer := func(b int32, v val) {
 		if c := cmpVal(&v, &best); c > 0 || (c == 0 && target >= 0 && b < target) {
 			best, target = v, b
 		}
@@ -47,7 +34,17 @@ func (o *optSolver) exitBest(i int, s int32) (val, int32) {
 	// categories' bounds below then stop the walk at once. The result does
 	// not depend on the order (the best value, ties to the smaller snack).
 	for _, b := range o.userReq(i) {
-		consider(b)
+		if b == s || !elig.has(b) || o.holds(i, b) {
+			continue
+		}
+		// The swap's penalty is never positive: b's own value at its price
+		// bounds what it can be worth here.
+		if u := o.vOf(i, b).sub(o.price[b]); cmpVal(&u, &best) < 0 {
+			continue
+		}
+		if v, ok := o.replacement(i, s, b); ok {
+			offer(b, v.sub(o.price[b]))
+		}
 	}
 	var order []int32
 	if o.catOrder != nil {
@@ -65,6 +62,21 @@ func (o *optSolver) exitBest(i int, s int32) (val, int32) {
 			if beyondCat(&best, h[c].add(o.catMaxG[c])) {
 				break
 			}
+		}
+		// The penalty of an unrequested line of c in place of s, the same
+		// for every snack of c.
+		pen, ok := o.addPen(i, s, c, false)
+		if !ok {
+			continue
+		}
+		// An unrequested snack b of c (eligible, not held, not s) is worth
+		// (1, 0, 0, g(b) + h(c), -b) - p(b) + pen here.
+		take := func(b int32) {
+			u := val{f: 1, s: o.g[b].add(h[c]), t: -int64(b)}.sub(o.price[b])
+			if cmpVal(&u, &best) < 0 {
+				return
+			}
+			offer(b, u.add(pen))
 		}
 		// Unpriced, unrequested snacks come in value order, and so do the
 		// priced ones in pricedByCat (a category's snacks differ in value
@@ -85,14 +97,14 @@ func (o *optSolver) exitBest(i int, s int32) (val, int32) {
 				continue
 			}
 			if b != s && !o.holds(i, b) {
-				consider(b)
+				take(b)
 				break
 			}
 			skip = nil // s or a held snack may qualify in a later call
 		}
 		for _, b := range o.pricedByCat[c] {
 			if b != s && elig.has(b) && !o.holds(i, b) && !o.isReq(i, b) {
-				consider(b)
+				take(b)
 				break
 			}
 		}
