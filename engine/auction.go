@@ -173,34 +173,30 @@ func (o *optSolver) epsClear(workers []*worker, eps val, passes int) bool {
 
 // lowerToHolders lowers every priced snack by the shortfall of its least
 // happy holder (what it loses by keeping the snack rather than taking its
-// best exit, when negative), all computed at the auction's prices.
+// best exit, when negative), all computed at the auction's prices: one
+// sweep over the users, each computing the shortfalls of its priced
+// snacks; a snack's lowest is the same whichever worker finds it.
 func (o *optSolver) lowerToHolders(workers []*worker) {
 	n := len(o.users)
-	hold := make([][]int32, len(o.q))
-	for i := 0; i < n; i++ {
-		for _, s := range o.userBox(i) {
+	// Per user, per line of its box: the shortfall of a priced line.
+	ds := make([]val, len(o.box))
+	o.e.parallelChunk(n, exitChunk, workers, func(w *worker, i int) {
+		for j, s := range o.userBox(i) {
 			if o.priced.has(s) {
-				hold[s] = append(hold[s], int32(i))
+				x, _ := o.exitBest(i, s)
+				ds[int(o.slot[i])+j] = o.vOf(i, s).sub(o.price[s]).sub(o.remGain(i, s)).sub(x)
 			}
 		}
-	}
-	slices.Sort(o.pricedList)
+	})
 	low := make([]val, len(o.q))
-	var ds []val
-	for _, s := range o.pricedList {
-		hs := hold[s]
-		ds = slices.Grow(ds[:0], len(hs))[:len(hs)]
-		o.e.parallelChunk(len(hs), exitChunk, workers, func(w *worker, j int) {
-			i := int(hs[j])
-			x, _ := o.exitBest(i, s)
-			ds[j] = o.vOf(i, s).sub(o.price[s]).sub(o.remGain(i, s)).sub(x)
-		})
-		for _, d := range ds {
-			if d.cmp(low[s]) < 0 {
+	for i := 0; i < n; i++ {
+		for j, s := range o.userBox(i) {
+			if d := ds[int(o.slot[i])+j]; o.priced.has(s) && d.cmp(low[s]) < 0 {
 				low[s] = d
 			}
 		}
 	}
+	slices.Sort(o.pricedList)
 	for _, s := range o.pricedList {
 		o.price[s] = o.price[s].add(low[s])
 	}
