@@ -116,7 +116,20 @@ func (o *optSolver) epsClear(workers []*worker, eps val, passes int) bool {
 		delta val
 		to    int32
 	}
-	var holders []int32
+	// Each snack's holders, kept up to date by the clearings (the only
+	// moves here), instead of a scan of every box per clearing.
+	hold := make([][]int32, len(o.q))
+	for i := 0; i < n; i++ {
+		for _, s := range o.userBox(i) {
+			hold[s] = append(hold[s], int32(i))
+		}
+	}
+	byRank := func(a, b *exit) bool {
+		if c := cmpVal(&a.delta, &b.delta); c != 0 {
+			return c > 0
+		}
+		return a.i < b.i
+	}
 	var exits []exit
 	for pass := 0; ; pass++ {
 		var over []int32
@@ -135,12 +148,7 @@ func (o *optSolver) epsClear(workers []*worker, eps val, passes int) bool {
 			if o.used[s] <= o.q[s] {
 				continue
 			}
-			holders = holders[:0]
-			for i := 0; i < n; i++ {
-				if o.holds(i, s) {
-					holders = append(holders, int32(i))
-				}
-			}
+			holders := hold[s]
 			exits = slices.Grow(exits[:0], len(holders))[:len(holders)]
 			o.e.parallelChunk(len(holders), exitChunk, workers, func(w *worker, j int) {
 				i := int(holders[j])
@@ -148,13 +156,11 @@ func (o *optSolver) epsClear(workers []*worker, eps val, passes int) bool {
 				d := o.vOf(i, s).sub(o.price[s]).sub(o.remGain(i, s)).sub(x)
 				exits[j] = exit{int32(i), d, t}
 			})
-			slices.SortFunc(exits, func(a, b exit) int {
-				if c := cmpVal(&b.delta, &a.delta); c != 0 {
-					return c
-				}
-				return int(a.i - b.i)
-			})
+			// The q holders that keep s and the first beyond them, by delta
+			// descending, ties by user: a selection, not a sort (the order
+			// among the kept and among the moved does not matter).
 			q := int(o.q[s])
+			nthElement(exits, q, byRank)
 			if t := exits[q].delta.add(eps); t.positive() {
 				o.price[s] = o.price[s].add(t)
 				if !o.priced.has(s) {
@@ -163,10 +169,60 @@ func (o *optSolver) epsClear(workers []*worker, eps val, passes int) bool {
 				}
 				o.sortPriced(o.cat[s])
 			}
+			kept := hold[s][:0]
+			for _, x := range exits[:q] {
+				kept = append(kept, x.i)
+			}
+			hold[s] = kept
 			for _, x := range exits[q:] {
 				o.clearMove(int(x.i), s, x.to)
+				if x.to >= 0 {
+					hold[x.to] = append(hold[x.to], x.i)
+				}
 			}
 			o.clearMoves += int64(len(exits) - q)
+		}
+	}
+}
+
+// nthElement reorders xs so that xs[k] is the element of rank k under
+// less (a strict total order), those of smaller rank before it and the
+// others after it (quickselect, deterministic pivots).
+func nthElement[T any](xs []T, k int, less func(a, b *T) bool) {
+	lo, hi := 0, len(xs)-1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if less(&xs[mid], &xs[lo]) {
+			xs[mid], xs[lo] = xs[lo], xs[mid]
+		}
+		if less(&xs[hi], &xs[lo]) {
+			xs[hi], xs[lo] = xs[lo], xs[hi]
+		}
+		if less(&xs[hi], &xs[mid]) {
+			xs[hi], xs[mid] = xs[mid], xs[hi]
+		}
+		pivot := xs[mid]
+		i, j := lo, hi
+		for i <= j {
+			for less(&xs[i], &pivot) {
+				i++
+			}
+			for less(&pivot, &xs[j]) {
+				j--
+			}
+			if i <= j {
+				xs[i], xs[j] = xs[j], xs[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return
 		}
 	}
 }
