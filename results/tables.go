@@ -149,10 +149,6 @@ func boxes(res *engine.Result) *Table {
 			t.Rows += int64(f)
 		}
 	}
-	maxBox := 0
-	for _, k := range in.BoxSize {
-		maxBox = max(maxBox, int(k))
-	}
 	// Batches start at a ship date's first line, and at a user's first
 	// line once the batch before holds batchRows lines or more: a batch
 	// (a Parquet row group) holds one ship date. With their starts known,
@@ -174,47 +170,62 @@ func boxes(res *engine.Result) *Table {
 			}
 		}
 	}
-	t.reader = parallelBatches(boxesSchema, len(starts), func(i int, b *array.RecordBuilder) {
-		shipOn := b.Field(0).(*array.Date32Builder)
-		user := b.Field(1).(*array.Int64Builder)
-		pos := b.Field(2).(*array.Int32Builder)
-		snack := b.Field(3).(*array.Int64Builder)
-		lot := b.Field(4).(*array.StringBuilder)
-		score := b.Field(5).(*array.Float64Builder)
-		req := b.Field(6).(*array.BooleanBuilder)
-		// Sized once per batch (a batch ends at most one box past
-		// batchRows), so the appends below cannot outgrow it: growing
-		// the builders value by value copied every column again and
-		// again (30 million lines at the large scale).
-		b.Reserve(batchRows + maxBox)
+	t.reader = parallelRecords(boxesSchema, len(starts), func(i int) arrow.RecordBatch {
 		end := cursor{len(res.Dates), 0}
 		if i+1 < len(starts) {
 			end = starts[i+1]
 		}
-		for di, ui := starts[i].di, starts[i].ui; di < end.di || (di == end.di && ui < end.ui); di, ui = di+1, 0 {
-			date := &res.Dates[di]
-			for ; ui < len(date.Users) && (di < end.di || ui < end.ui); ui++ {
-				off, f := date.Slot[ui], date.Filled[ui]
-				uid := in.UserID[date.Users[ui]]
-				for j := int32(0); j < f; j++ {
-					k := off + j
-					shipOn.UnsafeAppend(arrow.Date32(date.Day))
-					user.UnsafeAppend(uid)
-					pos.UnsafeAppend(j + 1)
-					snack.UnsafeAppend(in.SnackID[date.Snack[k]])
-					if l := date.Lot[k]; l >= 0 {
-						lot.Append(in.LotID[l])
-					} else {
-						lot.AppendNull()
-					}
+		// each calls fn with every box of the batch: its date, its
+		// user's place in the date and its first line.
+		each := func(fn func(date *engine.DateBoxes, ui int, off, f int32)) {
+			for di, ui := starts[i].di, starts[i].ui; di < end.di || (di == end.di && ui < end.ui); di, ui = di+1, 0 {
+				date := &res.Dates[di]
+				for ; ui < len(date.Users) && (di < end.di || ui < end.ui); ui++ {
+					fn(date, ui, date.Slot[ui], date.Filled[ui])
 				}
-				score.AppendValues(date.Score[off:off+f], nil)
-				req.AppendValues(date.Requested[off:off+f], nil)
-			}
-			if di == end.di {
-				break
+				if di == end.di {
+					break
+				}
 			}
 		}
+		n, lotBytes := 0, 0
+		each(func(date *engine.DateBoxes, _ int, off, f int32) {
+			n += int(f)
+			for _, l := range date.Lot[off : off+f] {
+				if l >= 0 {
+					lotBytes += len(in.LotID[l])
+				}
+			}
+		})
+		c := newColumns(n)
+		shipOn, user, pos, snack := c.int32s(), c.int64s(), c.int32s(), c.int64s()
+		lotValid, lotOff, lotData := c.bitmap(), c.offsets(), c.bytes(lotBytes)
+		score, req := c.float64s(), c.bitmap()
+		k, at, nulls := 0, int32(0), 0
+		each(func(date *engine.DateBoxes, ui int, off, f int32) {
+			uid := in.UserID[date.Users[ui]]
+			for j := range f {
+				line := off + j
+				shipOn[k] = int32(date.Day)
+				user[k] = uid
+				pos[k] = j + 1
+				snack[k] = in.SnackID[date.Snack[line]]
+				lotOff[k] = at
+				if l := date.Lot[line]; l >= 0 {
+					at += int32(copy(lotData[at:], in.LotID[l]))
+					lotValid[k>>3] |= 1 << (k & 7)
+				} else {
+					nulls++
+				}
+				if date.Requested[line] {
+					req[k>>3] |= 1 << (k & 7)
+				}
+				k++
+			}
+			copy(score[k-int(f):k], date.Score[off:off+f])
+		})
+		lotOff[n] = at
+		return c.record(boxesSchema, nulls)
 	})
 	return t
 }
@@ -340,12 +351,12 @@ func picks(res *engine.Result) *Table {
 	return t
 }
 
-// parallelBatches returns readers of n batches, batch i built by build into
-// an empty builder. The batches are built ahead of the reader by as many
-// goroutines as workers (at most twice that many wait, built, for the
-// reader) and read in order, so what is read does not depend on the
-// number of workers. Empty batches are passed over.
-func parallelBatches(schema *arrow.Schema, n int, build func(i int, b *array.RecordBuilder)) func(int) array.RecordReader {
+// parallelRecords returns readers of n batches, batch i made by build.
+// The batches are built ahead of the reader by as many goroutines as
+// workers (at most twice that many wait, built, for the reader) and read
+// in order, so what is read does not depend on the number of workers.
+// Empty batches are passed over.
+func parallelRecords(schema *arrow.Schema, n int, build func(i int) arrow.RecordBatch) func(int) array.RecordReader {
 	return func(workers int) array.RecordReader {
 		return &aheadReader{schema: schema, n: n, build: build, refs: 1, workers: max(1, workers)}
 	}
@@ -354,7 +365,7 @@ func parallelBatches(schema *arrow.Schema, n int, build func(i int, b *array.Rec
 type aheadReader struct {
 	schema *arrow.Schema
 	n      int
-	build  func(i int, b *array.RecordBuilder)
+	build  func(i int) arrow.RecordBatch
 	refs   int64
 	// workers is how many goroutines build batches.
 	workers int
@@ -389,10 +400,7 @@ func (r *aheadReader) start() {
 			sem <- struct{}{}
 			go func() {
 				defer func() { <-sem }()
-				b := array.NewRecordBuilder(memory.DefaultAllocator, r.schema)
-				r.build(i, b)
-				done <- b.NewRecordBatch()
-				b.Release()
+				done <- r.build(i)
 			}()
 		}
 	}()
