@@ -110,6 +110,7 @@ type greedyAhead struct {
 	words   int
 	pending []int32 // users (indexes into the date) chosen after the commit
 	chosen  []bool
+	has     bitset // the stock the boxes were chosen against
 }
 
 // assignDates runs the greedy over every date, overlapping each date's
@@ -133,10 +134,13 @@ func (e *engine) assignDates(ctx context.Context, dates []DateBoxes, workers []*
 		} else {
 			count = e.greedyChoose(di, boxes, workers, st)
 		}
+		// The next date's ahead reuses this one's buffers (it is done
+		// with): fresh ones every date were about 70 MB at medium.
+		spent := ahead
 		ahead = nil
 		if len(workers) > 1 && di+1 < len(dates) && e.trace == nil {
 			alloc(&dates[di+1])
-			ahead = e.greedyCommitAhead(di, dates, workers, st, count)
+			ahead = e.greedyCommitAhead(di, dates, workers, st, count, spent)
 		} else {
 			e.greedyCommit(di, boxes, workers, st, count)
 		}
@@ -151,13 +155,25 @@ func (e *engine) assignDates(ctx context.Context, dates []DateBoxes, workers []*
 // greedyCommitAhead commits date di on workers[0] while workers[1:] choose
 // the boxes of date di+1 (allocated, its stock not begun) against a copy
 // of the stock; the committing goroutine joins them when it is done.
-func (e *engine) greedyCommitAhead(di int, dates []DateBoxes, workers []*worker, st *stock, count []int32) *greedyAhead {
+//
+// spent, when not nil, is an ahead the caller is done with, whose buffers
+// are reused.
+func (e *engine) greedyCommitAhead(di int, dates []DateBoxes, workers []*worker, st *stock, count []int32, spent *greedyAhead) *greedyAhead {
 	next := &dates[di+1]
 	words := len(st.has)
-	a := &greedyAhead{di: di + 1, words: words, elig: make([]uint64, len(next.Users)*words), chosen: make([]bool, len(next.Users))}
-	has := slices.Clone(st.has)
-	day := dates[di].Day
 	n := len(next.Users)
+	a := &greedyAhead{di: di + 1, words: words}
+	var has bitset
+	if spent != nil {
+		a.elig, a.chosen, a.pending, has = spent.elig[:0], spent.chosen[:0], spent.pending[:0], spent.has[:0]
+	}
+	// elig is written wherever chosen is set, and read only there.
+	a.elig = slices.Grow(a.elig, n*words)[:n*words]
+	a.chosen = slices.Grow(a.chosen, n)[:n]
+	clear(a.chosen)
+	has = append(has, st.has...)
+	a.has = has
+	day := dates[di].Day
 	const chunk = 256
 	var claim atomic.Int64
 	work := func(w *worker) {
