@@ -156,6 +156,8 @@ func writeParquet(ctx context.Context, t *Table, file string, workers int) error
 			}
 		}
 		off += int64(len(rg.buf))
+		b := rg.buf[:0]
+		groupBufs.Put(&b)
 		rg.buf = nil
 		groups = append(groups, rg)
 		return nil
@@ -176,7 +178,12 @@ func writeParquet(ctx context.Context, t *Table, file string, workers int) error
 // encodeRowGroup encodes every column of rec.
 func encodeRowGroup(t *Table, cols []pqColumn, rec arrow.RecordBatch) (pqRowGroup, error) {
 	rg := pqRowGroup{rows: rec.NumRows(), chunks: make([]pqChunk, len(cols))}
-	rg.buf = make([]byte, 0, 8*int(rec.NumRows())+1024) // about what boxes need
+	size := 8*int(rec.NumRows()) + 1024 // about what boxes need
+	if b, ok := groupBufs.Get().(*[]byte); ok && cap(*b) >= size {
+		rg.buf = *b
+	} else {
+		rg.buf = make([]byte, 0, size)
+	}
 	scratch := scratchPool.Get().(*pqScratch)
 	defer scratchPool.Put(scratch)
 	for i, c := range cols {
@@ -192,6 +199,10 @@ func encodeRowGroup(t *Table, cols []pqColumn, rec arrow.RecordBatch) (pqRowGrou
 	}
 	return rg, nil
 }
+
+// groupBufs keeps the buffers of the row groups written for the next
+// ones (a batch of boxes is about half a megabyte encoded).
+var groupBufs sync.Pool
 
 // scratchPool keeps the buffers of the row groups being encoded for the
 // next ones.
@@ -290,11 +301,27 @@ func (s *pqScratch) encodeColumn(dst []byte, c pqColumn, a arrow.Array) ([]byte,
 		index := make(map[string]uint64)
 		var dict []byte
 		idx := s.idx[:0]
+		// A few thousand lots over a row group's lines: a small table
+		// indexed by a hash of the value's last bytes answers most
+		// lookups before the map does.
+		var recent [256]struct {
+			v string
+			j uint64
+		}
 		for i := range n {
 			if !a.IsValid(i) {
 				continue
 			}
 			v := a.Value(i)
+			h := uint32(len(v))
+			for k := max(0, len(v)-8); k < len(v); k++ {
+				h = h*16777619 ^ uint32(v[k])
+			}
+			r := &recent[uint8(h^h>>8^h>>16)]
+			if r.v == v && len(v) > 0 {
+				idx = append(idx, r.j)
+				continue
+			}
 			j, ok := index[v]
 			if !ok {
 				j = uint64(len(index))
@@ -302,6 +329,7 @@ func (s *pqScratch) encodeColumn(dst []byte, c pqColumn, a arrow.Array) ([]byte,
 				dict = binary.LittleEndian.AppendUint32(dict, uint32(len(v)))
 				dict = append(dict, v...)
 			}
+			r.v, r.j = v, j
 			idx = append(idx, j)
 		}
 		s.idx = idx
