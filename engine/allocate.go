@@ -105,12 +105,11 @@ func (e *engine) greedyCommit(di int, boxes *DateBoxes, workers []*worker, st *s
 
 // greedyAhead is the next date's boxes chosen during a commit.
 type greedyAhead struct {
-	di      int
-	elig    []uint64 // per user of the date, its eligible set (stock aside)
-	words   int
-	pending []int32 // users (indexes into the date) chosen after the commit
-	chosen  []bool
-	has     bitset // the stock the boxes were chosen against
+	di     int
+	elig   []uint64 // per user of the date, its eligible set (stock aside)
+	words  int
+	chosen []bool // false: the user is chosen after the commit
+	has    bitset // the stock the boxes were chosen against
 }
 
 // assignDates runs the greedy over every date, overlapping each date's
@@ -165,7 +164,7 @@ func (e *engine) greedyCommitAhead(di int, dates []DateBoxes, workers []*worker,
 	a := &greedyAhead{di: di + 1, words: words}
 	var has bitset
 	if spent != nil {
-		a.elig, a.chosen, a.pending, has = spent.elig[:0], spent.chosen[:0], spent.pending[:0], spent.has[:0]
+		a.elig, a.chosen, has = spent.elig[:0], spent.chosen[:0], spent.has[:0]
 	}
 	// elig is written wherever chosen is set, and read only there.
 	a.elig = slices.Grow(a.elig, n*words)[:n*words]
@@ -209,11 +208,6 @@ func (e *engine) greedyCommitAhead(di int, dates []DateBoxes, workers []*worker,
 	e.greedyCommit(di, &dates[di], workers, st, count)
 	work(workers[0])
 	wg.Wait()
-	for i, ok := range a.chosen {
-		if !ok {
-			a.pending = append(a.pending, int32(i))
-		}
-	}
 	return a
 }
 
@@ -232,28 +226,30 @@ func (e *engine) shipsOn(u int32, d Day) bool {
 // order key of the users chosen ahead from their kept eligible sets, and
 // the whole choice (greedyChoose's) for the users left out and for those
 // whose box lost a snack's stock since: the boxes are then greedyChoose's.
+// Both run on every worker: the key and the stock test were a serial pass
+// over the date's users, with the other cores idle.
 func (e *engine) greedyFinish(di int, boxes *DateBoxes, workers []*worker, st *stock, a *greedyAhead) []int32 {
 	n := len(boxes.Users)
 	count := make([]int32, n)
 	words := a.words
-	for i := range n {
-		if !a.chosen[i] {
-			continue
-		}
-		count[i] = int32(bitset(a.elig[i*words : (i+1)*words]).andCount(st.has))
-		// A box with a snack out of stock at the start of the date is
-		// chosen again here, on every worker, as greedyChoose would have:
-		// left to the commit, it would be chosen there, on one core.
-		off := boxes.Slot[i]
-		for _, s := range boxes.Snack[off : off+boxes.Filled[i]] {
-			if !st.has.has(s) {
-				a.pending = append(a.pending, int32(i))
-				break
+	e.parallel(n, workers, func(w *worker, i int) {
+		if a.chosen[i] {
+			count[i] = int32(bitset(a.elig[i*words : (i+1)*words]).andCount(st.has))
+			// A box with a snack out of stock at the start of the date
+			// is chosen again here, as greedyChoose would have: left to
+			// the commit, it would be chosen there, on one core.
+			off := boxes.Slot[i]
+			stale := false
+			for _, s := range boxes.Snack[off : off+boxes.Filled[i]] {
+				if !st.has.has(s) {
+					stale = true
+					break
+				}
+			}
+			if !stale {
+				return
 			}
 		}
-	}
-	e.parallel(len(a.pending), workers, func(w *worker, k int) {
-		i := int(a.pending[k])
 		u := boxes.Users[i]
 		w.prepare(u)
 		w.eligible(u, di, boxes.Day, w.elig)
