@@ -78,6 +78,27 @@ type File struct {
 	*os.File
 	final string
 	done  bool
+	// unsynced counts the bytes written since the disk writes were last
+	// started (see Write).
+	unsynced int64
+}
+
+// writebackChunk is how many bytes a File takes before it starts their
+// disk writes.
+const writebackChunk = 4 << 20
+
+// Write writes p to the file. Every writebackChunk bytes it starts the
+// disk writes of what was written (on Linux), so that they run while the
+// rest is produced and Commit's fsync waits for the last few megabytes
+// only: it took 27 ms at the end of a medium preassign for the 30 MB of
+// boxes, with nothing left to overlap it.
+func (f *File) Write(p []byte) (int, error) {
+	n, err := f.File.Write(p)
+	if f.unsynced += int64(n); f.unsynced >= writebackChunk {
+		startWriteback(f.File)
+		f.unsynced = 0
+	}
+	return n, err
 }
 
 // Create starts writing the file that will appear at path on Commit.
