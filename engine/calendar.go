@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -29,14 +30,25 @@ func loadCalendar(q queryFunc, in *Inputs, dend Day, filter string) error {
 	if err := q("inputs_skips", map[string]string{"d0": in.D0.String(), "dend": dend.String()}, i64(&skipUser), days(&skipDay)); err != nil {
 		return err
 	}
+	// The skips in (user_id, day) order, walked beside the users (in
+	// user_id order below) and their dates (ascending): a lookup per ship
+	// date in a map of (user, day) was most of the calendar's Go time at
+	// large (4 M dates).
 	type userDay struct {
 		id  int64
 		day Day
 	}
-	skipped := make(map[userDay]struct{}, len(skipUser))
+	skips := make([]userDay, len(skipUser))
 	for i, id := range skipUser {
-		skipped[userDay{id, skipDay[i]}] = struct{}{}
+		skips[i] = userDay{id, skipDay[i]}
 	}
+	slices.SortFunc(skips, func(a, b userDay) int {
+		if a.id != b.id {
+			return cmp.Compare(a.id, b.id)
+		}
+		return cmp.Compare(a.day, b.day)
+	})
+	sk := 0 // the first skip not before the current user's next date
 	order := make([]int32, len(ids))
 	for i := range order {
 		order[i] = int32(i)
@@ -70,11 +82,18 @@ func loadCalendar(q queryFunc, in *Inputs, dend Day, filter string) error {
 		if first < d0 {
 			first += (d0 - first + c - 1) / c * c
 		}
+		for sk < len(skips) && skips[sk].id < id {
+			sk++
+		}
 		n := len(in.ShipDay)
 		for d := first; d <= dend; d += c {
-			if _, ok := skipped[userDay{id, d}]; !ok {
-				in.ShipDay = append(in.ShipDay, d)
+			for sk < len(skips) && skips[sk].id == id && skips[sk].day < d {
+				sk++
 			}
+			if sk < len(skips) && skips[sk] == (userDay{id, d}) {
+				continue // skipped
+			}
+			in.ShipDay = append(in.ShipDay, d)
 		}
 		if len(in.ShipDay) > n {
 			in.UserID = append(in.UserID, id)
