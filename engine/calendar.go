@@ -112,15 +112,36 @@ type uidxOf struct {
 }
 
 // find returns the uidx of id, or -1 when id does not ship in the horizon.
+// The rows of a user that does not ship (about 15 % at large) fall between
+// the two ids around next and return without a search, and an id ahead is
+// found by galloping from next: a binary search over the 2.5 M ids of large
+// missed the cache at every step for each such row.
 func (m *uidxOf) find(id int64) int32 {
-	if j := m.next; j < len(m.ids) && m.ids[j] == id {
+	ids, j := m.ids, m.next
+	if j < len(ids) && ids[j] == id {
 		m.next = j + 1
 		return int32(j)
 	}
-	if j := m.next - 1; j >= 0 && j < len(m.ids) && m.ids[j] == id {
-		return int32(j)
+	if j > 0 && j <= len(ids) && ids[j-1] == id {
+		return int32(j - 1)
 	}
-	j, ok := slices.BinarySearch(m.ids, id)
+	lo, hi := 0, len(ids)
+	if j == 0 || ids[j-1] < id {
+		if j == len(ids) || id < ids[j] {
+			return -1 // between two shipping users, as the previous absent id was
+		}
+		// ids[j] < id: gallop ahead for the first id >= id, keeping
+		// ids[lo-1] < id.
+		lo = j + 1
+		step := 1
+		for lo+step-1 < len(ids) && ids[lo+step-1] < id {
+			lo += step
+			step *= 2
+		}
+		hi = min(lo+step, len(ids))
+	}
+	k, ok := slices.BinarySearch(ids[lo:hi], id)
+	j = lo + k
 	if !ok {
 		m.next = j
 		return -1

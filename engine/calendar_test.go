@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -94,5 +95,43 @@ func TestCalendarEqualsSQL(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUidxOfFind: uidxOf.find agrees with a map of the ids for queries in
+// ascending order (with ids that do not ship, repeated), random order and
+// descending order, and for ids below and above every id.
+func TestUidxOfFind(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 1))
+	for _, n := range []int{0, 1, 2, 5, 100, 5000} {
+		ids := make([]int64, 0, n)
+		at := map[int64]int32{}
+		for v := int64(-3); len(ids) < n; v += 1 + rng.Int64N(3) {
+			at[v] = int32(len(ids))
+			ids = append(ids, v)
+		}
+		top := int64(3*n + 10)
+		var asc, rnd []int64
+		for v := int64(-10); v <= top; v++ {
+			for range rng.IntN(3) {
+				asc = append(asc, v)
+			}
+			rnd = append(rnd, v)
+		}
+		rng.Shuffle(len(rnd), func(i, j int) { rnd[i], rnd[j] = rnd[j], rnd[i] })
+		desc := slices.Clone(asc)
+		slices.Reverse(desc)
+		for name, qs := range map[string][]int64{"ascending": asc, "random": rnd, "descending": desc} {
+			m := &uidxOf{ids: ids}
+			for _, id := range qs {
+				want, ok := at[id]
+				if !ok {
+					want = -1
+				}
+				if got := m.find(id); got != want {
+					t.Fatalf("n=%d %s: find(%d) = %d, want %d", n, name, id, got, want)
+				}
+			}
+		}
 	}
 }
