@@ -28,14 +28,23 @@ func (e *engine) greedyChoose(di int, boxes *DateBoxes, workers []*worker, st *s
 	n := len(boxes.Users)
 	count := make([]int32, n)
 	e.parallel(n, workers, func(w *worker, i int) {
-		u := boxes.Users[i]
-		w.prepare(u)
-		w.eligible(u, di, boxes.Day, w.elig)
-		w.elig.and(st.has)
-		count[i] = int32(w.elig.count())
-		w.choose(u, boxes.Day, w.elig, &w.box)
-		e.record(boxes, i, &w.box, nil)
+		count[i] = e.greedyBox(w, di, boxes, i, st)
 	})
+	return count
+}
+
+// greedyBox chooses user i's box against the stock st (its eligible
+// snacks with stock, the SPEC's selection), records it in boxes and
+// returns the user's count of eligible snacks with stock (the greedy's
+// order key).
+func (e *engine) greedyBox(w *worker, di int, boxes *DateBoxes, i int, st *stock) int32 {
+	u := boxes.Users[i]
+	w.prepare(u)
+	w.eligible(u, di, boxes.Day, w.elig)
+	w.elig.and(st.has)
+	count := int32(w.elig.count())
+	w.choose(u, boxes.Day, w.elig, &w.box)
+	e.record(boxes, i, &w.box, nil)
 	return count
 }
 
@@ -250,13 +259,7 @@ func (e *engine) greedyFinish(di int, boxes *DateBoxes, workers []*worker, st *s
 				return
 			}
 		}
-		u := boxes.Users[i]
-		w.prepare(u)
-		w.eligible(u, di, boxes.Day, w.elig)
-		w.elig.and(st.has)
-		count[i] = int32(w.elig.count())
-		w.choose(u, boxes.Day, w.elig, &w.box)
-		e.record(boxes, i, &w.box, nil)
+		count[i] = e.greedyBox(w, di, boxes, i, st)
 	})
 	return count
 }

@@ -107,15 +107,7 @@ func (o *optSolver) auction(workers []*worker) bool {
 // reports whether no snack is over-demanded at the end.
 func (o *optSolver) epsClear(workers []*worker, eps val, passes int) bool {
 	n := len(o.users)
-	o.pricedByCat = make([][]int32, o.nC)
-	for c := range o.pricedByCat {
-		o.sortPriced(int32(c))
-	}
-	type exit struct {
-		i     int32
-		delta val
-		to    int32
-	}
+	o.initPricedByCat()
 	// Each snack's holders, kept up to date by the clearings (the only
 	// moves here), instead of a scan of every box per clearing.
 	hold := make([][]int32, len(o.q))
@@ -124,13 +116,13 @@ func (o *optSolver) epsClear(workers []*worker, eps val, passes int) bool {
 			hold[s] = append(hold[s], int32(i))
 		}
 	}
-	byRank := func(a, b *exit) bool {
+	byRank := func(a, b *clearExit) bool {
 		if c := cmpVal(&a.delta, &b.delta); c != 0 {
 			return c > 0
 		}
 		return a.i < b.i
 	}
-	var exits []exit
+	var exits []clearExit
 	for pass := 0; ; pass++ {
 		var over []int32
 		for s := range o.used {
@@ -151,10 +143,7 @@ func (o *optSolver) epsClear(workers []*worker, eps val, passes int) bool {
 			holders := hold[s]
 			exits = slices.Grow(exits[:0], len(holders))[:len(holders)]
 			o.e.parallelChunk(len(holders), exitChunk, workers, func(w *worker, j int) {
-				i := int(holders[j])
-				x, t := o.exitBest(i, s)
-				d := o.vOf(i, s).sub(o.price[s]).sub(o.remGain(i, s)).sub(x)
-				exits[j] = exit{int32(i), d, t}
+				exits[j] = o.clearExitOf(int(holders[j]), s)
 			})
 			// The q holders that keep s and the first beyond them, by delta
 			// descending, ties by user: a selection, not a sort (the order
@@ -239,8 +228,7 @@ func (o *optSolver) lowerToHolders(workers []*worker) {
 	o.e.parallelChunk(n, exitChunk, workers, func(w *worker, i int) {
 		for j, s := range o.userBox(i) {
 			if o.priced.has(s) {
-				x, _ := o.exitBest(i, s)
-				ds[int(o.slot[i])+j] = o.vOf(i, s).sub(o.price[s]).sub(o.remGain(i, s)).sub(x)
+				ds[int(o.slot[i])+j] = o.clearExitOf(i, s).delta
 			}
 		}
 	})
@@ -268,12 +256,7 @@ func (o *optSolver) lowerToHolders(workers []*worker) {
 // the rule repair may lower the plan a little).
 func (o *optSolver) polishPrices(workers []*worker, steps int) {
 	n := len(o.users)
-	calls := make([]*oracleCall, len(workers))
-	idx := map[*worker]int{}
-	for j, w := range workers {
-		calls[j] = o.newOracleCall(w)
-		idx[w] = j
-	}
+	calls := o.oracleCalls(workers)
 	plan := o.boundSplit() // no excess left: the plan's value
 	bests := make([]val, n)
 	picks := make([]int32, len(o.box))
@@ -284,11 +267,9 @@ func (o *optSolver) polishPrices(workers []*worker, steps int) {
 	var bestP []val
 	for step := 0; ; step++ {
 		po := o.splitPricedOrder()
-		for _, oc := range calls {
-			oc.pricedCats = po
-		}
+		calls.setPricedCats(po)
 		o.e.parallel(n, workers, func(w *worker, i int) {
-			oc := calls[idx[w]]
+			oc := calls.of(w)
 			bests[i] = oc.best(i, modelSplit, true, true)
 			for j, x := range oc.out {
 				picks[int(o.slot[i])+j] = x.s

@@ -167,21 +167,39 @@ func (o *optSolver) sortPriced(c int32) {
 	o.pricedByCat[c] = l
 }
 
-// clearPasses clears over-demanded snacks one at a time, up to passes
-// times over all of them.
-func (o *optSolver) clearPasses(workers []*worker, passes int) {
-	n := len(o.users)
+// initPricedByCat builds pricedByCat from the priced snacks, for the
+// clearings.
+func (o *optSolver) initPricedByCat() {
 	o.pricedByCat = make([][]int32, o.nC)
 	for c := range o.pricedByCat {
 		o.sortPriced(int32(c))
 	}
-	type exit struct {
-		i     int32
-		delta val
-		to    int32
-	}
+}
+
+// clearExit is a holder's way out of a snack being cleared: the user, what
+// keeping the snack is worth to it over its best exit at the prices (its
+// value minus price and cap gain, minus the exit's value), and the exit's
+// snack (-1: drop the line).
+type clearExit struct {
+	i     int32
+	delta val
+	to    int32
+}
+
+// clearExitOf is user i's clearExit from snack s at the current prices.
+func (o *optSolver) clearExitOf(i int, s int32) clearExit {
+	x, t := o.exitBest(i, s)
+	d := o.vOf(i, s).sub(o.price[s]).sub(o.remGain(i, s)).sub(x)
+	return clearExit{int32(i), d, t}
+}
+
+// clearPasses clears over-demanded snacks one at a time, up to passes
+// times over all of them.
+func (o *optSolver) clearPasses(workers []*worker, passes int) {
+	n := len(o.users)
+	o.initPricedByCat()
 	var holders []int32
-	var exits []exit
+	var exits []clearExit
 	for pass := 0; pass < passes; pass++ {
 		var over []int32
 		for s := range o.used {
@@ -204,12 +222,9 @@ func (o *optSolver) clearPasses(workers []*worker, passes int) {
 			}
 			exits = slices.Grow(exits[:0], len(holders))[:len(holders)]
 			o.e.parallel(len(holders), workers, func(w *worker, j int) {
-				i := int(holders[j])
-				x, t := o.exitBest(i, s)
-				d := o.vOf(i, s).sub(o.price[s]).sub(o.remGain(i, s)).sub(x)
-				exits[j] = exit{int32(i), d, t}
+				exits[j] = o.clearExitOf(int(holders[j]), s)
 			})
-			slices.SortFunc(exits, func(a, b exit) int {
+			slices.SortFunc(exits, func(a, b clearExit) int {
 				if c := cmpVal(&b.delta, &a.delta); c != 0 {
 					return c
 				}

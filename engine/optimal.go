@@ -439,12 +439,7 @@ func (o *optSolver) initBoxes(workers []*worker) {
 // (split model), every priced snack full.
 func (o *optSolver) startBoxes(workers []*worker) {
 	n := len(o.users)
-	calls := make([]*oracleCall, len(workers))
-	idx := map[*worker]int{}
-	for j, w := range workers {
-		calls[j] = o.newOracleCall(w)
-		idx[w] = j
-	}
+	calls := o.oracleCalls(workers)
 	// Warm start: the previous date's prices, on snacks with stock. Every
 	// user takes its best box at them; a priced snack left with units over
 	// loses its price (the exchange algorithm needs every priced snack
@@ -462,11 +457,9 @@ func (o *optSolver) startBoxes(workers []*worker) {
 	}
 	for {
 		po := o.splitPricedOrder()
-		for _, oc := range calls {
-			oc.pricedCats = po
-		}
+		calls.setPricedCats(po)
 		o.e.parallel(n, workers, func(w *worker, i int) {
-			oc := calls[idx[w]]
+			oc := calls.of(w)
 			oc.best(i, modelSplit, true, false)
 			box := o.box[o.slot[i]:o.slot[i+1]]
 			cnt := o.userCnt(i)
@@ -577,16 +570,11 @@ func (o *optSolver) auctionCertified(workers []*worker) bool {
 // the boxes the solver holds).
 func (o *optSolver) certify(boxes *DateBoxes, workers []*worker) DateCert {
 	n := len(o.users)
-	calls := make([]*oracleCall, len(workers))
-	idx := map[*worker]int{}
-	for j, w := range workers {
-		calls[j] = o.newOracleCall(w)
-		idx[w] = j
-	}
+	calls := o.oracleCalls(workers)
 	bests := make([]val, n)
 	ach := make([]val, n)
 	o.e.parallel(n, workers, func(w *worker, i int) {
-		oc := calls[idx[w]]
+		oc := calls.of(w)
 		bests[i] = oc.best(i, modelExact, true, true)
 		var lines []int32
 		if boxes != nil {

@@ -114,6 +114,31 @@ func (o *optSolver) newOracleCall(w *worker) *oracleCall {
 	return oc
 }
 
+// oracleCalls holds one oracleCall per worker, for a parallel pass.
+type oracleCalls struct {
+	calls []*oracleCall
+	idx   map[*worker]int
+}
+
+func (o *optSolver) oracleCalls(workers []*worker) *oracleCalls {
+	cs := &oracleCalls{calls: make([]*oracleCall, len(workers)), idx: map[*worker]int{}}
+	for j, w := range workers {
+		cs.calls[j] = o.newOracleCall(w)
+		cs.idx[w] = j
+	}
+	return cs
+}
+
+// of is worker w's own call.
+func (cs *oracleCalls) of(w *worker) *oracleCall { return cs.calls[cs.idx[w]] }
+
+// setPricedCats sets every call's pricedCats.
+func (cs *oracleCalls) setPricedCats(po [][]int32) {
+	for _, oc := range cs.calls {
+		oc.pricedCats = po
+	}
+}
+
 // lineVal is the value of snack s for user i without price or request.
 func (oc *oracleCall) lineVal(s int32) val {
 	o := oc.o
