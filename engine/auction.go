@@ -265,6 +265,7 @@ func (o *optSolver) polishPrices(workers []*worker, steps int) {
 	demand := make([]int64, nS)
 	bestL := infVal
 	var bestP []val
+	var bestUsers val
 	for step := 0; ; step++ {
 		po := o.splitPricedOrder()
 		calls.setPricedCats(po)
@@ -284,11 +285,12 @@ func (o *optSolver) polishPrices(workers []*worker, steps int) {
 				demand[s]++
 			}
 		}
+		users := L
 		for _, s := range o.pricedList {
 			L = L.add(o.price[s].mulInt(o.q[s]))
 		}
 		if L.cmp(bestL) < 0 {
-			bestL = L
+			bestL, bestUsers = L, users
 			bestP = slices.Clone(o.price)
 		}
 		if step == steps || L.f != plan.f || L.r != plan.r || L.o != plan.o {
@@ -329,6 +331,10 @@ func (o *optSolver) polishPrices(workers []*worker, steps int) {
 	}
 	copy(o.price, bestP)
 	o.repriced()
+	// The users' best boxes at these prices were just summed (split
+	// model): the certificate takes the sum with an allowance instead of
+	// another oracle pass (certify).
+	o.splitBound = &splitBound{price: bestP, users: bestUsers}
 }
 
 // repriced rebuilds the priced set from the prices.

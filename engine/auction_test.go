@@ -13,7 +13,10 @@ import (
 // ends with a feasible plan, its bound is a true bound (at least the LP
 // optimum) and its plan no better than the LP's; when its certificate is
 // accepted (auctionCertified), the plan equals the LP optimum in filled,
-// requested and over-cap lines and is within the tolerance in score.
+// requested and over-cap lines and is within the tolerance in score. The
+// certificate's bound, from the polish's split-model sum plus the
+// allowance, is at least the bound with exact scores at the same prices
+// and above it by no more than the allowance.
 func TestAuctionAgainstLP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("solves dense LPs")
@@ -38,6 +41,18 @@ func TestAuctionAgainstLP(t *testing.T) {
 		}
 		o.writeBoxes(db, workers)
 		c := o.certify(db, workers)
+		if c.Allowance <= 0 {
+			t.Fatalf("trial %d: no allowance: the bound did not come from the polish", trial)
+		}
+		sb := o.splitBound
+		o.splitBound = nil
+		ce := o.certify(db, workers)
+		o.splitBound = sb
+		b, be := c.Bound, ce.Bound
+		if b.Filled != be.Filled || b.Requested != be.Requested || b.OverCap != be.OverCap ||
+			b.Score < be.Score || b.Score > be.Score+c.Allowance+1e-12 {
+			t.Fatalf("trial %d: bound %+v (allowance %g), with exact scores %+v", trial, b, c.Allowance, be)
+		}
 		f, r, ov, s := lpLevels(t, o, workers[0])
 		a, b := c.Achieved, c.Bound
 		if a.Score > s+1e-9 || b.Score < s-1e-9 {

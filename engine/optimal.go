@@ -64,7 +64,9 @@ package engine
 // then checked against the rules with the exact scores (a near tie can
 // differ), repaired user by user if a rule fails, and certified with the
 // exact scores: the reported bound uses them, so it is a true bound of the
-// SPEC's objective.
+// SPEC's objective. (On the auction path the users' best boxes of the
+// bound come from the split model's last oracle pass, with an allowance
+// for the last-place differences that keeps the bound true: certify.)
 //
 // With a gap tolerance (Options.GapTolerance, the CLI's --gap-tolerance),
 // the exchange phases stop once sending the excess holders out to their
@@ -179,7 +181,10 @@ type DateCert struct {
 	// the gap tolerance.
 	ExitMoves int64 `json:"exit_moves"`
 	// Allowance is added to the bound's score for score terms that fixed
-	// point could not hold exactly (0 in practice).
+	// point could not hold exactly, or, when the users' best boxes were
+	// found in the split score model (the auction path), for its float
+	// rounding against the SPEC's scores (splitAllowance: about 1e-15 per
+	// box line).
 	Allowance float64 `json:"allowance"`
 	Seconds   float64 `json:"seconds"`
 }
@@ -312,6 +317,12 @@ type optSolver struct {
 	// of catSorted exitBest may skip, being ineligible, priced or
 	// requested for good.
 	exitSkip []int32
+	// splitBound: the sum of the users' best boxes in the split model at
+	// the prices the auction's polish ended with (certify's bound then).
+	splitBound *splitBound
+	// termAbs bounds |popularity term| + |novelty term| + |preference
+	// term| + |affinity term| of every line of the date (splitAllowance).
+	termAbs float64
 	// catOrder and catMaxG, during the auction's clearing and
 	// lowerToHolders: exitBest's category order per user and the bound
 	// behind it (orderCats).
@@ -346,7 +357,9 @@ func (e *engine) newOptSolver(di int, boxes *DateBoxes, workers []*worker, st *s
 	copy(o.q, st.left)
 	newT, _ := toFix(e.newTerm, o.sc)
 	oldT, _ := toFix(e.oldTerm, o.sc)
+	popAbs := 0.0
 	for s := 0; s < nS; s++ {
+		popAbs = max(popAbs, math.Abs(e.popTerm[s]))
 		p, _ := toFix(e.popTerm[s], o.sc)
 		if IsNew(in.Launched[s], o.day, e.p.NewSnackDays) {
 			o.g[s] = p.add(newT)
@@ -382,6 +395,7 @@ func (e *engine) newOptSolver(di int, boxes *DateBoxes, workers []*worker, st *s
 	o.boxLen = make([]int32, n)
 	reqCount := make([]int32, n)
 	reqTmp := make([][]int32, n)
+	hAbs := make([]float64, n)
 	e.parallel(n, workers, func(w *worker, i int) {
 		u := boxes.Users[i]
 		w.prepare(u)
@@ -393,6 +407,7 @@ func (e *engine) newOptSolver(di int, boxes *DateBoxes, workers []*worker, st *s
 			a, _ := toFix(w.prefTerm[c], o.sc)
 			b, _ := toFix(w.affTerm[c], o.sc)
 			h[c] = a.add(b)
+			hAbs[i] = max(hAbs[i], math.Abs(w.prefTerm[c])+math.Abs(w.affTerm[c]))
 		}
 		var rq []int32
 		for r := in.ReqStart[u]; r < in.ReqStart[u+1]; r++ {
@@ -406,6 +421,11 @@ func (e *engine) newOptSolver(di int, boxes *DateBoxes, workers []*worker, st *s
 		reqTmp[i] = rq
 		reqCount[i] = int32(len(rq))
 	})
+	// max propagates a NaN: splitAllowance then declines.
+	o.termAbs = popAbs + max(math.Abs(e.newTerm), math.Abs(e.oldTerm))
+	if n > 0 {
+		o.termAbs += slices.Max(hAbs)
+	}
 	o.reqOff = make([]int32, n+1)
 	for i := range reqTmp {
 		o.reqOff[i+1] = o.reqOff[i] + reqCount[i]
@@ -565,17 +585,61 @@ func (o *optSolver) auctionCertified(workers []*worker) bool {
 	return c.Certified && c.Gap() <= 100*o.tol
 }
 
+// splitBound is the sum over users of best_u(p) in the split score model
+// at prices price, from the oracle pass that found those prices.
+type splitBound struct {
+	price []val
+	users val
+}
+
+// splitAllowance bounds, in the score level, how far the sum of the users'
+// best boxes with the SPEC's float scores can exceed the same sum in the
+// split model, at any prices. Both models value the same boxes in the
+// levels above the score, so the first model's best box B is worth no
+// less in the split model than its own value minus its lines' score
+// differences, and the split model's best is worth at least that. A
+// line's float score fl(fl(fl(pop+pref)+aff)+nov) is within
+// 3·2^-53·(1+2^-53)^3·A of the exact sum, A = |pop|+|pref|+|aff|+|nov| <=
+// termAbs (three roundings, each of a partial sum no larger than
+// A·(1+2^-53)^2), and the fixed-point conversions of the score and of the
+// four terms round by at most half a unit (2^-sc) each. So a date's
+// slots lines differ by at most slots·(3.0001·2^-53·termAbs + 3·2^-sc).
+// It reports false when termAbs is not finite.
+func (o *optSolver) splitAllowance(slots int64) (float64, bool) {
+	if math.IsNaN(o.termAbs) || math.IsInf(o.termAbs, 0) {
+		return 0, false
+	}
+	perLine := 3.0001*math.Ldexp(o.termAbs, -53) + 3*math.Ldexp(1, -o.sc)
+	return float64(slots) * perLine, true
+}
+
 // certify computes the certificate of the boxes of the date at the solver's
-// prices: the plan's value and bound(p), both with exact scores (boxes nil:
-// the boxes the solver holds).
+// prices: the plan's value with exact scores, and bound(p) (boxes nil: the
+// boxes the solver holds). The users' best boxes of the bound are found
+// with exact scores, or, when the auction's polish summed them at these
+// prices already (splitBound), that sum in the split model is taken and
+// splitAllowance added to the bound's score: a true bound of the exact
+// objective either way, at one oracle pass less per date.
 func (o *optSolver) certify(boxes *DateBoxes, workers []*worker) DateCert {
 	n := len(o.users)
+	var slots int64
+	for i := range o.users {
+		slots += int64(o.e.in.BoxSize[o.users[i]])
+	}
+	sb := o.splitBound
+	allowance, fused := 0.0, false
+	if sb != nil && slices.Equal(sb.price, o.price) {
+		allowance, fused = o.splitAllowance(slots)
+	}
 	calls := o.oracleCalls(workers)
 	bests := make([]val, n)
 	ach := make([]val, n)
 	o.e.parallel(n, workers, func(w *worker, i int) {
-		oc := calls.of(w)
-		bests[i] = oc.best(i, modelExact, true, true)
+		if fused {
+			w.prepare(o.users[i]) // boxValue's scores (best prepares the worker otherwise)
+		} else {
+			bests[i] = calls.of(w).best(i, modelExact, true, true)
+		}
 		var lines []int32
 		if boxes != nil {
 			off := boxes.Slot[i]
@@ -594,6 +658,9 @@ func (o *optSolver) certify(boxes *DateBoxes, workers []*worker) DateCert {
 		users = users.add(bests[i])
 		achieved = achieved.add(ach[i])
 	}
+	if fused {
+		users = sb.users
+	}
 	c := DateCert{Day: o.day, Phases: o.phases, Moves: o.moves, WarmRounds: o.warmRounds, ClearMoves: o.clearMoves}
 	in := o.e.in
 	slices.Sort(o.pricedList)
@@ -603,16 +670,18 @@ func (o *optSolver) certify(boxes *DateBoxes, workers []*worker) DateCert {
 		c.Prices = append(c.Prices, Price{Snack: s, SnackID: in.SnackID[s], Filled: p.f, Requested: p.r, OverCap: -p.o,
 			Score: p.s.float(o.sc), Units: o.q[s]})
 	}
-	for i := range o.users {
-		c.Slots += int64(in.BoxSize[o.users[i]])
-	}
+	c.Slots = slots
 	bound := users.add(stockV)
 	c.Achieved = o.objective(achieved)
 	c.Bound = o.objective(bound)
 	c.BoundUsers = o.objective(users)
 	c.BoundStock = o.objective(stockV)
 	c.Certified = bound.f == achieved.f && bound.r == achieved.r && bound.o == achieved.o
-	if o.inexact.Load() {
+	switch {
+	case fused:
+		c.Allowance = allowance
+		c.Bound.Score += c.Allowance
+	case o.inexact.Load():
 		// A score term below the fixed-point resolution was rounded: widen the
 		// bound by half a unit of resolution per line of every box.
 		c.Allowance = float64(c.Slots) * math.Ldexp(1, -o.sc)

@@ -83,7 +83,9 @@ type CertDate struct {
 	// boxes at the prices, and the prices times the units in stock.
 	BoundUsers engine.Objective `json:"bound_users"`
 	BoundStock engine.Objective `json:"bound_stock"`
-	// Allowance was added to the bound's score for rounded score terms.
+	// Allowance was added to the bound's score for rounded score terms
+	// (and, on dates planned by the auction path, for the split score
+	// model's float rounding against the SPEC's scores).
 	Allowance float64        `json:"allowance"`
 	Prices    []engine.Price `json:"prices"`
 	Phases    int64          `json:"phases"`
