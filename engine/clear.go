@@ -128,18 +128,15 @@ func beyondCat(v *val, ub fix) bool {
 
 // orderCats fills catOrder and catMaxG (exitBest's category order per
 // user: by h(c) + the category's largest g, descending, ties by index).
-// The largest g is that of the category's first snack with units at the
-// start of the date: no user is eligible for the others (eligibility is
-// taken with stock). On scarce dates the most popular snacks are gone, and
-// the bound of their category used to keep it in every exit's walk.
+// catSorted holds the snacks with units at the start of the date only:
+// no user is eligible for the others (eligibility is taken with stock). On
+// scarce dates the most popular snacks are gone, and the bound of their
+// category used to keep it in every exit's walk.
 func (o *optSolver) orderCats(workers []*worker) {
 	o.catMaxG = make([]fix, o.nC)
 	for c, l := range o.catSorted {
-		for _, b := range l {
-			if o.q[b] > 0 {
-				o.catMaxG[c] = o.g[b]
-				break
-			}
+		if len(l) > 0 {
+			o.catMaxG[c] = o.g[l[0]]
 		}
 	}
 	o.catOrder = make([]int32, len(o.users)*o.nC)

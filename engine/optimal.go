@@ -257,9 +257,10 @@ type optSolver struct {
 	node        bitset
 	nodes       []int32
 	nodesByCat  [][]int32
-	catSorted   [][]int32 // per category: snacks by (g desc, sidx asc)
-	holders     [][]int32 // per snack: users that took it (may hold stale ones)
-	reqBy       [][]int32 // per snack: users with an open request for it
+	orders      []catOrder // the date's orders (orderOn), snacks with units only
+	catSorted   [][]int32  // per category: snacks by (g desc, sidx asc), with units
+	holders     [][]int32  // per snack: users that took it (may hold stale ones)
+	reqBy       [][]int32  // per snack: users with an open request for it
 	nd          []*nodeData
 
 	users  []int32 // uidx per local user (the date's users, user_id order)
@@ -330,6 +331,18 @@ type optSolver struct {
 	catMaxG  []fix
 }
 
+// withUnits is the snacks of l with units at the start of the date, in
+// l's order.
+func (o *optSolver) withUnits(l []int32) []int32 {
+	var r []int32
+	for _, s := range l {
+		if o.q[s] > 0 {
+			r = append(r, s)
+		}
+	}
+	return r
+}
+
 func (o *optSolver) userElig(i int) bitset { return bitset(o.elig[i*o.words : (i+1)*o.words]) }
 func (o *optSolver) userH(i int) []fix     { return o.h[i*o.nC : (i+1)*o.nC] }
 func (o *optSolver) userReq(i int) []int32 { return o.reqs[o.reqOff[i]:o.reqOff[i+1]] }
@@ -367,7 +380,18 @@ func (e *engine) newOptSolver(di int, boxes *DateBoxes, workers []*worker, st *s
 			o.g[s] = p.add(oldT)
 		}
 	}
+	// The date's snack orders without the snacks that have no units at its
+	// start: no user is eligible for them (eligibility is taken with
+	// stock), and on scarce dates they are the most popular ones, the
+	// first of every order. Walks and category bounds skip them so.
 	orders := e.orderOn(o.day)
+	if orders != nil {
+		orders = slices.Clone(orders)
+		for c := range orders {
+			orders[c] = catOrder{old: o.withUnits(orders[c].old), new: o.withUnits(orders[c].new)}
+		}
+	}
+	o.orders = orders
 	o.catSorted = make([][]int32, nC)
 	for c := range orders {
 		l := append(slices.Clone(orders[c].old), orders[c].new...)

@@ -200,7 +200,7 @@ func (oc *oracleCall) best(i int, model scoreModel, prices, relaxed bool) val {
 	if model == modelExact {
 		oc.w.prepare(o.users[i])
 	}
-	orders := o.e.orderOn(o.day)
+	orders := o.orders
 	for c := range oc.cats {
 		ct := &oc.cats[c]
 		ct.expl, ct.ei, ct.taken, ct.nonRq, ct.nOpen, ct.ok = ct.expl[:0], 0, 0, 0, 0, false
