@@ -33,6 +33,20 @@ func (in *Inputs) Delivery(j int32) (sidx int32, day Day) {
 	return sidx, in.DelBase + Day(in.DelDay[j])
 }
 
+// NumDeliveries is the number of delivery rows the users' segments hold.
+// The arrays may be longer: rows outside every segment are never read
+// (the sidecar's reader leaves the rows outside the window unwritten).
+func (in *Inputs) NumDeliveries() int64 {
+	if in.DelSegStart == nil {
+		return int64(len(in.DelDay))
+	}
+	n := int64(0)
+	for g := range in.DelSegFrom {
+		n += int64(in.DelSegTo[g] - in.DelSegFrom[g])
+	}
+	return n
+}
+
 // delSegs is DelSegStart[u], 0 when no deliveries were read (inputs made
 // by hand in tests).
 func (in *Inputs) delSegs(u int32) int32 {

@@ -144,6 +144,8 @@ type LoadOptions struct {
 	// SidecarPath, when set, is the sidecar to read instead of the one
 	// beside the snapshot file db has open (store.SidecarPath).
 	SidecarPath string
+	// Threads is how many goroutines read the sidecar (0: GOMAXPROCS).
+	Threads int
 }
 
 // LoadInputs runs the input SQL in db (which must have the snapshot tables
@@ -228,9 +230,10 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 	nU := len(in.UserID)
 	logger.Debug("engine input", "query", "calendar", "seconds", time.Since(t1).Seconds(), "users", nU, "boxes", len(in.ShipDay))
 
-	// The deliveries, affinities and never-again ratings come from the
-	// snapshot's engine sidecar when it has a valid one (read in the
-	// background while the queries below run), else through SQL.
+	// The deliveries, affinities, never-again ratings, NG tags and
+	// preferences come from the snapshot's engine sidecar when it has a
+	// valid one (read in the background while the queries below run), else
+	// through SQL.
 	sidecar := startSidecar(ctx, db, in, opt, logger)
 	defer sidecar.close() // on an early return, the reader still finishes
 
@@ -285,18 +288,25 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 		return groupedBy(true, name, params, sinks, fill)
 	}
 
-	var ngTag chunked[int32]
-	if in.NGStart, err = byUser("inputs_user_ng", nil, []sink{int32Parts(&ngTag)}, func(pos []int32, n int32) {
-		in.NGTag = scatter(&ngTag, pos, n)
-	}); err != nil {
-		return nil, err
+	ngPrefs := func() error {
+		var ngTag chunked[int32]
+		if in.NGStart, err = byUser("inputs_user_ng", nil, []sink{int32Parts(&ngTag)}, func(pos []int32, n int32) {
+			in.NGTag = scatter(&ngTag, pos, n)
+		}); err != nil {
+			return err
+		}
+		var prefCat, prefW chunked[int32]
+		if in.PrefStart, err = byUser("inputs_prefs", nil, []sink{int32Parts(&prefCat), int32Parts(&prefW)}, func(pos []int32, n int32) {
+			in.PrefCat, in.PrefW = scatter(&prefCat, pos, n), scatter(&prefW, pos, n)
+		}); err != nil {
+			return err
+		}
+		return nil
 	}
-
-	var prefCat, prefW chunked[int32]
-	if in.PrefStart, err = byUser("inputs_prefs", nil, []sink{int32Parts(&prefCat), int32Parts(&prefW)}, func(pos []int32, n int32) {
-		in.PrefCat, in.PrefW = scatter(&prefCat, pos, n), scatter(&prefW, pos, n)
-	}); err != nil {
-		return nil, err
+	if !sidecar.started {
+		if err := ngPrefs(); err != nil {
+			return nil, err
+		}
 	}
 
 	// With a sidecar, the requests come without the test against the
@@ -350,6 +360,11 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 	}
 	if !fromSidecar && reqQuery != "inputs_requests" {
 		if err := requests("inputs_requests"); err != nil {
+			return nil, err
+		}
+	}
+	if !fromSidecar && sidecar.started {
+		if err := ngPrefs(); err != nil {
 			return nil, err
 		}
 	}

@@ -34,12 +34,15 @@ import (
 //     repeat window and any horizon is an exact range of each user's rows;
 //   - every latest rating of 0..5, as (rating, sidx) sorted per user, so the
 //     ratings <= any never_again_rating (0..5) are a prefix;
-//   - the per user and category rating counts and sums (affinity).
+//   - the per user and category rating counts and sums (affinity);
+//   - every NG tag (tidx) and category preference (cidx, weight) of every
+//     user (version 2), so that a planning job reads every per-user input
+//     but the requests from the file.
 //
 // Users are numbered by user_id over the snapshot's users table (ui);
-// snacks and categories by sidx and cidx, which are fixed per snapshot (the
-// same numbering as inputs_prepare.sql; the header fingerprints both lists
-// and a reader compares them with the job's).
+// snacks, categories and tags by sidx, cidx and tidx, which are fixed per
+// snapshot (the same numbering as inputs_prepare.sql; the header
+// fingerprints the three lists and a reader compares them with the job's).
 //
 // Layout, little-endian: a header block (sidecarHeader, then its CRC32C)
 // of sidecarBlock bytes; then the sections, each starting on a block
@@ -50,8 +53,11 @@ import (
 // (assign_meta.load_id): a sidecar whose id differs from the snapshot's is
 // stale and is not read.
 
-// SidecarVersion is the format version a reader accepts.
-const SidecarVersion = 1
+// SidecarVersion is the format version a reader accepts. Version 2 added
+// the NG tags and preferences (and the tags to the header's fingerprint); a
+// version 1 file is read as missing: the job plans through SQL and writes
+// the file again.
+const SidecarVersion = 2
 
 const (
 	sidecarMagic = "ASSIGNSC"
@@ -60,17 +66,21 @@ const (
 
 // Sections of the sidecar; each holds fixed-width little-endian values.
 const (
-	secUsers  = iota // int64 user_id per ui, ascending
-	secDelOff        // uint32 per ui and one more: CSR over secDel
-	secDel           // uint32 (day - DelBase) << 16 | sidx, ascending per user
-	secAffOff        // uint32 CSR over secAff
-	secAff           // 16 bytes: int32 cidx, int32 n, int64 total; cidx ascending per user
-	secBadOff        // uint32 CSR over secBad
-	secBad           // uint32 rating << 16 | sidx, ascending per user
+	secUsers   = iota // int64 user_id per ui, ascending
+	secDelOff         // uint32 per ui and one more: CSR over secDel
+	secDel            // uint32 (day - DelBase) << 16 | sidx, ascending per user
+	secAffOff         // uint32 CSR over secAff
+	secAff            // 16 bytes: int32 cidx, int32 n, int64 total; cidx ascending per user
+	secBadOff         // uint32 CSR over secBad
+	secBad            // uint32 rating << 16 | sidx, ascending per user
+	secNGOff          // uint32 CSR over secNG
+	secNG             // uint32 tidx, ascending per user
+	secPrefOff        // uint32 CSR over secPref
+	secPref           // uint32 cidx << 8 | uint8(weight), ascending per user
 	numSections
 )
 
-var sectionWidth = [numSections]int64{8, 4, 4, 4, 16, 4, 4}
+var sectionWidth = [numSections]int64{8, 4, 4, 4, 16, 4, 4, 4, 4, 4, 4}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -91,23 +101,27 @@ type sidecarHeader struct {
 	DelBase   int32  // day of delivery offset 0
 	NUsers    uint32
 	CRCTables uint32 // CRC32C of every section's block CRCs, in section order
-	Pad       uint32
+	NTags     uint32
 	Sec       [numSections]sidecarSection
 }
 
-// catalogueFingerprint hashes the snack ids in sidx order and the category
-// names in cidx order.
-func catalogueFingerprint(snacks []int64, cats []string) uint64 {
+// catalogueFingerprint hashes the snack ids in sidx order, the category
+// names in cidx order and the tag names in tidx order.
+func catalogueFingerprint(snacks []int64, cats, tags []string) uint64 {
 	h := fnv.New64a()
 	var b [8]byte
 	for _, id := range snacks {
 		binary.LittleEndian.PutUint64(b[:], uint64(id))
 		h.Write(b[:])
 	}
-	for _, c := range cats {
-		binary.LittleEndian.PutUint64(b[:], uint64(len(c)))
+	for _, list := range [][]string{cats, tags} {
+		binary.LittleEndian.PutUint64(b[:], uint64(len(list)))
 		h.Write(b[:])
-		h.Write([]byte(c))
+		for _, c := range list {
+			binary.LittleEndian.PutUint64(b[:], uint64(len(c)))
+			h.Write(b[:])
+			h.Write([]byte(c))
+		}
 	}
 	return h.Sum64()
 }
@@ -151,6 +165,13 @@ func WriteSidecar(ctx context.Context, db DB, path, loadID string) (err error) {
 	}); err != nil {
 		return fmt.Errorf("sidecar: categories: %w", err)
 	}
+	var tags []string
+	if err := db.QueryArrow(ctx, queries.Get("sidecar_tags"), func(rec arrow.RecordBatch) (err error) {
+		tags, err = appendString(tags, rec.ColumnName(0), rec.Column(0))
+		return err
+	}); err != nil {
+		return fmt.Errorf("sidecar: tags: %w", err)
+	}
 	if len(snackIDs) > 1<<16 {
 		return fmt.Errorf("%w: %d snacks (at most 65,536)", ErrNoSidecar, len(snackIDs))
 	}
@@ -158,8 +179,8 @@ func WriteSidecar(ctx context.Context, db DB, path, loadID string) (err error) {
 	if err != nil {
 		return fmt.Errorf("%w: snack ids: %v", ErrNoSidecar, err)
 	}
-	h.NSnacks, h.NCats = uint32(len(snackIDs)), uint32(len(cats))
-	h.Catalogue = catalogueFingerprint(snackIDs, cats)
+	h.NSnacks, h.NCats, h.NTags = uint32(len(snackIDs)), uint32(len(cats)), uint32(len(tags))
+	h.Catalogue = catalogueFingerprint(snackIDs, cats, tags)
 
 	var span []int64
 	if err := db.QueryArrow(ctx, queries.Render("sidecar_span", map[string]string{"latest": LatestRatingsTable, "user_category_ratings": UserCategoryRatingsTable}), func(rec arrow.RecordBatch) error {
@@ -298,6 +319,27 @@ func WriteSidecar(ctx context.Context, db DB, path, loadID string) (err error) {
 
 	if err := w.affinitySection(ctx, db, users, nAff); err != nil {
 		return fmt.Errorf("sidecar: affinity: %w", err)
+	}
+	// NG tags: tidx.
+	if err := w.userValues(ctx, db, users, "sidecar_ng", 2, secNG, secNGOff, func(v []int32) (uint32, error) {
+		if v[0] < 0 || v[0] >= int32(len(tags)) {
+			return 0, fmt.Errorf("tag index %d of %d", v[0], len(tags))
+		}
+		return uint32(v[0]), nil
+	}); err != nil {
+		return fmt.Errorf("sidecar: NG tags: %w", err)
+	}
+	// Preferences: cidx << 8 | uint8(weight).
+	if err := w.userValues(ctx, db, users, "sidecar_prefs", 3, secPref, secPrefOff, func(v []int32) (uint32, error) {
+		if v[0] < 0 || v[0] >= int32(len(cats)) || v[0] >= 1<<24 {
+			return 0, fmt.Errorf("%w: category index %d of %d", ErrNoSidecar, v[0], len(cats))
+		}
+		if v[1] < math.MinInt8 || v[1] > math.MaxInt8 {
+			return 0, fmt.Errorf("%w: preference weight %d out of range", ErrNoSidecar, v[1])
+		}
+		return uint32(v[0])<<8 | uint32(uint8(int8(v[1]))), nil
+	}); err != nil {
+		return fmt.Errorf("sidecar: preferences: %w", err)
 	}
 	if err := w.crcTables(); err != nil {
 		return err
@@ -797,6 +839,54 @@ func (w *sidecarWriter) affinitySection(ctx context.Context, db DB, users *idInd
 	return w.offsets(secAffOff, start)
 }
 
+// userValues writes section sec (uint32 each) and its offsets offSec from
+// query, whose rows are (user_id BIGINT, then cols-1 INTEGER columns) in any
+// order: pack makes a row's value of its INTEGER columns. Each user's values
+// are sorted ascending; rows of users not in the snapshot are left out.
+func (w *sidecarWriter) userValues(ctx context.Context, db DB, users *idIndex, query string, cols int, sec, offSec int, pack func(v []int32) (uint32, error)) error {
+	g := newByUser[uint32](int(w.h.NUsers), 0)
+	var ui []int32
+	var vs []uint32
+	row := make([]int32, cols-1)
+	err := streamQuery(ctx, db, queries.Get(query), func(rec arrow.RecordBatch) error {
+		ids, err := int64Cols(rec, 1, cols)
+		if err != nil {
+			return err
+		}
+		vals := make([][]int32, cols-1)
+		for i := range vals {
+			c, ok := rec.Column(i + 1).(*array.Int32)
+			if !ok {
+				return fmt.Errorf("column %s: unexpected type %s", rec.ColumnName(i+1), rec.Column(i+1).DataType())
+			}
+			vals[i] = c.Int32Values()
+		}
+		ui = users.lookup(ids[0], ui)
+		vs = slices.Grow(vs[:0], len(ui))[:len(ui)]
+		k := 0
+		for i, u := range ui {
+			if u < 0 {
+				continue
+			}
+			for j := range row {
+				row[j] = vals[j][i]
+			}
+			v, err := pack(row)
+			if err != nil {
+				return err
+			}
+			ui[k], vs[k] = u, v
+			k++
+		}
+		g.add(ui[:k], vs[:k])
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return w.packedSection(g, sec, offSec)
+}
+
 // crcTables writes every section's block CRCs and their own CRC.
 func (w *sidecarWriter) crcTables() error {
 	all := crc32.New(castagnoli)
@@ -887,7 +977,8 @@ func (sc *sidecarFile) readHeader() error {
 		return fmt.Errorf("%w: block checksums", errCorrupt)
 	}
 	n := uint64(sc.h.NUsers)
-	if sc.h.Sec[secUsers].Len != 8*n || sc.h.Sec[secDelOff].Len != 4*(n+1) || sc.h.Sec[secAffOff].Len != 4*(n+1) || sc.h.Sec[secBadOff].Len != 4*(n+1) {
+	if sc.h.Sec[secUsers].Len != 8*n || sc.h.Sec[secDelOff].Len != 4*(n+1) || sc.h.Sec[secAffOff].Len != 4*(n+1) || sc.h.Sec[secBadOff].Len != 4*(n+1) ||
+		sc.h.Sec[secNGOff].Len != 4*(n+1) || sc.h.Sec[secPrefOff].Len != 4*(n+1) {
 		return fmt.Errorf("%w: section lengths", errCorrupt)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"math"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -65,11 +66,14 @@ type sidecarInputs struct {
 	affStart, affCat, affN            []int32
 	affSum                            []int64
 	badStart, badSnack, badRating     []int32
+	ngStart, ngTag                    []int32
+	prefStart, prefCat, prefW         []int32
+	delRows                           int64   // rows in the deliveries' segments
 	si                                []int32 // the sidecar's ui of each uidx, -1 when absent
 }
 
-// startSidecar begins filling in's deliveries, affinities and never-again
-// ratings from the snapshot's engine sidecar, exactly as the SQL path
+// startSidecar begins filling in's deliveries, affinities, never-again
+// ratings, NG tags and preferences from the snapshot's engine sidecar, exactly as the SQL path
 // would. It checks the sidecar against the snapshot at once (it needs
 // in's users, snacks and categories, and db), then reads the file in a
 // goroutine, so the caller's other input queries run meanwhile; wait
@@ -78,8 +82,10 @@ type sidecarInputs struct {
 // loaded before it existed, or one the format cannot hold) is logged at
 // debug level, a stale or damaged one as a warning; the caller then reads
 // them through SQL, and in.SidecarRebuild names the file a job may write
-// again (RebuildSidecar). The reader touches only in.UserID, in.SnackID and
-// in.Categories, which the caller must leave alone until wait. The caller
+// again (RebuildSidecar). The reader touches only in.UserID, in.SnackID,
+// in.Categories and in.Tags, which the caller must leave alone until wait.
+// It reads with opt.Threads goroutines (0: GOMAXPROCS), each a range of the
+// users. The caller
 // must call close once it no longer needs the file (openRequests reads it
 // after wait).
 func startSidecar(ctx context.Context, db DB, in *Inputs, opt LoadOptions, logger *slog.Logger) *pendingSidecar {
@@ -123,18 +129,24 @@ func startSidecar(ctx context.Context, db DB, in *Inputs, opt LoadOptions, logge
 		in.SidecarRebuild = path
 		return no
 	}
-	if int(sc.h.NSnacks) != in.NumSnacks() || int(sc.h.NCats) != len(in.Categories) || sc.h.Catalogue != catalogueFingerprint(in.SnackID, in.Categories) {
-		logger.Warn("engine sidecar numbers snacks or categories otherwise than the snapshot: inputs read through SQL", "path", path,
-			"snacks", in.NumSnacks(), "sidecar_snacks", sc.h.NSnacks, "categories", len(in.Categories), "sidecar_categories", sc.h.NCats)
+	if int(sc.h.NSnacks) != in.NumSnacks() || int(sc.h.NCats) != len(in.Categories) || int(sc.h.NTags) != len(in.Tags) ||
+		sc.h.Catalogue != catalogueFingerprint(in.SnackID, in.Categories, in.Tags) {
+		logger.Warn("engine sidecar numbers snacks, categories or tags otherwise than the snapshot: inputs read through SQL", "path", path,
+			"snacks", in.NumSnacks(), "sidecar_snacks", sc.h.NSnacks, "categories", len(in.Categories), "sidecar_categories", sc.h.NCats,
+			"tags", len(in.Tags), "sidecar_tags", sc.h.NTags)
 		in.SidecarRebuild = path
 		return no
+	}
+	workers := opt.Threads
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
 	}
 	t0 := time.Now()
 	p := &pendingSidecar{sc: sc, path: path, logger: logger, started: true, done: make(chan struct{}), in: in}
 	handed = true
 	go func() {
 		defer close(p.done)
-		p.out, p.err = sc.read(in, opt)
+		p.out, p.err = sc.read(in, opt, workers)
 	}()
 	p.fill = func() {
 		out := p.out
@@ -142,7 +154,9 @@ func startSidecar(ctx context.Context, db DB, in *Inputs, opt LoadOptions, logge
 		in.DelSnack, in.DelSnackHi, in.DelDay, in.DelBase = out.delSnack, nil, out.delDay, out.delBase
 		in.AffStart, in.AffCat, in.AffN, in.AffSum = out.affStart, out.affCat, out.affN, out.affSum
 		in.BadStart, in.BadSnack, in.BadRating = out.badStart, out.badSnack, out.badRating
-		logger.Debug("engine input", "query", "sidecar", "seconds", time.Since(t0).Seconds(), "deliveries", len(in.DelSnack))
+		in.NGStart, in.NGTag = out.ngStart, out.ngTag
+		in.PrefStart, in.PrefCat, in.PrefW = out.prefStart, out.prefCat, out.prefW
+		logger.Debug("engine input", "query", "sidecar", "seconds", time.Since(t0).Seconds(), "deliveries", out.delRows)
 	}
 	return p
 }
@@ -285,252 +299,361 @@ func (sc *sidecarFile) closedRequests(si []int32, in *Inputs) (keep []bool, err 
 	return keep, nil
 }
 
-// read gathers the inputs of in's users (uidx order) from the sidecar.
-func (sc *sidecarFile) read(in *Inputs, opt LoadOptions) (*sidecarInputs, error) {
+// sidecarKind is one per-user input of the sidecar: its offsets and rows
+// sections, and for the deliveries and ratings the keys of the rows it
+// takes ([lo, hi) of each user's ascending uint32 keys; the other kinds
+// take every row).
+type sidecarKind struct {
+	off, sec int
+	lo, hi   uint64
+}
+
+const (
+	kindDel = iota
+	kindBad
+	kindAff
+	kindNG
+	kindPref
+	numKinds
+)
+
+// partWindow is the rows a part of the users takes of one kind: the CSR
+// over the part's users (from 0), its total and each user's rows in the
+// section.
+type partWindow struct {
+	start  []int32
+	total  int64
+	ranges [][2]int64
+}
+
+// sidecarPartUsers is the fewest users a reading goroutine takes (tests
+// lower it).
+var sidecarPartUsers = 4096
+
+// read gathers the inputs of in's users (uidx order) from the sidecar,
+// with up to workers goroutines, each a range of the users: every section
+// of a range is read by its goroutine, in two passes (the rows each user
+// takes, then, once the arrays are sized, the rows themselves).
+func (sc *sidecarFile) read(in *Inputs, opt LoadOptions, workers int) (*sidecarInputs, error) {
 	nU := in.NumUsers()
 	n := int64(sc.h.NUsers)
 	// Dense: most blocks hold a planned user, so read ahead and walk;
 	// sparse (explain, a final pass over a few users): look each user up.
 	dense := int64(nU)*64 >= n
 	ahead := int64(0)
+	parts := 1
 	if dense {
 		ahead = 1 << 20
+		parts = max(1, min(workers, nU/sidecarPartUsers))
 	}
-	si := make([]int32, nU) // the sidecar's ui of each uidx, -1 when absent
-	uc := sc.cursor(secUsers, ahead)
-	var err error
-	if dense {
-		i := int64(0)
-		for u, id := range in.UserID {
-			si[u] = -1
-			for ; i < n; i++ {
-				v, err := uc.u64(i)
-				if err != nil {
-					return nil, err
-				}
-				if int64(v) >= id {
-					if int64(v) == id {
-						si[u] = int32(i)
-					}
-					break
-				}
-			}
-		}
-	} else {
-		for u, id := range in.UserID {
-			k := sort.Search(int(n), func(k int) bool {
-				v, e := uc.u64(int64(k))
-				if e != nil {
-					err = e
-				}
-				return int64(v) >= id
-			})
-			if err != nil {
-				return nil, err
-			}
-			si[u] = -1
-			if int64(k) < n {
-				if v, _ := uc.u64(int64(k)); int64(v) == id {
-					si[u] = int32(k)
-				}
-			}
-		}
-	}
-
-	out := &sidecarInputs{si: si}
-	nS := uint32(in.NumSnacks())
-
-	// Deliveries in (D0 - window, dend], days from D0 - window as the SQL
-	// path stores them.
-	out.delBase = opt.D0 - Day(opt.Policy.RepeatWindowDays)
-	dend := opt.D0 + Day(opt.Days-1)
-	fileBase := int64(sc.h.DelBase)
-	clamp := func(d int64) uint64 { return uint64(min(max(d, 0), 1<<16)) << 16 }
-	loKey, hiKey := clamp(int64(out.delBase)+1-fileBase), clamp(int64(dend)+1-fileBase)
-	shift := int32(fileBase - int64(out.delBase))
-
-	// The three sections are read at once, each with its own cursors (the
-	// file is read with ReadAt), and the deliveries, the largest, in two
-	// halves of the users: the reader is the longest of a job's input
-	// steps, and the queries running beside it leave a core idle.
-	parts := 1
-	if dense && nU >= 256 {
-		parts = 2
-	}
-	var wg sync.WaitGroup
-	errs := make([]error, 3)
-	wg.Add(3)
-	go func() {
-		defer wg.Done()
-		errs[0] = sc.readDeliveries(si, parts, ahead, loKey, hiKey, shift, nS, out)
-	}()
-	go func() {
-		defer wg.Done()
-		errs[1] = sc.readBad(si, ahead, opt.Policy.NeverAgainRating, nS, out)
-	}()
-	go func() {
-		defer wg.Done()
-		errs[2] = sc.readAffinity(si, ahead, uint32(len(in.Categories)), out)
-	}()
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// readDeliveries fills out's deliveries: the rows of every planned user
-// (si) with keys in [loKey, hiKey), days shifted by shift, read in parts
-// (ranges of users) at once.
-func (sc *sidecarFile) readDeliveries(si []int32, parts int, ahead int64, loKey, hiKey uint64, shift int32, nS uint32, out *sidecarInputs) error {
-	nU := len(si)
 	bound := func(p int) int { return nU * p / parts }
-	starts := make([][]int32, parts)
-	ranges := make([][][2]int64, parts)
-	errs := make([]error, parts)
 	inParts := func(fn func(p, lo, hi int) error) error {
+		if parts == 1 {
+			return fn(0, 0, nU)
+		}
+		errs := make([]error, parts)
 		var wg sync.WaitGroup
 		for p := range parts {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs[p] = fn(p, bound(p), bound(p+1))
-			}()
+			wg.Go(func() { errs[p] = fn(p, bound(p), bound(p+1)) })
 		}
 		wg.Wait()
 		return errors.Join(errs...)
 	}
-	if err := inParts(func(p, lo, hi int) (err error) {
-		starts[p], _, ranges[p], err = sc.window(si[lo:hi], secDelOff, secDel, ahead, loKey, hiKey)
-		return err
-	}); err != nil {
-		return err
+
+	out := &sidecarInputs{si: make([]int32, nU)} // the sidecar's ui of each uidx, -1 when absent
+	si := out.si
+	nS, nC, nT := uint32(in.NumSnacks()), uint32(len(in.Categories)), uint32(len(in.Tags))
+
+	// Deliveries in (D0 - window, dend], days from D0 - window as the SQL
+	// path stores them; never-again ratings <= NeverAgainRating, a prefix
+	// of each user's (rating, sidx) rows.
+	out.delBase = opt.D0 - Day(opt.Policy.RepeatWindowDays)
+	dend := opt.D0 + Day(opt.Days-1)
+	fileBase := int64(sc.h.DelBase)
+	clamp := func(d int64) uint64 { return uint64(min(max(d, 0), 1<<16)) << 16 }
+	shift := int32(fileBase - int64(out.delBase))
+	badKey := uint64(0)
+	if opt.Policy.NeverAgainRating >= 0 {
+		badKey = uint64(opt.Policy.NeverAgainRating+1) << 16
 	}
-	start := make([]int32, nU+1)
-	total := int64(0)
-	for p := range parts {
-		lo := bound(p)
-		for k, v := range starts[p][1:] {
-			if total+int64(v) > math.MaxInt32 {
-				return fmt.Errorf("more than 2^31 rows")
-			}
-			start[lo+k+1] = int32(total) + v
-		}
-		total += int64(starts[p][len(starts[p])-1])
+	kinds := [numKinds]sidecarKind{
+		kindDel:  {off: secDelOff, sec: secDel, lo: clamp(int64(out.delBase) + 1 - fileBase), hi: clamp(int64(dend) + 1 - fileBase)},
+		kindBad:  {off: secBadOff, sec: secBad, lo: 0, hi: badKey},
+		kindAff:  {off: secAffOff, sec: secAff},
+		kindNG:   {off: secNGOff, sec: secNG},
+		kindPref: {off: secPrefOff, sec: secPref},
 	}
-	out.delSnack, out.delDay = make([]uint16, total), make([]uint16, total)
+
+	// First pass: each part's users, and the rows of theirs each kind
+	// holds (offsets only). For the kinds that take every row these are
+	// the rows read; for the deliveries and ratings, which take a range of
+	// keys, an upper bound: the second pass reads each user's rows once,
+	// finding the range and decoding it together.
+	wins := make([][numKinds]partWindow, parts)
 	if err := inParts(func(p, lo, hi int) error {
-		c := sc.cursor(secDel, ahead)
-		for u := lo; u < hi; u++ {
-			r := ranges[p][u-lo]
-			if r[0] == r[1] {
-				continue
-			}
-			b, err := c.get(4*r[0], 4*r[1])
-			if err != nil {
+		if err := sc.mapUsers(in.UserID[lo:hi], si[lo:hi], dense, ahead); err != nil {
+			return err
+		}
+		for k, kd := range kinds {
+			w := &wins[p][k]
+			var err error
+			if w.start, w.total, w.ranges, err = sc.window(si[lo:hi], kd, ahead); err != nil {
 				return err
 			}
-			at := start[u]
-			snack, day := out.delSnack[at:start[u+1]], out.delDay[at:start[u+1]]
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	var totals [numKinds]int64
+	bases := make([][numKinds]int64, parts)
+	for p := range parts {
+		for k := range numKinds {
+			bases[p][k] = totals[k]
+			totals[k] += wins[p][k].total
+		}
+	}
+	for k, t := range totals {
+		if t > math.MaxInt32 && k != kindDel {
+			return nil, fmt.Errorf("more than 2^31 rows")
+		}
+	}
+	// The deliveries are written in place: part p's from bases[p] on, each
+	// user's rows a segment (DelSegFrom/DelSegTo), so the rows outside the
+	// window leave a gap at the end of each part's place, never written.
+	// The ratings taken (a few of each user's) go to each part's own
+	// arrays and are copied together after.
+	if totals[kindDel] > math.MaxInt32 {
+		return nil, fmt.Errorf("more than 2^31 rows")
+	}
+	var starts [numKinds][]int32
+	for _, k := range []int{kindAff, kindNG, kindPref} {
+		starts[k] = make([]int32, nU+1)
+	}
+	out.affStart, out.ngStart, out.prefStart = starts[kindAff], starts[kindNG], starts[kindPref]
+	out.delSnack, out.delDay = make([]uint16, totals[kindDel]), make([]uint16, totals[kindDel])
+	out.affCat, out.affN, out.affSum = make([]int32, totals[kindAff]), make([]int32, totals[kindAff]), make([]int64, totals[kindAff])
+	out.ngTag = make([]int32, totals[kindNG])
+	out.prefCat, out.prefW = make([]int32, totals[kindPref]), make([]int32, totals[kindPref])
+	badSnack, badRating := make([][]int32, parts), make([][]int32, parts)
+
+	// take returns the keys of b (uint32, ascending) in [lo, hi).
+	take := func(b []byte, lo, hi uint64) []byte {
+		k := len(b) / 4
+		at := func(j int) uint64 { return uint64(binary.LittleEndian.Uint32(b[4*j:])) }
+		l := sort.Search(k, func(j int) bool { return at(j) >= lo })
+		h := l + sort.Search(k-l, func(j int) bool { return at(l+j) >= hi })
+		return b[4*l : 4*h]
+	}
+	// decode writes the rows b of kind k at row at of the part's place; it
+	// returns how many rows it wrote.
+	decode := func(p, k int, b []byte, at int32) (int32, error) {
+		switch k {
+		case kindDel:
+			b = take(b, kinds[k].lo, kinds[k].hi)
+			snack, day := out.delSnack[at:int(at)+len(b)/4], out.delDay[at:int(at)+len(b)/4]
 			for j := range snack {
 				v := binary.LittleEndian.Uint32(b[4*j:])
 				if v&0xffff >= nS {
-					return fmt.Errorf("%w: snack index %d", errCorrupt, v&0xffff)
+					return 0, fmt.Errorf("%w: snack index %d", errCorrupt, v&0xffff)
 				}
 				snack[j] = uint16(v)
 				day[j] = uint16(int32(v>>16) + shift)
 			}
+			return int32(len(snack)), nil
+		case kindBad:
+			b = take(b, kinds[k].lo, kinds[k].hi)
+			for j := 0; j < len(b); j += 4 {
+				v := binary.LittleEndian.Uint32(b[j:])
+				if v&0xffff >= nS {
+					return 0, fmt.Errorf("%w: snack index %d", errCorrupt, v&0xffff)
+				}
+				badSnack[p] = append(badSnack[p], int32(v&0xffff))
+				badRating[p] = append(badRating[p], int32(v>>16))
+			}
+			return int32(len(b) / 4), nil
+		case kindAff:
+			n := len(b) / 16
+			cat, cnt, sum := out.affCat[at:int(at)+n], out.affN[at:int(at)+n], out.affSum[at:int(at)+n]
+			for j := range cat {
+				r := b[16*j:]
+				c := binary.LittleEndian.Uint32(r)
+				if c >= nC {
+					return 0, fmt.Errorf("%w: category index %d", errCorrupt, c)
+				}
+				cat[j], cnt[j], sum[j] = int32(c), int32(binary.LittleEndian.Uint32(r[4:])), int64(binary.LittleEndian.Uint64(r[8:]))
+			}
+			return int32(n), nil
+		case kindNG:
+			tag := out.ngTag[at : int(at)+len(b)/4]
+			for j := range tag {
+				v := binary.LittleEndian.Uint32(b[4*j:])
+				if v >= nT {
+					return 0, fmt.Errorf("%w: tag index %d", errCorrupt, v)
+				}
+				tag[j] = int32(v)
+			}
+			return int32(len(tag)), nil
+		default: // kindPref
+			cat, w := out.prefCat[at:int(at)+len(b)/4], out.prefW[at:int(at)+len(b)/4]
+			for j := range cat {
+				v := binary.LittleEndian.Uint32(b[4*j:])
+				if v>>8 >= nC {
+					return 0, fmt.Errorf("%w: category index %d", errCorrupt, v>>8)
+				}
+				cat[j], w[j] = int32(v>>8), int32(int8(uint8(v)))
+			}
+			return int32(len(cat)), nil
+		}
+	}
+	// Second pass: each part reads its users' rows of every kind once.
+	// Afterwards wins[p][k].start is the part's CSR of the rows taken.
+	if err := inParts(func(p, lo, hi int) error {
+		for k, kd := range kinds {
+			w, base := &wins[p][k], int32(bases[p][k])
+			c := sc.cursor(kd.sec, ahead)
+			width := sectionWidth[kd.sec]
+			at := int32(0)
+			for u := lo; u < hi; u++ {
+				r := w.ranges[u-lo]
+				w.start[u-lo] = at
+				if r[0] == r[1] {
+					continue
+				}
+				b, err := c.get(width*r[0], width*r[1])
+				if err != nil {
+					return err
+				}
+				n, err := decode(p, k, b, base+at)
+				if err != nil {
+					return err
+				}
+				at += n
+			}
+			w.start[hi-lo] = at
+			if starts[k] != nil {
+				// start[lo] is the previous part's to write.
+				for j, v := range w.start[1:] {
+					starts[k][lo+j+1] = base + v
+				}
+			}
 		}
 		return nil
 	}); err != nil {
-		return err
+		return nil, err
 	}
+
+	// The ratings taken, one CSR over the parts.
+	nBad := 0
+	for p := range parts {
+		nBad += len(badSnack[p])
+	}
+	out.badStart = make([]int32, nU+1)
+	out.badSnack, out.badRating = make([]int32, nBad), make([]int32, nBad)
+	at := int32(0)
+	for p := range parts {
+		lo := bound(p)
+		for j, v := range wins[p][kindBad].start[1:] {
+			out.badStart[lo+j+1] = at + v
+		}
+		copy(out.badSnack[at:], badSnack[p])
+		copy(out.badRating[at:], badRating[p])
+		at += int32(len(badSnack[p]))
+	}
+
+	// The deliveries' segments: one per user with rows in the window.
 	segs := 0
-	for u := 0; u < nU; u++ {
-		if start[u+1] > start[u] {
-			segs++
+	for p := range parts {
+		st := wins[p][kindDel].start
+		for j := 0; j+1 < len(st); j++ {
+			if st[j+1] > st[j] {
+				segs++
+			}
 		}
 	}
 	out.delSegStart = make([]int32, nU+1)
 	out.delSegFrom, out.delSegTo = make([]int32, 0, segs), make([]int32, 0, segs)
-	for u := 0; u < nU; u++ {
-		out.delSegStart[u+1] = out.delSegStart[u]
-		if start[u+1] > start[u] {
-			out.delSegFrom = append(out.delSegFrom, start[u])
-			out.delSegTo = append(out.delSegTo, start[u+1])
-			out.delSegStart[u+1]++
+	for p := range parts {
+		lo, base, st := bound(p), int32(bases[p][kindDel]), wins[p][kindDel].start
+		for j := 0; j+1 < len(st); j++ {
+			u := lo + j
+			out.delSegStart[u+1] = out.delSegStart[u]
+			if st[j+1] > st[j] {
+				out.delSegFrom = append(out.delSegFrom, base+st[j])
+				out.delSegTo = append(out.delSegTo, base+st[j+1])
+				out.delSegStart[u+1]++
+			}
 		}
 	}
-	return nil
+	for p := range parts {
+		out.delRows += int64(wins[p][kindDel].start[len(wins[p][kindDel].start)-1])
+	}
+	return out, nil
 }
 
-// readBad fills out's never-again ratings: the latest ratings <=
-// neverAgain of every planned user, a prefix of each user's rows.
-func (sc *sidecarFile) readBad(si []int32, ahead int64, neverAgain int, nS uint32, out *sidecarInputs) error {
-	badKey := uint64(0)
-	if neverAgain >= 0 {
-		badKey = uint64(neverAgain+1) << 16
+// mapUsers sets si[k] to the sidecar's ui of ids[k] (ascending), or -1
+// when the sidecar does not list it: by walking the users section from
+// the first id on when dense, else by a search for each.
+func (sc *sidecarFile) mapUsers(ids []int64, si []int32, dense bool, ahead int64) error {
+	if len(ids) == 0 {
+		return nil
 	}
-	start, total, ranges, err := sc.window(si, secBadOff, secBad, ahead, 0, badKey)
-	if err != nil {
-		return err
-	}
-	out.badStart = start
-	out.badSnack, out.badRating = make([]int32, 0, total), make([]int32, 0, total)
-	return sc.each(ranges, secBad, ahead, func(b []byte) error {
-		for ; len(b) >= 4; b = b[4:] {
-			v := binary.LittleEndian.Uint32(b)
-			if v&0xffff >= nS {
-				return fmt.Errorf("%w: snack index %d", errCorrupt, v&0xffff)
+	n := int64(sc.h.NUsers)
+	var err error
+	search := func(c *cursor, from int64, id int64) int64 {
+		return from + int64(sort.Search(int(n-from), func(k int) bool {
+			v, e := c.u64(from + int64(k))
+			if e != nil {
+				err = e
 			}
-			out.badSnack = append(out.badSnack, int32(v&0xffff))
-			out.badRating = append(out.badRating, int32(v>>16))
+			return int64(v) >= id
+		}))
+	}
+	if !dense {
+		c := sc.cursor(secUsers, 0)
+		for u, id := range ids {
+			k := search(c, 0, id)
+			if err != nil {
+				return err
+			}
+			si[u] = -1
+			if k < n {
+				if v, _ := c.u64(k); int64(v) == id {
+					si[u] = int32(k)
+				}
+			}
 		}
 		return nil
-	})
-}
-
-// readAffinity fills out's affinities: every row of every planned user.
-func (sc *sidecarFile) readAffinity(si []int32, ahead int64, nC uint32, out *sidecarInputs) error {
-	start, total, ranges, err := sc.window(si, secAffOff, -1, ahead, 0, 0)
+	}
+	i := search(sc.cursor(secUsers, 0), 0, ids[0])
 	if err != nil {
 		return err
 	}
-	out.affStart = start
-	out.affCat, out.affN, out.affSum = make([]int32, 0, total), make([]int32, 0, total), make([]int64, 0, total)
-	ac := sc.cursor(secAff, ahead)
-	for _, r := range ranges {
-		if r[0] == r[1] {
-			continue
-		}
-		b, err := ac.get(16*r[0], 16*r[1])
-		if err != nil {
-			return err
-		}
-		for ; len(b) >= 16; b = b[16:] {
-			c := binary.LittleEndian.Uint32(b)
-			if c >= nC {
-				return fmt.Errorf("%w: category index %d", errCorrupt, c)
+	uc := sc.cursor(secUsers, ahead)
+	for u, id := range ids {
+		si[u] = -1
+		for ; i < n; i++ {
+			v, err := uc.u64(i)
+			if err != nil {
+				return err
 			}
-			out.affCat = append(out.affCat, int32(c))
-			out.affN = append(out.affN, int32(binary.LittleEndian.Uint32(b[4:])))
-			out.affSum = append(out.affSum, int64(binary.LittleEndian.Uint64(b[8:])))
+			if int64(v) >= id {
+				if int64(v) == id {
+					si[u] = int32(i)
+				}
+				break
+			}
 		}
 	}
 	return nil
 }
 
 // window finds, for every planned user (si: its ui or -1), the rows of
-// section sec (uint32 keys ascending per user, CSR offsets in offSec) with
-// keys in [loKey, hiKey): their CSR over uidx, their total and their rows
-// in the section. sec -1 takes every row of the user.
-func (sc *sidecarFile) window(si []int32, offSec, sec int, ahead int64, loKey, hiKey uint64) (start []int32, total int64, ranges [][2]int64, err error) {
-	oc := sc.cursor(offSec, ahead)
-	var rc *cursor
-	rows := sc.count(secAff)
-	if sec >= 0 {
-		rc, rows = sc.cursor(sec, ahead), sc.count(sec)
-	}
+// kind kd it holds, from the offsets section: their CSR over the users,
+// their total and their rows in the section.
+func (sc *sidecarFile) window(si []int32, kd sidecarKind, ahead int64) (start []int32, total int64, ranges [][2]int64, err error) {
+	oc := sc.cursor(kd.off, ahead)
+	rows := sc.count(kd.sec)
 	start = make([]int32, len(si)+1)
 	ranges = make([][2]int64, len(si))
 	for u, i := range si {
@@ -538,28 +661,13 @@ func (sc *sidecarFile) window(si []int32, offSec, sec int, ahead int64, loKey, h
 		if i < 0 {
 			continue
 		}
-		a, err := oc.u32(int64(i))
+		b, err := oc.get(4*int64(i), 4*int64(i)+8)
 		if err != nil {
 			return nil, 0, nil, err
 		}
-		b, err := oc.u32(int64(i) + 1)
-		if err != nil {
-			return nil, 0, nil, err
-		}
-		if a > b || int64(b) > rows {
-			return nil, 0, nil, fmt.Errorf("%w: offsets %d..%d of section %d", errCorrupt, a, b, offSec)
-		}
-		lo, hi := int64(a), int64(b)
-		if rc != nil && lo < hi {
-			keys, err := rc.get(4*lo, 4*hi)
-			if err != nil {
-				return nil, 0, nil, err
-			}
-			k := int64(len(keys) / 4)
-			at := func(j int) uint64 { return uint64(binary.LittleEndian.Uint32(keys[4*j:])) }
-			l := int64(sort.Search(int(k), func(j int) bool { return at(j) >= loKey }))
-			h := int64(sort.Search(int(k), func(j int) bool { return at(j) >= hiKey }))
-			lo, hi = lo+l, lo+max(h, l)
+		lo, hi := int64(binary.LittleEndian.Uint32(b)), int64(binary.LittleEndian.Uint32(b[4:]))
+		if lo > hi || hi > rows {
+			return nil, 0, nil, fmt.Errorf("%w: offsets %d..%d of section %d", errCorrupt, lo, hi, kd.off)
 		}
 		ranges[u] = [2]int64{lo, hi}
 		total += hi - lo
@@ -569,23 +677,4 @@ func (sc *sidecarFile) window(si []int32, offSec, sec int, ahead int64, loKey, h
 		start[u+1] = start[u] + int32(hi-lo)
 	}
 	return start, total, ranges, nil
-}
-
-// each calls fn with the bytes of every range of uint32 keys in section
-// sec, in uidx order.
-func (sc *sidecarFile) each(ranges [][2]int64, sec int, ahead int64, fn func(b []byte) error) error {
-	c := sc.cursor(sec, ahead)
-	for _, r := range ranges {
-		if r[0] == r[1] {
-			continue
-		}
-		b, err := c.get(4*r[0], 4*r[1])
-		if err != nil {
-			return err
-		}
-		if err := fn(b); err != nil {
-			return err
-		}
-	}
-	return nil
 }

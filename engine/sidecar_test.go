@@ -216,8 +216,18 @@ func TestSidecarInputsEqualSQL(t *testing.T) {
 		{"one user", LoadOptions{D0: d0Test, Days: 28, Policy: policy.Default(), UserID: 17, OnlyUser: true}},
 		{"users", LoadOptions{D0: d0Test, Days: 14, Policy: pol(90, 2), Users: []int64{3, 5, 700, 1499, 99999}}},
 	}
+	// The same read by 3 goroutines, each a range of the users.
+	for _, c := range cases[:3] {
+		c.name += ", 3 readers"
+		c.opt.Threads = 3
+		cases = append(cases, c)
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if c.opt.Threads == 3 {
+				defer func(n int) { sidecarPartUsers = n }(sidecarPartUsers)
+				sidecarPartUsers = 64
+			}
 			viaSQL, viaFile := loadBoth(t, db, c.opt, true)
 			if viaSQL.NumUsers() == 0 || len(viaSQL.DelDay) == 0 && c.name != "after history" {
 				t.Fatalf("a case without users or deliveries tests nothing: %d users, %d deliveries", viaSQL.NumUsers(), len(viaSQL.DelDay))
@@ -291,7 +301,12 @@ func TestSidecarFallsBack(t *testing.T) {
 	}
 	variants := map[string][]byte{
 		"missing":             nil,
-		"version 2":           withHeader(func(h *sidecarHeader) { h.Version = 2 }),
+		"version 1 (older)":   withHeader(func(h *sidecarHeader) { h.Version = 1 }),
+		"version 3":           withHeader(func(h *sidecarHeader) { h.Version = 3 }),
+		"other tags":          withHeader(func(h *sidecarHeader) { h.NTags++ }),
+		"NG byte":             flip(h.Sec[secNG].Off + h.Sec[secNG].Len - 2),
+		"preference byte":     flip(h.Sec[secPref].Off + 6),
+		"NG offsets byte":     flip(h.Sec[secNGOff].Off + 13),
 		"stale load id":       withHeader(func(h *sidecarHeader) { copy(h.LoadID[:], "load-2") }),
 		"other catalogue":     withHeader(func(h *sidecarHeader) { h.Catalogue++ }),
 		"header byte":         flip(20),
@@ -351,35 +366,41 @@ func TestSidecarFallsBack(t *testing.T) {
 // a writer that changes how it builds the file (not the format) must write
 // the same bytes, whatever order the snapshot's rows are stored in, dense
 // or sparse ids, and rows whose user or snack is not in the snapshot
-// (which the format leaves out). The hashes were taken with the writer of
-// 5162b81 (joins to dense indexes in SQL, per-user counts first).
+// (which the format leaves out). The version 1 hashes were taken with the
+// writer of 5162b81 (joins to dense indexes in SQL, per-user counts
+// first); these are version 2's (NG tags and preferences added), the same
+// for the first two cases as they were.
 func TestSidecarBytes(t *testing.T) {
 	cases := []struct {
 		name, sql, want string
 	}{
-		{"synthetic", "", "5e1bb78eb50463c09358dcce11a3a5422273b4090a84bd131552b3fb20de75b5"},
+		{"synthetic", "", "e8a6cc45d517e501f43db6abe1cb34dd28010a712303b4ff70039da1c9edd982"},
 		// The same rows stored grouped by user: the same file.
 		{"grouped by user", `
 			CREATE OR REPLACE TABLE deliveries AS FROM deliveries ORDER BY user_id, shipped_on DESC, snack_id;
-			CREATE OR REPLACE TABLE ratings AS FROM ratings ORDER BY user_id, rated_at`, "5e1bb78eb50463c09358dcce11a3a5422273b4090a84bd131552b3fb20de75b5"},
+			CREATE OR REPLACE TABLE ratings AS FROM ratings ORDER BY user_id, rated_at;
+			CREATE OR REPLACE TABLE user_ng AS FROM user_ng ORDER BY tag DESC, user_id DESC;
+			CREATE OR REPLACE TABLE user_prefs AS FROM user_prefs ORDER BY user_id DESC, category DESC`, "e8a6cc45d517e501f43db6abe1cb34dd28010a712303b4ff70039da1c9edd982"},
 		// Sparse ids (no dense table fits them), rows of unknown users and
 		// snacks, and users listed twice.
 		{"sparse ids", `
 			UPDATE users SET user_id = user_id * 7919 + 1000000000000;
 			UPDATE deliveries SET user_id = user_id * 7919 + 1000000000000;
 			UPDATE ratings SET user_id = user_id * 7919 + 1000000000000;
+			UPDATE user_ng SET user_id = user_id * 7919 + 1000000000000 WHERE user_id % 5 <> 0;
+			UPDATE user_prefs SET user_id = user_id * 7919 + 1000000000000 WHERE user_id % 7 <> 0;
 			UPDATE snacks SET snack_id = snack_id * 104729 - 50000000;
 			UPDATE deliveries SET snack_id = snack_id * 104729 - 50000000;
 			UPDATE ratings SET snack_id = snack_id * 104729 - 50000000;
 			INSERT INTO deliveries VALUES (5, 104729 - 50000000, DATE '2026-01-01'), (7919 + 1000000000000, 3, DATE '2026-01-02');
 			INSERT INTO ratings VALUES (5, 104729 - 50000000, 1, TIMESTAMP '2026-01-01'), (7919 + 1000000000000, 3, 2, TIMESTAMP '2026-01-01');
-			INSERT INTO users FROM users WHERE user_id % 3 = 0`, "84ba88089dab92fc06d61d5f67df5274bff5c68fafff09ec93e3ad750a684e87"},
+			INSERT INTO users FROM users WHERE user_id % 3 = 0`, "2e2ceebc1925ac1f58c6ccf6389b2fb5fbc2d4cac63cc0ee8fc68e7ae7f55de7"},
 		// Negative and huge ids in one snapshot.
 		{"negative ids", `
 			CREATE OR REPLACE TABLE users AS SELECT * REPLACE (user_id::BIGINT - 1000 AS user_id) FROM users;
 			CREATE OR REPLACE TABLE deliveries AS SELECT * REPLACE (user_id::BIGINT - 1000 AS user_id) FROM deliveries;
 			CREATE OR REPLACE TABLE ratings AS SELECT * REPLACE (user_id::BIGINT - 1000 AS user_id) FROM ratings;
-			INSERT INTO users VALUES (9223372036854775807, 'active', 8, 14, DATE '2026-03-05')`, "616d5d95fa4c97295792e47be3f206ec1d5ad5c31fbd9d8f2c42fa8dc5133abb"},
+			INSERT INTO users VALUES (9223372036854775807, 'active', 8, 14, DATE '2026-03-05')`, "92d1754c2e86d804abf633324bcae3f90e778eb3040b0a395924ea007281a0ba"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -138,7 +138,7 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 	}
 
 	stage("loading inputs")
-	in, err := engine.LoadInputs(ctx, db, engine.LoadOptions{D0: req.D0, Days: req.Days, Policy: req.Policy, Logger: req.Logger, Shard: req.Shard})
+	in, err := engine.LoadInputs(ctx, db, engine.LoadOptions{D0: req.D0, Days: req.Days, Policy: req.Policy, Logger: req.Logger, Shard: req.Shard, Threads: req.Threads})
 	if err != nil {
 		return nil, duck.Damaged(path, err) // a block may be damaged past the header
 	}

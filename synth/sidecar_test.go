@@ -68,9 +68,11 @@ func TestLoadWritesASidecarThatPlansAsSQL(t *testing.T) {
 		o.NoSidecar = true
 		a, ina := plan(t, o, mode, false)
 		b, inb := plan(t, opt, mode, wantSidecar)
-		if len(ina.DelDay) != len(inb.DelDay) || len(ina.BadSnack) != len(inb.BadSnack) || len(ina.AffCat) != len(inb.AffCat) {
-			t.Fatalf("input sizes differ: deliveries %d vs %d, never-again %d vs %d, affinities %d vs %d",
-				len(ina.DelDay), len(inb.DelDay), len(ina.BadSnack), len(inb.BadSnack), len(ina.AffCat), len(inb.AffCat))
+		if ina.NumDeliveries() != inb.NumDeliveries() || len(ina.BadSnack) != len(inb.BadSnack) || len(ina.AffCat) != len(inb.AffCat) ||
+			len(ina.NGTag) != len(inb.NGTag) || len(ina.PrefCat) != len(inb.PrefCat) {
+			t.Fatalf("input sizes differ: deliveries %d vs %d, never-again %d vs %d, affinities %d vs %d, NG tags %d vs %d, preferences %d vs %d",
+				ina.NumDeliveries(), inb.NumDeliveries(), len(ina.BadSnack), len(inb.BadSnack), len(ina.AffCat), len(inb.AffCat),
+				len(ina.NGTag), len(inb.NGTag), len(ina.PrefCat), len(inb.PrefCat))
 		}
 		if ina.NumUsers() == 0 || len(ina.DelDay) == 0 && opt.Policy.RepeatWindowDays > 0 {
 			t.Fatal("nothing planned: the case tests nothing")
