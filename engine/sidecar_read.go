@@ -116,19 +116,6 @@ func startSidecar(ctx context.Context, db DB, in *Inputs, opt LoadOptions, logge
 			sc.Close()
 		}
 	}()
-	id, err := snapshotLoadID(ctx, db)
-	if err != nil && ctx.Err() != nil {
-		return no // interrupted: the next query reports it
-	}
-	if err != nil {
-		logger.Warn("engine sidecar not used: cannot read the snapshot's load id", "path", path, "err", err)
-		return no
-	}
-	if id == "" || id != sc.loadID() {
-		logger.Warn("engine sidecar is stale (another load's): inputs read through SQL", "path", path, "sidecar_load", sc.loadID(), "snapshot_load", id)
-		in.SidecarRebuild = path
-		return no
-	}
 	if int(sc.h.NSnacks) != in.NumSnacks() || int(sc.h.NCats) != len(in.Categories) || int(sc.h.NTags) != len(in.Tags) ||
 		sc.h.Catalogue != catalogueFingerprint(in.SnackID, in.Categories, in.Tags) {
 		logger.Warn("engine sidecar numbers snacks, categories or tags otherwise than the snapshot: inputs read through SQL", "path", path,
@@ -142,12 +129,29 @@ func startSidecar(ctx context.Context, db DB, in *Inputs, opt LoadOptions, logge
 		workers = runtime.GOMAXPROCS(0)
 	}
 	t0 := time.Now()
-	p := &pendingSidecar{sc: sc, path: path, logger: logger, started: true, done: make(chan struct{}), in: in}
+	p := &pendingSidecar{sc: sc, path: path, logger: logger, started: true, done: make(chan struct{}), in: in, workers: workers}
 	handed = true
 	go func() {
 		defer close(p.done)
 		p.out, p.err = sc.read(in, opt, workers)
 	}()
+	// The file is the snapshot's if it names the snapshot's load: checked
+	// while the reader runs (two queries, 5-10 ms at medium that came
+	// before it), and wait discards what it read otherwise.
+	id, err := snapshotLoadID(ctx, db)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		p.reject = func() {} // interrupted: the next query reports it
+	case err != nil:
+		p.reject = func() {
+			logger.Warn("engine sidecar not used: cannot read the snapshot's load id", "path", path, "err", err)
+		}
+	case id == "" || id != sc.loadID():
+		p.reject = func() {
+			logger.Warn("engine sidecar is stale (another load's): inputs read through SQL", "path", path, "sidecar_load", sc.loadID(), "snapshot_load", id)
+			in.SidecarRebuild = path
+		}
+	}
 	p.fill = func() {
 		out := p.out
 		in.DelSegStart, in.DelSegFrom, in.DelSegTo = out.delSegStart, out.delSegFrom, out.delSegTo
@@ -173,6 +177,8 @@ type pendingSidecar struct {
 	out     *sidecarInputs
 	err     error
 	fill    func()
+	reject  func() // set when the file is not the snapshot's: says why
+	workers int
 	waited  bool
 	ok      bool
 	closed  bool
@@ -187,6 +193,10 @@ func (p *pendingSidecar) wait() bool {
 	}
 	p.waited = true
 	<-p.done
+	if p.reject != nil {
+		p.reject()
+		return false
+	}
 	if p.err != nil {
 		p.logger.Warn("engine sidecar damaged: inputs read through SQL", "path", p.path, "err", p.err)
 		p.in.SidecarRebuild = p.path
@@ -214,7 +224,7 @@ func (p *pendingSidecar) close() {
 // reads the users' delivery rows in the sidecar, which hold every delivery
 // of the snapshot. wait must have returned true.
 func (p *pendingSidecar) openRequests(in *Inputs) error {
-	keep, err := p.sc.closedRequests(p.out.si, in)
+	keep, err := p.sc.closedRequests(p.out.si, in, p.workers)
 	if err != nil {
 		return err
 	}
@@ -237,17 +247,37 @@ func (p *pendingSidecar) openRequests(in *Inputs) error {
 // closedRequests reports, per request of in, whether it stays open: no
 // delivery row of its user (si: the sidecar's ui of each uidx, -1 when
 // absent) holds its snack on a day on or after its ReqDay.
-func (sc *sidecarFile) closedRequests(si []int32, in *Inputs) (keep []bool, err error) {
+func (sc *sidecarFile) closedRequests(si []int32, in *Inputs, workers int) (keep []bool, err error) {
 	keep = make([]bool, len(in.ReqSnack))
-	rows := sc.count(secDel)
-	fileBase := int64(sc.h.DelBase)
 	dense := len(in.ReqSnack)*64 >= int(sc.h.NUsers)
 	ahead := int64(0)
+	parts := 1
+	nU := len(in.ReqStart) - 1
 	if dense {
 		ahead = 1 << 20
+		parts = max(1, min(workers, nU/sidecarPartUsers))
 	}
+	// Each part a range of the users, with its own cursors: the rows of
+	// users with requests are spread over the whole section.
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Go(func() { errs[p] = sc.closeRequests(si, in, keep, nU*p/parts, nU*(p+1)/parts, ahead) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return keep, nil
+}
+
+// closeRequests sets keep for the requests of users [ulo, uhi) (see
+// closedRequests).
+func (sc *sidecarFile) closeRequests(si []int32, in *Inputs, keep []bool, ulo, uhi int, ahead int64) error {
+	rows := sc.count(secDel)
+	fileBase := int64(sc.h.DelBase)
 	oc, rc := sc.cursor(secDelOff, ahead), sc.cursor(secDel, ahead)
-	for u := 0; u+1 < len(in.ReqStart); u++ {
+	for u := ulo; u < uhi; u++ {
 		lo, hi := in.ReqStart[u], in.ReqStart[u+1]
 		if lo == hi {
 			continue
@@ -261,14 +291,14 @@ func (sc *sidecarFile) closedRequests(si []int32, in *Inputs) (keep []bool, err 
 		}
 		a, err := oc.u32(int64(i))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		b, err := oc.u32(int64(i) + 1)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if a > b || int64(b) > rows {
-			return nil, fmt.Errorf("%w: offsets %d..%d of section %d", errCorrupt, a, b, secDelOff)
+			return fmt.Errorf("%w: offsets %d..%d of section %d", errCorrupt, a, b, secDelOff)
 		}
 		if a == b {
 			continue
@@ -281,7 +311,7 @@ func (sc *sidecarFile) closedRequests(si []int32, in *Inputs) (keep []bool, err 
 		}
 		keys, err := rc.get(4*int64(a), 4*int64(b))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		k := len(keys) / 4
 		at := func(j int) int64 { return int64(binary.LittleEndian.Uint32(keys[4*j:]) >> 16) }
@@ -296,7 +326,7 @@ func (sc *sidecarFile) closedRequests(si []int32, in *Inputs) (keep []bool, err 
 			}
 		}
 	}
-	return keep, nil
+	return nil
 }
 
 // sidecarKind is one per-user input of the sidecar: its offsets and rows
