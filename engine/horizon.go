@@ -234,31 +234,62 @@ func Run(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
 
 // runOptimal runs the reference greedy and the optimal allocator over the
 // horizon and keeps the optimal plan unless it has more short boxes or a
-// lower total score than the greedy's.
+// lower total score than the greedy's. The two runs go side by side: they
+// share nothing but the inputs, which they only read, and the greedy's
+// cores fill what the optimal run's serial steps leave idle.
 func runOptimal(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
 	defer optimalGC()()
 	gopt := opt
 	gopt.Allocator = Greedy
 	gopt.Trace = nil
-	progress := opt.Progress
-	if progress != nil {
-		gopt.Progress = func(done, total int) { progress(done, 2*total) }
-		opt.Progress = func(done, total int) { progress(total+done, 2*total) }
+	if progress := opt.Progress; progress != nil {
+		// The two runs' dates done, together, out of twice the dates.
+		var mu sync.Mutex
+		var gDone, oDone int
+		gopt.Progress = func(done, total int) {
+			mu.Lock()
+			defer mu.Unlock()
+			gDone = done
+			progress(gDone+oDone, 2*total)
+		}
+		opt.Progress = func(done, total int) {
+			mu.Lock()
+			defer mu.Unlock()
+			oDone = done
+			progress(gDone+oDone, 2*total)
+		}
 	}
+	type greedyOut struct {
+		gs   planSummary
+		time time.Duration
+		err  error
+	}
+	gctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	gch := make(chan greedyOut, 1)
 	start := time.Now()
-	greedy, err := run(ctx, in, gopt)
-	if err != nil {
-		return nil, err
-	}
-	greedyTime := time.Since(start)
-	// Only the greedy's totals are compared: summarised here, its boxes are
-	// garbage during the optimal run (no longer live beside the exchange
-	// heaps); a greedy plan kept in the end is made again below.
-	gs := summarize(greedy)
+	go func() {
+		greedy, err := run(gctx, in, gopt)
+		if err != nil {
+			gch <- greedyOut{err: err}
+			return
+		}
+		// Only the greedy's totals are compared: summarised here, its
+		// boxes are garbage for the rest of the optimal run; a greedy plan
+		// kept in the end is made again below.
+		gch <- greedyOut{gs: summarize(greedy), time: time.Since(start)}
+	}()
 	res, err := run(ctx, in, opt)
 	if err != nil {
+		cancel()
+		<-gch
 		return nil, err
 	}
+	g := <-gch
+	if g.err != nil {
+		return nil, g.err
+	}
+	gs, greedyTime := g.gs, g.time
 	rep := res.Optimal
 	os := summarize(res)
 	rep.GreedyScore, rep.GreedyShortBoxes, rep.GreedyShortUnits = gs.score, gs.shortBoxes, gs.shortUnits
