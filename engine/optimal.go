@@ -299,6 +299,7 @@ type optSolver struct {
 	walk      heapWalk
 	targets   []int32
 
+	started       bool // startBoxes ran
 	phases, moves int64
 	repaired      int
 	warmRounds    int
@@ -479,9 +480,34 @@ func (o *optSolver) initBoxes(workers []*worker) {
 	}
 }
 
+// warmPriced reports whether the previous date left a price on a snack
+// with units (startBoxes then starts from prices).
+func (o *optSolver) warmPriced() bool {
+	for s, p := range o.e.warm {
+		if o.q[s] > 0 && p.positive() {
+			return true
+		}
+	}
+	return false
+}
+
+// overDemanded reports a snack held by more users than it has units.
+func (o *optSolver) overDemanded() bool {
+	for s, u := range o.used {
+		if u > o.q[s] {
+			return true
+		}
+	}
+	return false
+}
+
 // startBoxes gives every user its best box at the previous date's prices
-// (split model), every priced snack full.
+// (split model), every priced snack full; once per solver.
 func (o *optSolver) startBoxes(workers []*worker) {
+	if o.started {
+		return
+	}
+	o.started = true
 	n := len(o.users)
 	calls := o.oracleCalls(workers)
 	// Warm start: the previous date's prices, on snacks with stock. Every
@@ -721,25 +747,46 @@ func (o *optSolver) objective(v val) Objective {
 // optimalDate plans one date with the optimal allocator and commits it.
 func (e *engine) optimalDate(ctx context.Context, di int, boxes *DateBoxes, workers []*worker, st *stock) (DateCert, error) {
 	start := time.Now()
-	count := e.greedyChoose(di, boxes, workers, st)
-	demand := make([]int64, e.in.NumSnacks())
-	for i := range boxes.Users {
-		off := boxes.Slot[i]
-		for _, s := range boxes.Snack[off : off+boxes.Filled[i]] {
-			demand[s]++
+	o := e.newOptSolver(di, boxes, workers, st)
+	// The greedy's boxes of the date (at the stock of its start) decide
+	// whether it is contested, and are committed when it is not or when it
+	// falls back.
+	var count []int32
+	greedyCount := func() []int32 {
+		if count == nil {
+			count = e.greedyChoose(di, boxes, workers, st)
 		}
+		return count
 	}
 	contested := false
-	for s, d := range demand {
-		if d > st.left[s] {
-			contested = true
-			break
+	auction := e.gapTol >= AuctionMinTolerance && !e.certOnly
+	if auction && !o.warmPriced() {
+		// The auction starts from every user's best box at zero prices
+		// (split model): when a snack is over-demanded there the date is
+		// contested, and the greedy's boxes, the same boxes but for near
+		// ties, are only needed if the date falls back.
+		o.startBoxes(workers)
+		contested = o.overDemanded()
+	}
+	if !contested {
+		demand := make([]int64, e.in.NumSnacks())
+		greedyCount()
+		for i := range boxes.Users {
+			off := boxes.Slot[i]
+			for _, s := range boxes.Snack[off : off+boxes.Filled[i]] {
+				demand[s]++
+			}
+		}
+		for s, d := range demand {
+			if d > st.left[s] {
+				contested = true
+				break
+			}
 		}
 	}
-	o := e.newOptSolver(di, boxes, workers, st)
 	if !contested {
 		// Every user takes its best box: the greedy commits exactly these.
-		e.greedyCommit(di, boxes, workers, st, count)
+		e.greedyCommit(di, boxes, workers, st, greedyCount())
 		c := o.certify(boxes, workers)
 		c.Status = StatusUncontested
 		c.Seconds = time.Since(start).Seconds()
@@ -747,7 +794,7 @@ func (e *engine) optimalDate(ctx context.Context, di int, boxes *DateBoxes, work
 		return c, nil
 	}
 	var ok bool
-	if e.gapTol >= AuctionMinTolerance && !e.certOnly {
+	if auction {
 		if o.auction(workers) && o.auctionCertified(workers) {
 			ok = true
 		} else {
@@ -775,7 +822,7 @@ func (e *engine) optimalDate(ctx context.Context, di int, boxes *DateBoxes, work
 		o.repaired = repaired
 	}
 	if reason != "" {
-		e.greedyCommit(di, boxes, workers, st, count)
+		e.greedyCommit(di, boxes, workers, st, greedyCount())
 		c := o.certify(boxes, workers)
 		c.Status = reason
 		c.Seconds = time.Since(start).Seconds()
