@@ -25,6 +25,8 @@ func (o *optSolver) exitBest(i int, s int32) (val, int32) {
 	best, target := val{}, int32(-1)
 	elig := o.userElig(i)
 	h := o.userH(i)
+	reqs := o.userReq(i)
+	box := o.userBox(i)
 	offer := func(b int32, v val) {
 		if c := cmpVal(&v, &best); c > 0 || (c == 0 && target >= 0 && b < target) {
 			best, target = v, b
@@ -33,8 +35,8 @@ func (o *optSolver) exitBest(i int, s int32) (val, int32) {
 	// Requests first: a request outranks every unrequested snack, so the
 	// categories' bounds below then stop the walk at once. The result does
 	// not depend on the order (the best value, ties to the smaller snack).
-	for _, b := range o.userReq(i) {
-		if b == s || !elig.has(b) || o.holds(i, b) {
+	for _, b := range reqs {
+		if b == s || !elig.has(b) || slices.Contains(box, b) {
 			continue
 		}
 		// The swap's penalty is never positive: b's own value at its price
@@ -70,41 +72,56 @@ func (o *optSolver) exitBest(i int, s int32) (val, int32) {
 			continue
 		}
 		// An unrequested snack b of c (eligible, not held, not s) is worth
-		// (1, 0, 0, g(b) + h(c), -b) - p(b) + pen here.
-		take := func(b int32) {
-			u := val{f: 1, s: o.g[b].add(h[c]), t: -int64(b)}.sub(o.price[b])
-			if cmpVal(&u, &best) < 0 {
-				return
-			}
-			offer(b, u.add(pen))
-		}
+		// u + pen here, u = (1, 0, 0, g(b) + h(c), -b) - p(b) (p(b) = 0
+		// for an unpriced snack).
+		//
 		// Unpriced, unrequested snacks come in value order, and so do the
 		// priced ones in pricedByCat (a category's snacks differ in value
 		// by the snack's own terms and price only): the first of each the
-		// user may take is the best of them.
+		// user may take is the best of them, and the first of each list
+		// bounds the rest; a list whose bound is below the best is left
+		// unwalked.
 		list, k := o.catSorted[c], 0
 		var skip *int32 // exitSkip: snacks before it can never qualify
 		if o.exitSkip != nil {
 			skip = &o.exitSkip[i*o.nC+int(c)]
 			k = int(*skip)
 		}
+		if k < len(list) {
+			if u := (val{f: 1, s: o.g[list[k]].add(h[c]), t: -int64(list[k])}); cmpVal(&u, &best) < 0 {
+				k = len(list)
+			}
+		}
 		for ; k < len(list); k++ {
 			b := list[k]
-			if !elig.has(b) || o.priced.has(b) || o.isReq(i, b) {
+			if !elig.has(b) || o.priced.has(b) || slices.Contains(reqs, b) {
 				if skip != nil {
 					*skip = int32(k + 1)
 				}
 				continue
 			}
-			if b != s && !o.holds(i, b) {
-				take(b)
+			if b != s && !slices.Contains(box, b) {
+				if u := (val{f: 1, s: o.g[b].add(h[c]), t: -int64(b)}); cmpVal(&u, &best) >= 0 {
+					offer(b, u.add(pen))
+				}
 				break
 			}
 			skip = nil // s or a held snack may qualify in a later call
 		}
-		for _, b := range o.pricedByCat[c] {
-			if b != s && elig.has(b) && !o.holds(i, b) && !o.isReq(i, b) {
-				take(b)
+		priced := o.pricedByCat[c]
+		if len(priced) == 0 {
+			continue
+		}
+		u := o.eOf(priced[0])
+		if u.s = u.s.add(h[c]); cmpVal(&u, &best) < 0 {
+			continue
+		}
+		for _, b := range priced {
+			if b != s && elig.has(b) && !slices.Contains(box, b) && !slices.Contains(reqs, b) {
+				u := val{f: 1, s: o.g[b].add(h[c]), t: -int64(b)}.sub(o.price[b])
+				if cmpVal(&u, &best) >= 0 {
+					offer(b, u.add(pen))
+				}
 				break
 			}
 		}
