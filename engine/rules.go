@@ -49,7 +49,7 @@ func (o *optSolver) ruleViolation(w *worker, i int) bool {
 	}
 	// Best leftover candidate per category.
 	elig := o.userElig(i)
-	orders := e.orderOn(d)
+	orders := o.orders // the snacks with units at the start of the date
 	left := func(s int32) bool { return elig.has(s) && o.used[s] < o.q[s] && !o.holds(i, s) }
 	overCap := false
 	for c := 0; c < o.nC; c++ {
