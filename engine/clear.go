@@ -112,7 +112,7 @@ func (o *optSolver) exitBest(i int, s int32) (val, int32) {
 		if len(priced) == 0 {
 			continue
 		}
-		u := o.eOf(priced[0])
+		u := o.pricedTop[c]
 		if u.s = u.s.add(h[c]); cmpVal(&u, &best) < 0 {
 			continue
 		}
@@ -186,12 +186,16 @@ func (o *optSolver) sortPriced(c int32) {
 		return cmpVal(&eb, &ea)
 	})
 	o.pricedByCat[c] = l
+	if len(l) > 0 {
+		o.pricedTop[c] = o.eOf(l[0])
+	}
 }
 
 // initPricedByCat builds pricedByCat from the priced snacks, for the
 // clearings.
 func (o *optSolver) initPricedByCat() {
 	o.pricedByCat = make([][]int32, o.nC)
+	o.pricedTop = make([]val, o.nC)
 	for c := range o.pricedByCat {
 		o.sortPriced(int32(c))
 	}

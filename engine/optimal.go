@@ -254,6 +254,7 @@ type optSolver struct {
 	// same per category, by own value at the price (bulk clearing only).
 	pricedList  []int32
 	pricedByCat [][]int32
+	pricedTop   []val // per category: eOf of pricedByCat's first snack
 	node        bitset
 	nodes       []int32
 	nodesByCat  [][]int32
