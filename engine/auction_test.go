@@ -2,7 +2,6 @@ package engine
 
 import (
 	"math"
-	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -18,20 +17,10 @@ import (
 // allowance, is at least the bound with exact scores at the same prices
 // and above it by no more than the allowance.
 func TestAuctionAgainstLP(t *testing.T) {
-	if testing.Short() {
-		t.Skip("solves dense LPs")
-	}
-	const tol = 0.05
-	rng := rand.New(rand.NewPCG(31, 37))
 	accepted := 0
-	for trial := 0; trial < 40; trial++ {
-		p := policy.Default()
-		p.MaxPerCategory = 1 + trial%2
-		in := randomDate(rng, 3+rng.IntN(6), 6+rng.IntN(6), 2+rng.IntN(3), 4, 3)
-		o, db, workers, _ := firstDateSolver(t, in, p)
-		o.tol = tol
+	lpTrials(t, 31, 37, func(trial int, o *optSolver, db *DateBoxes, workers []*worker) {
 		if !o.auction(workers) {
-			continue
+			return
 		}
 		ok := o.auctionCertified(workers)
 		for s := range o.q {
@@ -59,16 +48,16 @@ func TestAuctionAgainstLP(t *testing.T) {
 			t.Fatalf("trial %d: plan %.12f, bound %.12f, LP optimum %.12f", trial, a.Score, b.Score, s)
 		}
 		if !ok {
-			continue
+			return
 		}
 		accepted++
 		if float64(a.Filled) != f || float64(a.Requested) != r || float64(a.OverCap) != ov {
 			t.Fatalf("trial %d: accepted plan %+v, LP levels (%v, %v, %v)", trial, a, f, r, ov)
 		}
-		if !c.Certified || c.Gap() > 100*tol+1e-9 {
+		if !c.Certified || c.Gap() > 100*lpTrialTol+1e-9 {
 			t.Fatalf("trial %d: accepted with certified=%v gap %g%%", trial, c.Certified, c.Gap())
 		}
-	}
+	})
 	if accepted == 0 {
 		t.Fatal("the auction path was never accepted")
 	}

@@ -17,18 +17,8 @@ import (
 // (at least the LP optimum). Without the stopping rule no date stops early
 // and the test fails.
 func TestToleranceStopAgainstLP(t *testing.T) {
-	if testing.Short() {
-		t.Skip("solves dense LPs")
-	}
-	const tol = 0.05
-	rng := rand.New(rand.NewPCG(21, 23))
 	stopped := 0
-	for trial := 0; trial < 40; trial++ {
-		p := policy.Default()
-		p.MaxPerCategory = 1 + trial%2
-		in := randomDate(rng, 3+rng.IntN(6), 6+rng.IntN(6), 2+rng.IntN(3), 4, 3)
-		o, db, workers, _ := firstDateSolver(t, in, p)
-		o.tol = tol
+	lpTrials(t, 21, 23, func(trial int, o *optSolver, db *DateBoxes, workers []*worker) {
 		ok, err := o.solve(context.Background(), workers, 100000)
 		if err != nil || !ok {
 			t.Fatalf("trial %d: solve ok=%v err=%v", trial, ok, err)
@@ -54,17 +44,39 @@ func TestToleranceStopAgainstLP(t *testing.T) {
 		if a.Score > s+1e-9 || b.Score < s-1e-9 {
 			t.Fatalf("trial %d: plan %.12f, bound %.12f, LP optimum %.12f", trial, a.Score, b.Score, s)
 		}
-		if g := c.Gap(); g > 100*tol+1e-9 {
-			t.Fatalf("trial %d: gap %g%% over the tolerance %g%%", trial, g, 100*tol)
+		if g := c.Gap(); g > 100*lpTrialTol+1e-9 {
+			t.Fatalf("trial %d: gap %g%% over the tolerance %g%%", trial, g, 100*lpTrialTol)
 		}
 		if o.stopped {
 			stopped++
 		}
-	}
+	})
 	if stopped == 0 {
 		t.Fatal("no date stopped within the tolerance")
 	}
 	t.Logf("%d of 40 dates stopped early", stopped)
+}
+
+// lpTrialTol is the gap tolerance of lpTrials' solvers.
+const lpTrialTol = 0.05
+
+// lpTrials runs fn on 40 small random dates, the LP's size (lpLevels),
+// each given as a solver of its first date with gap tolerance lpTrialTol;
+// the seeds choose the dates.
+func lpTrials(t *testing.T, seed1, seed2 uint64, fn func(trial int, o *optSolver, db *DateBoxes, workers []*worker)) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("solves dense LPs")
+	}
+	rng := rand.New(rand.NewPCG(seed1, seed2))
+	for trial := 0; trial < 40; trial++ {
+		p := policy.Default()
+		p.MaxPerCategory = 1 + trial%2
+		in := randomDate(rng, 3+rng.IntN(6), 6+rng.IntN(6), 2+rng.IntN(3), 4, 3)
+		o, db, workers, _ := firstDateSolver(t, in, p)
+		o.tol = lpTrialTol
+		fn(trial, o, db, workers)
+	}
 }
 
 // TestToleranceRun: a scarce horizon with the tolerance stops some dates
