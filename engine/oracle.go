@@ -92,6 +92,55 @@ type oracleCall struct {
 	// of valuing every eligible priced snack up front. Only for modelSplit
 	// with prices, and only while the prices are those it was built at.
 	pricedCats [][]int32
+	// heads caches splitHeads for the orders alone and with pricedCats
+	// (keyed by it: a new pricedCats is a new slice).
+	heads, headsPriced streamHeads
+	headsKey           *[]int32
+}
+
+// streamHeads holds per category the largest (1, 0, 0, g(s), -s) over the
+// first snacks of its streams, and whether it has one.
+type streamHeads struct {
+	v   []val
+	has []bool
+}
+
+// splitHeads is the split model's streamHeads of the solver's orders, and
+// of pricedCats too when stream: a category's bound in best is its head
+// plus the user's h(c), the largest of its streams' first lines (the
+// first snack's value without price bounds a stream).
+func (oc *oracleCall) splitHeads(stream bool) *streamHeads {
+	o := oc.o
+	build := func(sh *streamHeads, priced [][]int32) {
+		sh.v = make([]val, o.nC)
+		sh.has = make([]bool, o.nC)
+		for c := 0; c < o.nC; c++ {
+			lists := [3][]int32{o.orders[c].old, o.orders[c].new}
+			if priced != nil {
+				lists[2] = priced[c]
+			}
+			for _, l := range lists {
+				if len(l) == 0 {
+					continue
+				}
+				v := val{f: 1, s: o.g[l[0]], t: -int64(l[0])}
+				if !sh.has[c] || cmpVal(&v, &sh.v[c]) > 0 {
+					sh.v[c], sh.has[c] = v, true
+				}
+			}
+		}
+	}
+	if !stream {
+		if oc.heads.v == nil {
+			build(&oc.heads, nil)
+		}
+		return &oc.heads
+	}
+	if key := &oc.pricedCats[0]; key != oc.headsKey {
+		build(&oc.headsPriced, oc.pricedCats)
+		oc.headsKey = key
+	}
+	return &oc.headsPriced
 }
 
 // splitPricedOrder is the pricedCats of the current prices.
@@ -226,6 +275,12 @@ func (oc *oracleCall) best(i int, model scoreModel, prices, relaxed bool) val {
 	// a box looks at the few categories it draws from.
 	oc.active = oc.active[:0]
 	oc.pending = oc.pending[:0]
+	var heads *streamHeads
+	var h []fix
+	if model == modelSplit {
+		heads = oc.splitHeads(stream)
+		h = o.userH(i)
+	}
 	for c := range oc.cats {
 		ct := &oc.cats[c]
 		ct.parts[0] = ostream{list: orders[c].old}
@@ -239,12 +294,21 @@ func (oc *oracleCall) best(i int, model scoreModel, prices, relaxed bool) val {
 			continue
 		}
 		ok := false
-		for p := range ct.parts {
-			if l := ct.parts[p].list; len(l) > 0 {
-				// The first snack's value without price bounds the stream
-				// (prices are never negative).
-				if v := oc.lineVal(l[0]); !ok || cmpVal(&v, &ct.ub) > 0 {
-					ct.ub, ok = v, true
+		if model == modelSplit {
+			// The same bound, from the streams' heads kept per category:
+			// in the split model the user's h(c) adds to all of them.
+			if ok = heads.has[c]; ok {
+				ct.ub = heads.v[c]
+				ct.ub.s = ct.ub.s.add(h[c])
+			}
+		} else {
+			for p := range ct.parts {
+				if l := ct.parts[p].list; len(l) > 0 {
+					// The first snack's value without price bounds the
+					// stream (prices are never negative).
+					if v := oc.lineVal(l[0]); !ok || cmpVal(&v, &ct.ub) > 0 {
+						ct.ub, ok = v, true
+					}
 				}
 			}
 		}
