@@ -19,9 +19,16 @@ import (
 // calendar's unnest, anti-join and numbering took 0.35 s of a medium job's
 // 2 s, serially, for what is a loop over 255,000 rows.
 func loadCalendar(q queryFunc, in *Inputs, dend Day, filter string) error {
-	var ids []int64
-	var box, cadence []int32
-	var next []Day
+	var count []int64
+	if err := q("inputs_calendar_count", map[string]string{"user_filter": filter}, i64(&count)); err != nil {
+		return err
+	}
+	if len(count) != 1 {
+		return fmt.Errorf("engine input inputs_calendar_count: %d rows, want 1", len(count))
+	}
+	// The count is a capacity only: the rows are what the query returns.
+	n := int(min(max(count[0], 0), 1<<31))
+	ids, box, cadence, next := make([]int64, 0, n), make([]int32, 0, n), make([]int32, 0, n), make([]Day, 0, n)
 	if err := q("inputs_calendar", map[string]string{"user_filter": filter}, i64(&ids), i32(&box), i32(&cadence), days(&next)); err != nil {
 		return err
 	}
@@ -49,11 +56,14 @@ func loadCalendar(q queryFunc, in *Inputs, dend Day, filter string) error {
 		return cmp.Compare(a.day, b.day)
 	})
 	sk := 0 // the first skip not before the current user's next date
-	order := make([]int32, len(ids))
-	for i := range order {
-		order[i] = int32(i)
-	}
+	// The rows in user_id order: as they come (the snapshot stores users
+	// in that order), else through order.
+	var order []int32
 	if !slices.IsSorted(ids) {
+		order = make([]int32, len(ids))
+		for i := range order {
+			order[i] = int32(i)
+		}
 		slices.SortFunc(order, func(a, b int32) int {
 			switch {
 			case ids[a] < ids[b]:
@@ -65,23 +75,37 @@ func loadCalendar(q queryFunc, in *Inputs, dend Day, filter string) error {
 		})
 	}
 	d0 := in.D0
+	// The ship dates before skips bound the dates: their arrays are
+	// allocated once, at that size.
+	dates := 0
+	for i, c := range cadence {
+		if c <= 0 {
+			continue
+		}
+		if first := firstShip(next[i], Day(c), d0); first <= dend {
+			dates += int((dend-first)/Day(c)) + 1
+		}
+	}
 	in.UserID, in.BoxSize = make([]int64, 0, len(ids)), make([]int32, 0, len(ids))
-	in.ShipStart, in.ShipDay = make([]int32, 1, len(ids)+1), make([]Day, 0, len(ids))
-	for k, i := range order {
+	in.ShipStart, in.ShipDay = make([]int32, 1, len(ids)+1), make([]Day, 0, dates)
+	var prev int64 // the previous row's user_id
+	for k := range ids {
+		i := k
+		if order != nil {
+			i = int(order[k])
+		}
 		id := ids[i]
-		if k > 0 && ids[order[k-1]] == id {
+		if k > 0 && prev == id {
 			return fmt.Errorf("engine input inputs_calendar: user %d has two rows (users.user_id must be unique)", id)
 		}
+		prev = id
 		c := Day(cadence[i])
 		if c <= 0 {
 			// No schedule (the loader allows 1..90 only; SQL's integer
 			// division by zero is NULL, which ships nothing either).
 			continue
 		}
-		first := next[i]
-		if first < d0 {
-			first += (d0 - first + c - 1) / c * c
-		}
+		first := firstShip(next[i], c, d0)
 		for sk < len(skips) && skips[sk].id < id {
 			sk++
 		}
@@ -102,6 +126,15 @@ func loadCalendar(q queryFunc, in *Inputs, dend Day, filter string) error {
 		}
 	}
 	return nil
+}
+
+// firstShip is the first ship date not before d0 of a schedule from next
+// every c > 0 days.
+func firstShip(next, c, d0 Day) Day {
+	if next < d0 {
+		next += (d0 - next + c - 1) / c * c
+	}
+	return next
 }
 
 // uidxOf maps user ids to uidx (in.UserID is ascending), fastest when the

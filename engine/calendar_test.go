@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -132,6 +133,65 @@ func TestUidxOfFind(t *testing.T) {
 					t.Fatalf("n=%d %s: find(%d) = %d, want %d", n, name, id, got, want)
 				}
 			}
+		}
+	}
+}
+
+// TestCalendarRowOrder: the calendar does not depend on the order in which
+// the users' rows come (the snapshot stores them by user_id, which
+// loadCalendar then walks as they come), and a user_id on two rows fails.
+func TestCalendarRowOrder(t *testing.T) {
+	ctx := context.Background()
+	db, err := duck.OpenMemory(ctx, duck.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fillSynthetic(t, db, 1500, 60, 7)
+	if _, err := db.Exec(ctx, `INSERT INTO skips SELECT user_id, DATE '2026-03-09' FROM users WHERE user_id % 5 = 0`); err != nil {
+		t.Fatal(err)
+	}
+	if err := DeriveTables(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	opt := LoadOptions{D0: d0Test, Days: 28, Policy: policy.Default(), NoSidecar: true}
+	load := func() (*Inputs, error) { return LoadInputs(ctx, db, opt) }
+	sorted, err := load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, `CREATE OR REPLACE TABLE users AS SELECT * FROM users ORDER BY hash(user_id * 31)`); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	if err := db.QueryArrow(ctx, "SELECT user_id::BIGINT FROM users WHERE status = 'active'", func(rec arrow.RecordBatch) error {
+		var err error
+		ids, err = appendInt64(ids, "user_id", rec.Column(0))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if slices.IsSorted(ids) {
+		t.Fatal("the users' rows are still in user_id order: the case tests nothing")
+	}
+	shuffled, err := load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sorted.ShipDay) == 0 || !slices.Equal(sorted.UserID, shuffled.UserID) || !slices.Equal(sorted.BoxSize, shuffled.BoxSize) ||
+		!slices.Equal(sorted.ShipStart, shuffled.ShipStart) || !slices.Equal(sorted.ShipDay, shuffled.ShipDay) {
+		t.Fatalf("the calendar depends on the rows' order: %d/%d users, %d/%d dates",
+			len(sorted.UserID), len(shuffled.UserID), len(sorted.ShipDay), len(shuffled.ShipDay))
+	}
+	for _, order := range []string{"user_id", "hash(user_id * 31)"} {
+		if _, err := db.Exec(ctx, `CREATE OR REPLACE TABLE users AS SELECT * FROM (SELECT * FROM users UNION ALL (SELECT * FROM users WHERE status = 'active' ORDER BY user_id LIMIT 1)) ORDER BY `+order); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := load(); err == nil || !strings.Contains(err.Error(), "has two rows") {
+			t.Fatalf("rows by %s, a user twice: err = %v, want two rows", order, err)
+		}
+		if _, err := db.Exec(ctx, `CREATE OR REPLACE TABLE users AS SELECT DISTINCT ON (user_id) * FROM users`); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
