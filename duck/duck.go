@@ -134,6 +134,26 @@ func (d *DB) Close() error {
 	return errors.Join(errs...)
 }
 
+// Side opens a second connection to d's database, for queries that run
+// beside the pinned connection's (DuckDB runs the two at once). It reads
+// the snapshot's tables unqualified, as d does, but not d's temp tables or
+// Arrow views. Close it before d; its Close leaves the database open.
+func (d *DB) Side(ctx context.Context) (*DB, error) {
+	d.db.SetMaxOpenConns(2)
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open a second connection: %w", Clean(err))
+	}
+	s := &DB{conn: conn, path: d.path, threads: d.threads}
+	if d.path != "" {
+		if _, err := conn.ExecContext(ctx, "USE snap"); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("open a second connection: %w", Clean(err))
+		}
+	}
+	return s, nil
+}
+
 // Conn is the pinned connection, for database/sql style use.
 func (d *DB) Conn() *sql.Conn { return d.conn }
 

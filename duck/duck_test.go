@@ -104,3 +104,53 @@ func TestClean(t *testing.T) {
 		t.Fatal("quoting")
 	}
 }
+
+// TestSide: a second connection reads the snapshot's tables unqualified
+// while the first holds a query open, and closing it leaves the database
+// open.
+func TestSide(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.duckdb")
+	w, err := OpenFile(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Exec(ctx, "CREATE TABLE base AS SELECT range::BIGINT AS v FROM range(5)"); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+
+	d, err := OpenSnapshot(ctx, path, Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Exec(ctx, "CREATE TEMP TABLE mine AS SELECT 1 AS x"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := d.Side(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first connection's query is open (inside its callback) while
+	// the side connection runs its own.
+	inner := int64(-1)
+	if err := d.QueryArrow(ctx, "SELECT v FROM base", func(arrow.RecordBatch) error {
+		inner = sum(t, s, "SELECT v + 1 AS v FROM base")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if inner != 15 {
+		t.Fatalf("side sum %d, want 15", inner)
+	}
+	if _, err := s.Exec(ctx, "SELECT * FROM mine"); err == nil {
+		t.Fatal("the side connection sees the first one's temp table")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := sum(t, d, "SELECT v FROM base"); got != 10 {
+		t.Fatalf("after the side connection's close: sum %d", got)
+	}
+}

@@ -146,6 +146,12 @@ type LoadOptions struct {
 	SidecarPath string
 	// Threads is how many goroutines read the sidecar (0: GOMAXPROCS).
 	Threads int
+	// Side, when set, opens a second connection to db's database, which
+	// sees the snapshot's tables unqualified (not db's temp tables); release
+	// closes it. The ship calendar's queries run on it beside the catalogue's
+	// on db (they read only users and skips) when no filter applies to the
+	// users.
+	Side func(ctx context.Context) (side DB, release func(), err error)
 }
 
 // LoadInputs runs the input SQL in db (which must have the snapshot tables
@@ -164,32 +170,67 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	in := &Inputs{D0: opt.D0, Days: opt.Days}
+	qOn := func(db DB) queryFunc {
+		return func(name string, params map[string]string, sinks ...sink) error {
+			text := queries.Render(name, params)
+			t0 := time.Now()
+			defer func() { logger.Debug("engine input", "query", name, "seconds", time.Since(t0).Seconds()) }()
+			err := db.QueryArrow(ctx, text, func(rec arrow.RecordBatch) error {
+				if int(rec.NumCols()) != len(sinks) {
+					return fmt.Errorf("%d columns, want %d", rec.NumCols(), len(sinks))
+				}
+				for i, s := range sinks {
+					if err := s(rec.ColumnName(i), rec.Column(i)); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("engine input %s: %w", name, err)
+			}
+			return nil
+		}
+	}
+	q := qOn(db)
+
+	// The ship calendar reads only users and skips: with a second
+	// connection it is computed beside inputs_prepare and the catalogue
+	// (15-20 ms of a medium job's start, DuckDB's first queries on one
+	// core), else after them. It fills only the users' calendar fields.
+	calendar := func(q queryFunc) error {
+		t1 := time.Now()
+		if err := loadCalendar(q, in, dend, filter); err != nil {
+			return err
+		}
+		logger.Debug("engine input", "query", "calendar", "seconds", time.Since(t1).Seconds(), "users", len(in.UserID), "boxes", len(in.ShipDay))
+		return nil
+	}
+	var calDone chan error
+	if opt.Side != nil && filter == "" && !opt.CatalogueOnly {
+		calDone = make(chan error, 1)
+		go func() {
+			side, release, err := opt.Side(ctx)
+			if err != nil {
+				calDone <- fmt.Errorf("engine input: open a second connection: %w", err)
+				return
+			}
+			defer release()
+			calDone <- calendar(qOn(side))
+		}()
+		defer func() {
+			if calDone != nil { // an early return: the calendar still finishes
+				<-calDone
+			}
+		}()
+	}
+
 	t0 := time.Now()
 	if _, err := db.Exec(ctx, prep); err != nil {
 		return nil, fmt.Errorf("prepare engine inputs: %w", err)
 	}
 	logger.Debug("engine input", "query", "inputs_prepare", "seconds", time.Since(t0).Seconds())
-	in := &Inputs{D0: opt.D0, Days: opt.Days}
-	q := func(name string, params map[string]string, sinks ...sink) error {
-		text := queries.Render(name, params)
-		t0 := time.Now()
-		defer func() { logger.Debug("engine input", "query", name, "seconds", time.Since(t0).Seconds()) }()
-		err := db.QueryArrow(ctx, text, func(rec arrow.RecordBatch) error {
-			if int(rec.NumCols()) != len(sinks) {
-				return fmt.Errorf("%d columns, want %d", rec.NumCols(), len(sinks))
-			}
-			for i, s := range sinks {
-				if err := s(rec.ColumnName(i), rec.Column(i)); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("engine input %s: %w", name, err)
-		}
-		return nil
-	}
 
 	if err = q("inputs_categories", nil, skip, strs(&in.Categories)); err != nil {
 		return nil, err
@@ -223,12 +264,16 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 		return in, nil
 	}
 
-	t1 := time.Now()
-	if err := loadCalendar(q, in, dend, filter); err != nil {
+	if calDone != nil {
+		err := <-calDone
+		calDone = nil
+		if err != nil {
+			return nil, err
+		}
+	} else if err := calendar(q); err != nil {
 		return nil, err
 	}
 	nU := len(in.UserID)
-	logger.Debug("engine input", "query", "calendar", "seconds", time.Since(t1).Seconds(), "users", nU, "boxes", len(in.ShipDay))
 
 	// The deliveries, affinities, never-again ratings, NG tags and
 	// preferences come from the snapshot's engine sidecar when it has a

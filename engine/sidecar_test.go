@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"log/slog"
@@ -519,5 +520,72 @@ func TestByUserGroups(t *testing.T) {
 				t.Fatalf("sortPacked of %d (kind %d): %v, want %v", n, k, run, w)
 			}
 		}
+	}
+}
+
+// TestLoadInputsSideCalendar: with a second connection (LoadOptions.Side)
+// the ship calendar is computed on it beside the catalogue, and the inputs
+// are those computed without it, through the sidecar and through SQL; with
+// a user filter the side connection is not used.
+func TestLoadInputsSideCalendar(t *testing.T) {
+	path := sidecarSnapshot(t, 900, 80, 5)
+	ctx := context.Background()
+	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	opened := 0
+	side := func(ctx context.Context) (DB, func(), error) {
+		opened++
+		s, err := db.Side(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
+	}
+	for _, c := range []struct {
+		name     string
+		opt      LoadOptions
+		wantSide bool
+	}{
+		{"default", LoadOptions{D0: d0Test, Days: 28, Policy: policy.Default()}, true},
+		{"sql", LoadOptions{D0: d0Test, Days: 14, Policy: policy.Default(), NoSidecar: true}, true},
+		{"3 readers", LoadOptions{D0: d0Test - 20, Days: 28, Policy: policy.Default(), Threads: 3}, true},
+		{"shard 1/3", LoadOptions{D0: d0Test, Days: 28, Policy: policy.Default(), Shard: shard.Spec{Index: 1, Count: 3}}, false},
+		{"one user", LoadOptions{D0: d0Test, Days: 28, Policy: policy.Default(), UserID: 17, OnlyUser: true}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			without, err := LoadInputs(ctx, db, c.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opened = 0
+			opt := c.opt
+			opt.Side = side
+			with, err := LoadInputs(ctx, db, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (opened > 0) != c.wantSide {
+				t.Fatalf("side connection opened %d times, want it used = %v", opened, c.wantSide)
+			}
+			if without.NumUsers() == 0 {
+				t.Fatal("no shipping user: the case tests nothing")
+			}
+			if diff := inputsDiff(without, with); diff != "" {
+				t.Fatalf("inputs with the calendar on a side connection differ: %s", diff)
+			}
+		})
+	}
+	// A failing side connection fails the load, after the catalogue's
+	// queries have finished with db.
+	opt := LoadOptions{D0: d0Test, Days: 28, Policy: policy.Default(),
+		Side: func(context.Context) (DB, func(), error) { return nil, nil, errors.New("no second connection") }}
+	if _, err := LoadInputs(ctx, db, opt); err == nil || !strings.Contains(err.Error(), "no second connection") {
+		t.Fatalf("err = %v, want the side connection's", err)
+	}
+	if _, err := LoadInputs(ctx, db, LoadOptions{D0: d0Test, Days: 7, Policy: policy.Default()}); err != nil {
+		t.Fatalf("db after a failed side connection: %v", err)
 	}
 }
