@@ -231,13 +231,19 @@ func appendDouble(dst []byte, f float64) ([]byte, error) {
 }
 
 // writeCSV writes t into file (through a temporary file published at the
-// end) with the batches formatted on every core and written in order.
-func writeCSV(ctx context.Context, t *Table, file string, workers int) error {
+// end) with the batches formatted on every core and written in order. The
+// written file is handed to commit (nil: f.Commit), which publishes it.
+func writeCSV(ctx context.Context, t *Table, file string, workers int, commit func(*atomicfs.File) error) error {
 	f, err := atomicfs.Create(file)
 	if err != nil {
 		return err
 	}
-	defer f.Abort()
+	handed := false
+	defer func() {
+		if !handed {
+			f.Abort()
+		}
+	}()
 	w := bufio.NewWriterSize(f, 1<<20)
 	for i, fd := range t.Schema.Fields() {
 		if i > 0 {
@@ -259,7 +265,8 @@ func writeCSV(ctx context.Context, t *Table, file string, workers int) error {
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("write %s: %w", file, err)
 	}
-	return f.Commit()
+	handed = true
+	return commitFile(f, commit)
 }
 
 // inOrder encodes the batches of t's reader with encode on up to workers

@@ -19,7 +19,7 @@ func CopyCSVWithDuckDB(ctx context.Context, db *duck.DB, t *Table, file string) 
 // WriteCSVInGo writes t as CSV with the Go writer (no fallback), on
 // GOMAXPROCS cores.
 func WriteCSVInGo(ctx context.Context, t *Table, file string) error {
-	return writeCSV(ctx, t, file, runtime.GOMAXPROCS(0))
+	return writeCSV(ctx, t, file, runtime.GOMAXPROCS(0), nil)
 }
 
 // CSVSupported is csvSupported.

@@ -127,8 +127,9 @@ type pqRowGroup struct {
 
 // writeParquet writes t into file as Parquet, one row group per batch of
 // its reader, the row groups encoded on up to workers cores and written
-// in order.
-func writeParquet(ctx context.Context, t *Table, file string, workers int) error {
+// in order. The written file is handed to commit (nil: f.Commit), which
+// publishes it.
+func writeParquet(ctx context.Context, t *Table, file string, workers int, commit func(*atomicfs.File) error) error {
 	cols, err := parquetColumns(t)
 	if err != nil {
 		return err
@@ -137,7 +138,12 @@ func writeParquet(ctx context.Context, t *Table, file string, workers int) error
 	if err != nil {
 		return err
 	}
-	defer f.Abort()
+	handed := false
+	defer func() {
+		if !handed {
+			f.Abort()
+		}
+	}()
 	w := bufio.NewWriterSize(f, 1<<20)
 	w.WriteString("PAR1")
 	off := int64(4)
@@ -172,7 +178,8 @@ func writeParquet(ctx context.Context, t *Table, file string, workers int) error
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("write %s: %w", file, err)
 	}
-	return f.Commit()
+	handed = true
+	return commitFile(f, commit)
 }
 
 // encodeRowGroup encodes every column of rec.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 
 	"github.com/assign-dev/assign/atomicfs"
 	"github.com/assign-dev/assign/duck"
@@ -39,24 +40,49 @@ func Write(ctx context.Context, db *duck.DB, tables []*Table, dir, format string
 	if err := os.MkdirAll(dir, atomicfs.DirPerm); err != nil {
 		return nil, fmt.Errorf("create output folder: %w", err)
 	}
+	// A table's file is flushed to disk and published (atomicfs's Commit:
+	// fsync, rename, the folder's fsync) while the next tables are encoded:
+	// the fsync of the boxes, the largest, took 15-20 ms of a medium job on
+	// one core doing nothing else. Every file is published before Write
+	// returns, as before.
+	var commits sync.WaitGroup
+	errs := make([]error, len(tables))
+	defer commits.Wait() // on an early return too: no commit outlives Write
 	var out []Written
-	for _, t := range tables {
+	for i, t := range tables {
 		file := filepath.Join(dir, t.Name+"."+format)
-		if err := writeTable(ctx, db, t, file, format); err != nil {
+		commit := func(f *atomicfs.File) error {
+			commits.Go(func() { errs[i] = f.Commit() })
+			return nil
+		}
+		if err := writeTable(ctx, db, t, file, format, commit); err != nil {
 			return nil, err
 		}
 		out = append(out, Written{Table: t.Name, File: filepath.Base(file), Rows: t.Rows})
 	}
+	commits.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
-// writeTable writes t into file in format.
-func writeTable(ctx context.Context, db *duck.DB, t *Table, file, format string) error {
+// commitFile publishes f, written whole, with commit (nil: f.Commit).
+func commitFile(f *atomicfs.File, commit func(*atomicfs.File) error) error {
+	if commit == nil {
+		return f.Commit()
+	}
+	return commit(f)
+}
+
+// writeTable writes t into file in format; the Go writers hand the written
+// file to commit, which publishes it.
+func writeTable(ctx context.Context, db *duck.DB, t *Table, file, format string, commit func(*atomicfs.File) error) error {
 	if format == FormatParquet {
-		return writeParquet(ctx, t, file, db.Threads())
+		return writeParquet(ctx, t, file, db.Threads(), commit)
 	}
 	if csvSupported(t) {
-		err := writeCSV(ctx, t, file, db.Threads())
+		err := writeCSV(ctx, t, file, db.Threads(), commit)
 		if !errors.Is(err, errUnsupported) {
 			return err
 		}
