@@ -3,7 +3,10 @@ package engine
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
+	"sort"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
@@ -18,7 +21,7 @@ import (
 // (inputs_prepare_users, which the fallback queries still read): the
 // calendar's unnest, anti-join and numbering took 0.35 s of a medium job's
 // 2 s, serially, for what is a loop over 255,000 rows.
-func loadCalendar(q queryFunc, in *Inputs, dend Day, filter string) error {
+func loadCalendar(q queryFunc, in *Inputs, dend Day, filter string, workers int) error {
 	var count []int64
 	if err := q("inputs_calendar_count", map[string]string{"user_filter": filter}, i64(&count)); err != nil {
 		return err
@@ -41,10 +44,6 @@ func loadCalendar(q queryFunc, in *Inputs, dend Day, filter string) error {
 	// user_id order below) and their dates (ascending): a lookup per ship
 	// date in a map of (user, day) was most of the calendar's Go time at
 	// large (4 M dates).
-	type userDay struct {
-		id  int64
-		day Day
-	}
 	skips := make([]userDay, len(skipUser))
 	for i, id := range skipUser {
 		skips[i] = userDay{id, skipDay[i]}
@@ -55,7 +54,6 @@ func loadCalendar(q queryFunc, in *Inputs, dend Day, filter string) error {
 		}
 		return cmp.Compare(a.day, b.day)
 	})
-	sk := 0 // the first skip not before the current user's next date
 	// The rows in user_id order: as they come (the snapshot stores users
 	// in that order), else through order.
 	var order []int32
@@ -74,58 +72,122 @@ func loadCalendar(q queryFunc, in *Inputs, dend Day, filter string) error {
 			return 0
 		})
 	}
-	d0 := in.D0
-	// The ship dates before skips bound the dates: their arrays are
-	// allocated once, at that size.
-	dates := 0
-	for i, c := range cadence {
-		if c <= 0 {
-			continue
-		}
-		if first := firstShip(next[i], Day(c), d0); first <= dend {
-			dates += int((dend-first)/Day(c)) + 1
-		}
+	r := &calRows{ids: ids, box: box, cadence: cadence, next: next, order: order, skips: skips, d0: in.D0, dend: dend}
+	// Two passes over ranges of the rows in user_id order, one goroutine
+	// per range: the first counts each range's shipping users and dates,
+	// the second writes them where the counts before it say, so the arrays
+	// are allocated once, at their size, and filled on every core.
+	parts := 1
+	if workers > 1 {
+		parts = max(1, min(workers, len(ids)/calendarPartRows))
 	}
-	in.UserID, in.BoxSize = make([]int64, 0, len(ids)), make([]int32, 0, len(ids))
-	in.ShipStart, in.ShipDay = make([]int32, 1, len(ids)+1), make([]Day, 0, dates)
-	var prev int64 // the previous row's user_id
-	for k := range ids {
-		i := k
-		if order != nil {
-			i = int(order[k])
+	users, dates, errs := make([]int, parts), make([]int, parts), make([]error, parts)
+	lo := func(p int) int { return p * len(ids) / parts }
+	each := func(f func(p int)) {
+		if parts == 1 {
+			f(0)
+			return
 		}
-		id := ids[i]
-		if k > 0 && prev == id {
-			return fmt.Errorf("engine input inputs_calendar: user %d has two rows (users.user_id must be unique)", id)
+		var wg sync.WaitGroup
+		for p := range parts {
+			wg.Go(func() { f(p) })
 		}
-		prev = id
-		c := Day(cadence[i])
+		wg.Wait()
+	}
+	each(func(p int) { users[p], dates[p], errs[p] = r.walk(lo(p), lo(p+1), nil, 0, 0) })
+	uoff, doff := make([]int, parts+1), make([]int, parts+1)
+	for p := range parts {
+		if errs[p] != nil {
+			return errs[p] // the first duplicate in user_id order
+		}
+		uoff[p+1], doff[p+1] = uoff[p]+users[p], doff[p]+dates[p]
+	}
+	if doff[parts] > math.MaxInt32 {
+		return fmt.Errorf("engine input inputs_calendar: %d ship dates, more than the engine indexes", doff[parts])
+	}
+	in.UserID, in.BoxSize = make([]int64, uoff[parts]), make([]int32, uoff[parts])
+	in.ShipStart, in.ShipDay = make([]int32, uoff[parts]+1), make([]Day, doff[parts])
+	each(func(p int) { r.walk(lo(p), lo(p+1), in, uoff[p], doff[p]) })
+	return nil
+}
+
+// calendarPartRows is the fewest users' rows a calendar goroutine takes
+// (a variable for the tests).
+var calendarPartRows = 16 << 10
+
+// calRows are the users' rows of the calendar (order: their user_id order,
+// nil when they come in it) and the skips in (user_id, day) order.
+type calRows struct {
+	ids          []int64
+	box, cadence []int32
+	next         []Day
+	order        []int32
+	skips        []userDay
+	d0, dend     Day
+}
+
+// userDay is a skipped ship date.
+type userDay struct {
+	id  int64
+	day Day
+}
+
+func (r *calRows) row(k int) int {
+	if r.order != nil {
+		return int(r.order[k])
+	}
+	return k
+}
+
+// walk visits the rows [lo, hi) in user_id order, counting the users that
+// ship in [d0, dend] and their dates, ascending; with in set it writes
+// them too, the users from uidx uoff and the dates from doff (ShipStart
+// of each user's successor). A user_id on two rows is an error.
+func (r *calRows) walk(lo, hi int, in *Inputs, uoff, doff int) (users, dates int, err error) {
+	if lo >= hi {
+		return 0, 0, nil
+	}
+	skips, dend := r.skips, r.dend
+	first := r.ids[r.row(lo)]
+	sk := sort.Search(len(skips), func(j int) bool { return skips[j].id >= first }) // the first skip not before the user's dates
+	for k := lo; k < hi; k++ {
+		i := r.row(k)
+		id := r.ids[i]
+		if k > 0 && r.ids[r.row(k-1)] == id {
+			return 0, 0, fmt.Errorf("engine input inputs_calendar: user %d has two rows (users.user_id must be unique)", id)
+		}
+		c := Day(r.cadence[i])
 		if c <= 0 {
 			// No schedule (the loader allows 1..90 only; SQL's integer
 			// division by zero is NULL, which ships nothing either).
 			continue
 		}
-		first := firstShip(next[i], c, d0)
 		for sk < len(skips) && skips[sk].id < id {
 			sk++
 		}
-		n := len(in.ShipDay)
-		for d := first; d <= dend; d += c {
+		n := dates
+		for d := firstShip(r.next[i], c, r.d0); d <= dend; d += c {
 			for sk < len(skips) && skips[sk].id == id && skips[sk].day < d {
 				sk++
 			}
 			if sk < len(skips) && skips[sk] == (userDay{id, d}) {
 				continue // skipped
 			}
-			in.ShipDay = append(in.ShipDay, d)
+			if in != nil {
+				in.ShipDay[doff+dates] = d
+			}
+			dates++
 		}
-		if len(in.ShipDay) > n {
-			in.UserID = append(in.UserID, id)
-			in.BoxSize = append(in.BoxSize, box[i])
-			in.ShipStart = append(in.ShipStart, int32(len(in.ShipDay)))
+		if dates > n {
+			if in != nil {
+				in.UserID[uoff+users] = id
+				in.BoxSize[uoff+users] = r.box[i]
+				in.ShipStart[uoff+users+1] = int32(doff + dates)
+			}
+			users++
 		}
 	}
-	return nil
+	return users, dates, nil
 }
 
 // firstShip is the first ship date not before d0 of a schedule from next

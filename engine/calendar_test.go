@@ -45,8 +45,17 @@ func TestCalendarEqualsSQL(t *testing.T) {
 		{D0: d0Test, Days: 28, UserID: 26, OnlyUser: true},
 		{D0: d0Test, Days: 28, Users: []int64{1, 7, 13, 5000}},
 	}
+	// The same on 3 goroutines, each a range of the users.
+	for _, c := range cases {
+		c.Threads = 3
+		cases = append(cases, c)
+	}
 	for i, opt := range cases {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			if opt.Threads == 3 {
+				defer func(n int) { calendarPartRows = n }(calendarPartRows)
+				calendarPartRows = 64
+			}
 			opt.Policy, opt.NoSidecar = policy.Default(), true
 			in, err := LoadInputs(ctx, db, opt)
 			if err != nil {
@@ -154,8 +163,26 @@ func TestCalendarRowOrder(t *testing.T) {
 	if err := DeriveTables(ctx, db); err != nil {
 		t.Fatal(err)
 	}
+	defer func(n int) { calendarPartRows = n }(calendarPartRows)
+	calendarPartRows = 100
 	opt := LoadOptions{D0: d0Test, Days: 28, Policy: policy.Default(), NoSidecar: true}
-	load := func() (*Inputs, error) { return LoadInputs(ctx, db, opt) }
+	load := func() (*Inputs, error) {
+		// On one goroutine and on 4 (each a range of the users): the same.
+		one := opt
+		one.Threads = 1
+		a, err := LoadInputs(ctx, db, one)
+		four := opt
+		four.Threads = 4
+		b, err4 := LoadInputs(ctx, db, four)
+		if (err == nil) != (err4 == nil) || err != nil && err.Error() != err4.Error() {
+			t.Fatalf("1 goroutine: %v, 4: %v", err, err4)
+		}
+		if err == nil && (!slices.Equal(a.UserID, b.UserID) || !slices.Equal(a.BoxSize, b.BoxSize) ||
+			!slices.Equal(a.ShipStart, b.ShipStart) || !slices.Equal(a.ShipDay, b.ShipDay)) {
+			t.Fatal("the calendar on 4 goroutines differs from 1's")
+		}
+		return a, err
+	}
 	sorted, err := load()
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +211,8 @@ func TestCalendarRowOrder(t *testing.T) {
 			len(sorted.UserID), len(shuffled.UserID), len(sorted.ShipDay), len(shuffled.ShipDay))
 	}
 	for _, order := range []string{"user_id", "hash(user_id * 31)"} {
-		if _, err := db.Exec(ctx, `CREATE OR REPLACE TABLE users AS SELECT * FROM (SELECT * FROM users UNION ALL (SELECT * FROM users WHERE status = 'active' ORDER BY user_id LIMIT 1)) ORDER BY `+order); err != nil {
+		if _, err := db.Exec(ctx, `CREATE OR REPLACE TABLE users AS SELECT * FROM (SELECT * FROM users UNION ALL (SELECT * FROM users WHERE status = 'active' ORDER BY user_id LIMIT 1)
+			UNION ALL (SELECT * FROM users WHERE status = 'active' ORDER BY user_id LIMIT 1 OFFSET 700)) ORDER BY `+order); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := load(); err == nil || !strings.Contains(err.Error(), "has two rows") {

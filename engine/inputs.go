@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -201,7 +202,11 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 	// core), else after them. It fills only the users' calendar fields.
 	calendar := func(q queryFunc) error {
 		t1 := time.Now()
-		if err := loadCalendar(q, in, dend, filter); err != nil {
+		workers := opt.Threads
+		if workers <= 0 {
+			workers = runtime.GOMAXPROCS(0)
+		}
+		if err := loadCalendar(q, in, dend, filter, workers); err != nil {
 			return err
 		}
 		logger.Debug("engine input", "query", "calendar", "seconds", time.Since(t1).Seconds(), "users", len(in.UserID), "boxes", len(in.ShipDay))
