@@ -64,15 +64,7 @@ func TestArrowRoundTrip(t *testing.T) {
 // work (they live in the in-memory catalog), and writes are refused.
 func TestSnapshotIsReadOnly(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "s.duckdb")
-	w, err := OpenFile(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Exec(ctx, "CREATE TABLE base AS SELECT range::BIGINT AS v FROM range(5)"); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
+	path := baseSnapshot(t)
 
 	d, err := OpenSnapshot(ctx, path, Options{})
 	if err != nil {
@@ -96,6 +88,22 @@ func TestSnapshotIsReadOnly(t *testing.T) {
 	}
 }
 
+// baseSnapshot writes a database file holding table base (v = 0..4) and
+// returns its path.
+func baseSnapshot(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "s.duckdb")
+	w, err := OpenFile(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.Exec(context.Background(), "CREATE TABLE base AS SELECT range::BIGINT AS v FROM range(5)"); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func TestClean(t *testing.T) {
 	if Clean(nil) != nil {
 		t.Fatal("Clean(nil) != nil")
@@ -110,15 +118,7 @@ func TestClean(t *testing.T) {
 // open.
 func TestSide(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "s.duckdb")
-	w, err := OpenFile(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Exec(ctx, "CREATE TABLE base AS SELECT range::BIGINT AS v FROM range(5)"); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
+	path := baseSnapshot(t)
 
 	d, err := OpenSnapshot(ctx, path, Options{Threads: 2})
 	if err != nil {

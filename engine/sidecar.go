@@ -159,17 +159,12 @@ func WriteSidecar(ctx context.Context, db DB, path, loadID string) (err error) {
 	}); err != nil {
 		return fmt.Errorf("sidecar: catalogue: %w", err)
 	}
-	if err := db.QueryArrow(ctx, queries.Get("sidecar_categories"), func(rec arrow.RecordBatch) (err error) {
-		cats, err = appendString(cats, rec.ColumnName(0), rec.Column(0))
-		return err
-	}); err != nil {
+	cats, err = queryStrings(ctx, db, "sidecar_categories")
+	if err != nil {
 		return fmt.Errorf("sidecar: categories: %w", err)
 	}
-	var tags []string
-	if err := db.QueryArrow(ctx, queries.Get("sidecar_tags"), func(rec arrow.RecordBatch) (err error) {
-		tags, err = appendString(tags, rec.ColumnName(0), rec.Column(0))
-		return err
-	}); err != nil {
+	tags, err := queryStrings(ctx, db, "sidecar_tags")
+	if err != nil {
 		return fmt.Errorf("sidecar: tags: %w", err)
 	}
 	if len(snackIDs) > 1<<16 {
@@ -1064,4 +1059,13 @@ func (c *cursor) u64(i int64) (uint64, error) {
 		return 0, err
 	}
 	return binary.LittleEndian.Uint64(b), nil
+}
+
+// queryStrings reads the first column of the named query, a text column.
+func queryStrings(ctx context.Context, db DB, name string) (out []string, err error) {
+	err = db.QueryArrow(ctx, queries.Get(name), func(rec arrow.RecordBatch) (err error) {
+		out, err = appendString(out, rec.ColumnName(0), rec.Column(0))
+		return err
+	})
+	return out, err
 }
