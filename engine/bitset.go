@@ -1,6 +1,9 @@
 package engine
 
-import "math/bits"
+import (
+	"math/bits"
+	"sync/atomic"
+)
 
 // bitset is a fixed-size set of snack indexes, one bit per sidx.
 type bitset []uint64
@@ -31,6 +34,19 @@ func (b bitset) andCount(o bitset) int {
 func (b bitset) and(o bitset) {
 	for i := range b {
 		b[i] &= o[i]
+	}
+}
+
+// clearLive is clear for a set that other goroutines read with andLive
+// meanwhile.
+func (b bitset) clearLive(i int32) { atomic.AndUint64(&b[i>>6], ^(1 << (uint(i) & 63))) }
+
+// andLive is and with o read word by word atomically, while one goroutine
+// may be clearing o's bits (clearLive): b ends up a subset of b ∩ o as the
+// read starts and a superset of b ∩ o as it ends.
+func (b bitset) andLive(o bitset) {
+	for i := range b {
+		b[i] &= atomic.LoadUint64(&o[i])
 	}
 }
 

@@ -12,7 +12,10 @@ type stock struct {
 	lotStart  []int32 // CSR over lots by sidx
 	cursor    []int32 // per snack: first usable lot that may still hold units
 	left      []int64 // per snack: usable units left on the current date
-	has       bitset  // snacks with left > 0
+	// has is the snacks with left > 0. A unit taken clears a bit
+	// atomically: the greedy's next date reads has (andLive) while the
+	// current date's commit takes units (allocate.go).
+	has bitset
 }
 
 func newStock(in *Inputs, minShelf int) *stock {
@@ -71,7 +74,7 @@ func (st *stock) take(s int32) int32 {
 	st.remaining[i]--
 	st.left[s]--
 	if st.left[s] == 0 {
-		st.has.clear(s)
+		st.has.clearLive(s)
 	}
 	return i
 }
@@ -92,7 +95,7 @@ func (st *stock) takeUpTo(s int32, n int64) int64 {
 	st.cursor[s] = i
 	st.left[s] -= got
 	if st.left[s] == 0 {
-		st.has.clear(s)
+		st.has.clearLive(s)
 	}
 	return got
 }
