@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -48,25 +49,39 @@ func (e *engine) greedyBox(w *worker, di int, boxes *DateBoxes, i int, st *stock
 	return count
 }
 
-// greedyCommit is the sequential half of the greedy for one date: users in the greedy's
-// order keep their precomputed box, or choose again when stock ran out
-// under it, and take their units.
-func (e *engine) greedyCommit(di int, boxes *DateBoxes, workers []*worker, st *stock, count []int32) {
-	n := len(boxes.Users)
-	order := make([]int32, n)
+// greedyOrder is the order in which a date's users take their units:
+// by count (the number of their eligible snacks with stock at the start
+// of the date), then user_id (the users are in uidx order).
+func greedyOrder(count []int32) []int32 {
+	order := make([]int32, len(count))
 	for i := range order {
 		order[i] = int32(i)
 	}
-	// Users are in uidx (user_id) order, so the index breaks count ties.
 	slices.SortFunc(order, func(a, b int32) int {
 		if count[a] != count[b] {
 			return int(count[a] - count[b])
 		}
 		return int(a - b)
 	})
+	return order
+}
+
+// greedyCommit is the sequential half of the greedy for one date: users in the greedy's
+// order keep their precomputed box, or choose again when stock ran out
+// under it, and take their units. With share (nil: none), other workers
+// choose again ahead of it the boxes gone stale (helpCommit).
+func (e *engine) greedyCommit(di int, boxes *DateBoxes, workers []*worker, st *stock, count []int32, share *commitShare) {
+	order := greedyOrder(count)
+	if share != nil {
+		share.begin(order)
+		defer share.end()
+	}
 
 	w := workers[0]
-	for _, i := range order {
+	for p, i := range order {
+		if share != nil {
+			share.take(p)
+		}
 		u := boxes.Users[i]
 		off := boxes.Slot[i]
 		lines := boxes.Snack[off : off+boxes.Filled[i]]
@@ -94,9 +109,158 @@ func (e *engine) greedyCommit(di int, boxes *DateBoxes, workers []*worker, st *s
 		}
 		for j, s := range lines {
 			boxes.Lot[off+int32(j)] = st.take(s)
+			if share != nil && st.left[s] == 0 {
+				share.soldOut()
+			}
 		}
 		e.remember(u, boxes.Day, lines)
 	}
+}
+
+// commitShare lets idle workers help a date's commit (greedyCommit): late
+// in a horizon, when popular snacks sell out, many of a date's boxes go
+// stale under the commit and were chosen again on its one core (20-36 ms
+// of a late medium date's 35-45, the other core idle once the next
+// date's boxes were chosen). Each time a snack sells out, a helper walks
+// the commit's order from a little ahead of it and chooses again, against
+// the stock as the commit leaves it at that moment, each box that has a
+// sold-out snack by then. That stock holds every snack the box's user can
+// have at its turn (within a date, stock only shrinks), so by the
+// argument above the box the helper chose is the user's at its turn
+// whenever all its snacks still have stock then; the commit checks
+// exactly that, as for any box, and chooses again itself otherwise.
+//
+// A position of the order is held by one side at a time: a helper holds
+// it (slotChoosing) while it reads and rewrites the user's slot, and the
+// commit takes it (slotTaken) before reading it; a helper leaves it free,
+// or chosen when it chose the box again.
+type commitShare struct {
+	ready chan struct{} // closed once order is set
+	over  chan struct{} // closed when the commit ends
+	wake  chan struct{} // a snack sold out (one pending signal at most)
+	order []int32
+	pos   atomic.Int64 // the commit's position in order
+	state []atomic.Uint32
+}
+
+const (
+	slotFree uint32 = iota
+	slotChoosing
+	slotChosen
+	slotTaken
+)
+
+// commitLead is how far ahead of the commit a helper starts: the commit
+// passes a position in well under a microsecond when it keeps the box,
+// and a box takes a helper a few.
+const commitLead = 64
+
+func newCommitShare() *commitShare {
+	return &commitShare{ready: make(chan struct{}), over: make(chan struct{}), wake: make(chan struct{}, 1)}
+}
+
+// begin publishes the commit's order to the helpers.
+func (sh *commitShare) begin(order []int32) {
+	sh.order = order
+	sh.state = make([]atomic.Uint32, len(order))
+	close(sh.ready)
+}
+
+// end tells the helpers the commit is over.
+func (sh *commitShare) end() { close(sh.over) }
+
+// soldOut tells the helpers a snack sold out.
+func (sh *commitShare) soldOut() {
+	select {
+	case sh.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take claims position p for the commit, waiting for a helper that holds
+// it.
+func (sh *commitShare) take(p int) {
+	sh.pos.Store(int64(p))
+	st := &sh.state[p]
+	for !st.CompareAndSwap(slotFree, slotTaken) && !st.CompareAndSwap(slotChosen, slotTaken) {
+		runtime.Gosched()
+	}
+}
+
+// helpCommit is a helper of date di's commit (see commitShare) until the
+// commit ends: a pass over the positions ahead of it each time a snack
+// sold out.
+func (e *engine) helpCommit(w *worker, di int, boxes *DateBoxes, st *stock, sh *commitShare) {
+	<-sh.ready
+	for {
+		select {
+		case <-sh.wake:
+		case <-sh.over:
+			return
+		}
+		e.helpPass(w, di, boxes, st, sh)
+	}
+}
+
+// helpPass chooses again, against the stock of the moment, every box from
+// commitLead positions ahead of the commit on that has a sold-out snack
+// and that the commit has not taken; it returns how many it chose.
+func (e *engine) helpPass(w *worker, di int, boxes *DateBoxes, st *stock, sh *commitShare) int {
+	order := sh.order
+	chosen := 0
+	for p := int(sh.pos.Load()) + commitLead; p < len(order); p++ {
+		if at := int(sh.pos.Load()) + commitLead; p < at {
+			p = at // the commit caught up
+			if p >= len(order) {
+				break
+			}
+		}
+		ps := &sh.state[p]
+		was := slotFree
+		if !ps.CompareAndSwap(slotFree, slotChoosing) {
+			if was = slotChosen; !ps.CompareAndSwap(slotChosen, slotChoosing) {
+				continue // the commit's
+			}
+		}
+		i := order[p]
+		off := boxes.Slot[i]
+		stale := false
+		for _, s := range boxes.Snack[off : off+boxes.Filled[i]] {
+			if !st.has.hasLive(s) {
+				stale = true
+				break
+			}
+		}
+		if !stale {
+			ps.Store(was)
+			continue
+		}
+		u := boxes.Users[i]
+		w.prepare(u)
+		w.eligible(u, di, boxes.Day, w.elig)
+		w.elig.andLive(st.has)
+		w.choose(u, boxes.Day, w.elig, &w.box)
+		e.record(boxes, int(i), &w.box, nil)
+		ps.Store(slotChosen)
+		chosen++
+	}
+	return chosen
+}
+
+// greedyCommitHelped commits date di (no next date to choose) on
+// workers[0] with workers[1:] helping it.
+func (e *engine) greedyCommitHelped(di int, boxes *DateBoxes, workers []*worker, st *stock, count []int32) {
+	if len(workers) == 1 || e.trace != nil {
+		e.greedyCommit(di, boxes, workers, st, count, nil)
+		return
+	}
+	share := newCommitShare()
+	var wg sync.WaitGroup
+	for _, w := range workers[1:] {
+		wg.Go(func() { e.helpCommit(w, di, boxes, st, share) })
+	}
+	e.greedyCommit(di, boxes, workers, st, count, share)
+	wg.Wait()
 }
 
 // The greedy's dates overlap: while one date's boxes are committed (the
@@ -158,7 +322,7 @@ func (e *engine) assignDates(ctx context.Context, dates []DateBoxes, workers []*
 			alloc(&dates[di+1])
 			ahead = e.greedyCommitAhead(di, dates, workers, st, count, spent)
 		} else {
-			e.greedyCommit(di, boxes, workers, st, count)
+			e.greedyCommitHelped(di, boxes, workers, st, count)
 		}
 		done += len(boxes.Users)
 		if progress != nil {
@@ -212,15 +376,17 @@ func (e *engine) greedyCommitAhead(di int, dates []DateBoxes, workers []*worker,
 			}
 		}
 	}
+	// The workers choosing ahead help the commit when no box is left to
+	// choose: the day before a small date, and late in the horizon.
+	share := newCommitShare()
 	var wg sync.WaitGroup
 	for _, w := range workers[1:] {
-		wg.Add(1)
-		go func(w *worker) {
-			defer wg.Done()
+		wg.Go(func() {
 			work(w)
-		}(w)
+			e.helpCommit(w, di, &dates[di], st, share)
+		})
 	}
-	e.greedyCommit(di, &dates[di], workers, st, count)
+	e.greedyCommit(di, &dates[di], workers, st, count, share)
 	work(workers[0])
 	wg.Wait()
 	return a

@@ -37,6 +37,12 @@ func (b bitset) and(o bitset) {
 	}
 }
 
+// hasLive is has for a set that another goroutine clears meanwhile
+// (clearLive).
+func (b bitset) hasLive(i int32) bool {
+	return atomic.LoadUint64(&b[i>>6])&(1<<(uint(i)&63)) != 0
+}
+
 // clearLive is clear for a set that other goroutines read with andLive
 // meanwhile.
 func (b bitset) clearLive(i int32) { atomic.AndUint64(&b[i>>6], ^(1 << (uint(i) & 63))) }

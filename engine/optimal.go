@@ -787,7 +787,7 @@ func (e *engine) optimalDate(ctx context.Context, di int, boxes *DateBoxes, work
 	}
 	if !contested {
 		// Every user takes its best box: the greedy commits exactly these.
-		e.greedyCommit(di, boxes, workers, st, greedyCount())
+		e.greedyCommit(di, boxes, workers, st, greedyCount(), nil)
 		c := o.certify(boxes, workers)
 		c.Status = StatusUncontested
 		c.Seconds = time.Since(start).Seconds()
@@ -823,7 +823,7 @@ func (e *engine) optimalDate(ctx context.Context, di int, boxes *DateBoxes, work
 		o.repaired = repaired
 	}
 	if reason != "" {
-		e.greedyCommit(di, boxes, workers, st, greedyCount())
+		e.greedyCommit(di, boxes, workers, st, greedyCount(), nil)
 		c := o.certify(boxes, workers)
 		c.Status = reason
 		c.Seconds = time.Since(start).Seconds()
