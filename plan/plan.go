@@ -91,6 +91,9 @@ type Outcome struct {
 	// RunDir and OutDir are empty then).
 	Part    *shard.PartManifest
 	PartDir string
+	// Threads is the job's Request.Threads (0: every core), for the work
+	// its summary does.
+	Threads int
 }
 
 // Execute runs the job described by req in home.
@@ -201,7 +204,7 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 	}
 
 	stage("writing results")
-	out := &Outcome{Result: res}
+	out := &Outcome{Result: res, Threads: req.Threads}
 	if req.Shard.Sharded() {
 		out.Part, out.PartDir, err = writePart(ctx, db, req, name, res, started, timings)
 		if err != nil {

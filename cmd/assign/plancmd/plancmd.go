@@ -10,7 +10,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
+	"sync"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
@@ -286,7 +289,7 @@ func PrintSummary(w io.Writer, out *plan.Outcome, top int) {
 	PrintResultTables(w, out, top)
 	m := out.Manifest
 	if out.Result.Mode == engine.Assign {
-		printStock(w, out.Result)
+		printStock(w, out.Result, out.Threads)
 	}
 	fmt.Fprintln(w)
 	if out.RunDir != "" {
@@ -395,31 +398,12 @@ func abs(x float64) float64 {
 }
 
 // printStock summarises a run's stock use: units and score assigned, lots
-// touched, and usable units left after the horizon.
-func printStock(w io.Writer, res *engine.Result) {
+// touched, and usable units left after the horizon. The score's sum takes
+// the dates on up to threads goroutines (0: every core): one pass over
+// medium's 3.2 M lines was 14-17 ms on one core at the end of the job.
+func printStock(w io.Writer, res *engine.Result, threads int) {
 	in := res.Inputs
-	// Neumaier's compensated sum: a plain running sum over millions of
-	// lines drifts by ~1e-5 at medium, enough to print a total above an
-	// optimal run's certified bound that it in fact equals.
-	var score, comp float64
-	var units int64
-	for _, date := range res.Dates {
-		for i := range date.Users {
-			off := date.Slot[i]
-			for j := int32(0); j < date.Filled[i]; j++ {
-				v := date.Score[off+j]
-				t := score + v
-				if abs(score) >= abs(v) {
-					comp += (score - t) + v
-				} else {
-					comp += (v - t) + score
-				}
-				score = t
-				units++
-			}
-		}
-	}
-	score += comp
+	units, score := assignedTotals(res, threads)
 	lots := 0
 	for l := range in.LotID {
 		for _, t := range res.LotTaken {
@@ -435,6 +419,59 @@ func printStock(w io.Writer, res *engine.Result) {
 	}
 	fmt.Fprintf(w, "\nStock: %d units taken from %d of %d lots; %d units left in all lots.\n", units, lots, len(in.LotID), left)
 	fmt.Fprintf(w, "Total score of assigned lines: %.6f\n", score)
+}
+
+// assignedTotals is the number of a run's box lines and the sum of their
+// scores, by Neumaier's compensated sum: a plain running sum over millions
+// of lines drifts by ~1e-5 at medium, enough to print a total above an
+// optimal run's certified bound that it in fact equals. Each date's lines
+// are summed apart (on up to threads goroutines, 0: every core), then the
+// dates in order, so the total does not depend on threads.
+func assignedTotals(res *engine.Result, threads int) (units int64, score float64) {
+	type part struct {
+		sum, comp float64
+		n         int64
+	}
+	parts := make([]part, len(res.Dates))
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(threads, len(parts)) {
+		wg.Go(func() {
+			for d := int(next.Add(1)) - 1; d < len(parts); d = int(next.Add(1)) - 1 {
+				date := &res.Dates[d]
+				p := &parts[d]
+				for i := range date.Users {
+					off := date.Slot[i]
+					for _, v := range date.Score[off : off+date.Filled[i]] {
+						p.sum, p.comp = neumaier(p.sum, p.comp, v)
+					}
+					p.n += int64(date.Filled[i])
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var comp float64
+	for _, p := range parts {
+		score, comp = neumaier(score, comp, p.sum)
+		comp += p.comp
+		units += p.n
+	}
+	return units, score + comp
+}
+
+// neumaier adds v to the running sum s with compensation c.
+func neumaier(s, c, v float64) (float64, float64) {
+	t := s + v
+	if abs(s) >= abs(v) {
+		c += (s - t) + v
+	} else {
+		c += (v - t) + s
+	}
+	return t, c
 }
 
 // DefaultGapTolerancePct is --gap-tolerance's default, in percent.
