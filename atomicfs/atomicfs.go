@@ -78,27 +78,63 @@ type File struct {
 	*os.File
 	final string
 	done  bool
-	// unsynced counts the bytes written since the disk writes were last
-	// started (see Write).
+	// unsynced counts the bytes written since the last background flush
+	// started (see Write); flushing, when not nil, is closed when that
+	// flush is over, and flushErr is its error.
 	unsynced int64
+	flushing chan struct{}
+	flushErr error
 }
 
-// writebackChunk is how many bytes a File takes before it starts their
-// disk writes.
-const writebackChunk = 4 << 20
+// flushChunk is how many bytes a File takes before it flushes them to disk
+// in the background.
+const flushChunk = 4 << 20
 
-// Write writes p to the file. Every writebackChunk bytes it starts the
-// disk writes of what was written (on Linux), so that they run while the
-// rest is produced and Commit's fsync waits for the last few megabytes
-// only: it took 27 ms at the end of a medium preassign for the 30 MB of
-// boxes, with nothing left to overlap it.
+// Write writes p to the file. Every flushChunk bytes, when no flush is
+// under way, it flushes what was written to disk in the background
+// (fdatasync on Linux), so that the disk writes and the file system's
+// journal commits run while the rest is produced and Commit's fsync has
+// little left to do. Only starting the writes (sync_file_range) left the
+// fsync of a medium run's 20 MB of boxes at 17-30 ms, waited for at the
+// end of the job with nothing left to overlap it; after background
+// flushes it takes well under a millisecond.
 func (f *File) Write(p []byte) (int, error) {
 	n, err := f.File.Write(p)
-	if f.unsynced += int64(n); f.unsynced >= writebackChunk {
-		startWriteback(f.File)
+	if f.unsynced += int64(n); f.unsynced >= flushChunk && !f.flushBusy() {
 		f.unsynced = 0
+		done := make(chan struct{})
+		f.flushing = done
+		go func() {
+			defer close(done)
+			if err := datasync(f.File); err != nil && f.flushErr == nil {
+				f.flushErr = err
+			}
+		}()
 	}
 	return n, err
+}
+
+// flushBusy reports whether a background flush is under way.
+func (f *File) flushBusy() bool {
+	if f.flushing == nil {
+		return false
+	}
+	select {
+	case <-f.flushing:
+		return false
+	default:
+		return true
+	}
+}
+
+// waitFlush waits for the background flush and returns the first error
+// of any: a write error the kernel reported to a background flush is not
+// reported again to the final fsync.
+func (f *File) waitFlush() error {
+	if f.flushing != nil {
+		<-f.flushing
+	}
+	return f.flushErr
 }
 
 // Create starts writing the file that will appear at path on Commit.
@@ -128,6 +164,11 @@ func (f *File) Commit() error {
 	}
 	f.done = true
 	tmp := f.Name()
+	if err := f.waitFlush(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return pathErr("write", f.final, err)
+	}
 	if err := f.Sync(); err != nil {
 		f.Close()
 		os.Remove(tmp)
@@ -150,6 +191,7 @@ func (f *File) Abort() {
 		return
 	}
 	f.done = true
+	f.waitFlush()
 	f.Close()
 	os.Remove(f.Name())
 }

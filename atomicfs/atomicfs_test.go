@@ -1,6 +1,7 @@
 package atomicfs
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -174,5 +175,55 @@ func TestDirPublish(t *testing.T) {
 	}
 	if _, err := NewDirAt(filepath.Join(parent, ".tmp-x"), filepath.Join(parent, "x")); !errors.Is(err, os.ErrExist) {
 		t.Fatalf("a second reservation of the same temporary folder: %v", err)
+	}
+}
+
+// TestLargeFileFlushesInBackground: a file written in many pieces past
+// several flushChunks (background flushes under way while it is written,
+// and at Commit or Abort) commits whole, or aborts leaving nothing.
+func TestLargeFileFlushesInBackground(t *testing.T) {
+	dir := t.TempDir()
+	piece := bytes.Repeat([]byte("0123456789abcdef"), 1<<12) // 64 KiB
+	n := 3*flushChunk/len(piece) + 5
+	write := func(name string) *File {
+		f, err := Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			piece[0] = byte(i)
+			if _, err := f.Write(piece); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if f.flushing == nil {
+			t.Fatalf("%d bytes written and no background flush started", n*len(piece))
+		}
+		return f
+	}
+	f := write("kept")
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "kept"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n*len(piece) {
+		t.Fatalf("%d bytes committed, want %d", len(got), n*len(piece))
+	}
+	for i := range n {
+		if got[i*len(piece)] != byte(i) {
+			t.Fatalf("piece %d starts with %d", i, got[i*len(piece)])
+		}
+	}
+	f = write("dropped")
+	f.Abort()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != "kept" {
+		t.Fatalf("after an abort the folder holds %v", entries)
 	}
 }

@@ -6,9 +6,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// startWriteback starts the disk writes of f's dirty pages without waiting
-// for them (a hint: an error changes nothing, Commit's fsync still flushes
-// everything).
-func startWriteback(f *os.File) {
-	_ = unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+// datasync flushes f's data (and the metadata needed to read it) to disk.
+func datasync(f *os.File) error {
+	for {
+		err := unix.Fdatasync(int(f.Fd()))
+		if err != unix.EINTR {
+			if err != nil {
+				return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
+			}
+			return nil
+		}
+	}
 }
