@@ -242,6 +242,11 @@ func runOptimal(ctx context.Context, in *Inputs, opt Options) (*Result, error) {
 	gopt := opt
 	gopt.Allocator = Greedy
 	gopt.Trace = nil
+	// The greedy runs on one goroutine: the optimal run keeps the cores
+	// busy, and the greedy's own parallel machinery (a date chosen ahead
+	// during a commit, helpers of the commit) is extra work there, 7 % of
+	// the job's CPU on scarce medium, for a plan needed only at the end.
+	gopt.Threads = 1
 	if progress := opt.Progress; progress != nil {
 		// The two runs' dates done, together, out of twice the dates.
 		var mu sync.Mutex
