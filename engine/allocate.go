@@ -86,14 +86,7 @@ func (e *engine) greedyCommit(di int, boxes *DateBoxes, workers []*worker, st *s
 		off := boxes.Slot[i]
 		lines := boxes.Snack[off : off+boxes.Filled[i]]
 		traced := e.trace != nil && e.trace.matches(e.in, u, boxes.Day)
-		stale := false
-		for _, s := range lines {
-			if !st.has.has(s) {
-				stale = true
-				break
-			}
-		}
-		if stale || traced {
+		if !st.has.allIn(lines) || traced {
 			w.prepare(u)
 			w.eligible(u, di, boxes.Day, w.elig)
 			if traced {
@@ -224,14 +217,7 @@ func (e *engine) helpPass(w *worker, di int, boxes *DateBoxes, st *stock, sh *co
 		}
 		i := order[p]
 		off := boxes.Slot[i]
-		stale := false
-		for _, s := range boxes.Snack[off : off+boxes.Filled[i]] {
-			if !st.has.hasLive(s) {
-				stale = true
-				break
-			}
-		}
-		if !stale {
+		if st.has.allInLive(boxes.Snack[off : off+boxes.Filled[i]]) {
 			ps.Store(was)
 			continue
 		}
@@ -420,14 +406,7 @@ func (e *engine) greedyFinish(di int, boxes *DateBoxes, workers []*worker, st *s
 			// is chosen again here, as greedyChoose would have: left to
 			// the commit, it would be chosen there, on one core.
 			off := boxes.Slot[i]
-			stale := false
-			for _, s := range boxes.Snack[off : off+boxes.Filled[i]] {
-				if !st.has.has(s) {
-					stale = true
-					break
-				}
-			}
-			if !stale {
+			if st.has.allIn(boxes.Snack[off : off+boxes.Filled[i]]) {
 				return
 			}
 		}

@@ -37,10 +37,25 @@ func (b bitset) and(o bitset) {
 	}
 }
 
-// hasLive is has for a set that another goroutine clears meanwhile
+// allIn reports whether every one of snacks is in b.
+func (b bitset) allIn(snacks []int32) bool {
+	for _, s := range snacks {
+		if !b.has(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// allInLive is allIn for a set that another goroutine clears meanwhile
 // (clearLive).
-func (b bitset) hasLive(i int32) bool {
-	return atomic.LoadUint64(&b[i>>6])&(1<<(uint(i)&63)) != 0
+func (b bitset) allInLive(snacks []int32) bool {
+	for _, s := range snacks {
+		if atomic.LoadUint64(&b[s>>6])&(1<<(uint(s)&63)) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // clearLive is clear for a set that other goroutines read with andLive
