@@ -277,6 +277,9 @@ type greedyAhead struct {
 	elig   []uint64 // per user of the date, its eligible set (stock aside)
 	words  int
 	chosen []bool // false: the user is chosen after the commit
+	// soldOut is the snacks the commit was expected to sell out, left out
+	// of the boxes chosen ahead (see greedyCommitAhead).
+	soldOut bitset
 }
 
 // assignDates runs the greedy over every date, overlapping each date's
@@ -337,6 +340,7 @@ func (e *engine) greedyCommitAhead(di int, dates []DateBoxes, workers []*worker,
 	a.elig = slices.Grow(a.elig, n*words)[:n*words]
 	a.chosen = slices.Grow(a.chosen, n)[:n]
 	clear(a.chosen)
+	a.soldOut = e.expectSoldOut(&dates[di], st, a.soldOut)
 	day := dates[di].Day
 	const chunk = 256
 	var claim atomic.Int64
@@ -356,6 +360,7 @@ func (e *engine) greedyCommitAhead(di int, dates []DateBoxes, workers []*worker,
 				w.eligible(u, di+1, next.Day, w.elig)
 				copy(a.elig[i*words:(i+1)*words], w.elig)
 				w.elig.andLive(st.has)
+				w.elig.andNot(a.soldOut)
 				w.choose(u, next.Day, w.elig, &w.box)
 				e.record(next, i, &w.box, nil)
 				a.chosen[i] = true
@@ -376,6 +381,33 @@ func (e *engine) greedyCommitAhead(di int, dates []DateBoxes, workers []*worker,
 	work(workers[0])
 	wg.Wait()
 	return a
+}
+
+// expectSoldOut returns, in dst (reused), the snacks that date boxes'
+// commit is expected to sell out: those its boxes, as chosen before the
+// commit, ask for as many units of as are left. The next date's boxes are
+// chosen ahead without them: with them, 3.5-4.7 % of a medium horizon's
+// boxes were chosen ahead with a snack sold out by the next date and had
+// to be chosen again. A box chosen without them is still chosen against
+// a superset of its user's eligible snacks with stock at the next date
+// (the argument of the commit) unless an expected snack kept stock and
+// the user may have it; greedyFinish chooses such boxes again.
+func (e *engine) expectSoldOut(boxes *DateBoxes, st *stock, dst bitset) bitset {
+	demand := make([]int32, len(st.left))
+	for i := range boxes.Users {
+		off := boxes.Slot[i]
+		for _, s := range boxes.Snack[off : off+boxes.Filled[i]] {
+			demand[s]++
+		}
+	}
+	dst = slices.Grow(dst[:0], len(st.has))[:len(st.has)]
+	clear(dst)
+	for s, d := range demand {
+		if d > 0 && int64(d) >= st.left[s] {
+			dst.set(int32(s))
+		}
+	}
+	return dst
 }
 
 // shipsOn reports whether user u ships on day d.
@@ -399,14 +431,20 @@ func (e *engine) greedyFinish(di int, boxes *DateBoxes, workers []*worker, st *s
 	n := len(boxes.Users)
 	count := make([]int32, n)
 	words := a.words
+	// The snacks expected to sell out that still have stock: a box chosen
+	// without them is chosen again when its user may have one.
+	wrong := slices.Clone(a.soldOut)
+	wrong.and(st.has)
+	anyWrong := wrong.count() > 0
 	e.parallel(n, workers, func(w *worker, i int) {
 		if a.chosen[i] {
-			count[i] = int32(bitset(a.elig[i*words : (i+1)*words]).andCount(st.has))
+			elig := bitset(a.elig[i*words : (i+1)*words])
+			count[i] = int32(elig.andCount(st.has))
 			// A box with a snack out of stock at the start of the date
 			// is chosen again here, as greedyChoose would have: left to
 			// the commit, it would be chosen there, on one core.
 			off := boxes.Slot[i]
-			if st.has.allIn(boxes.Snack[off : off+boxes.Filled[i]]) {
+			if st.has.allIn(boxes.Snack[off:off+boxes.Filled[i]]) && (!anyWrong || elig.andCount(wrong) == 0) {
 				return
 			}
 		}

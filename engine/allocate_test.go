@@ -111,3 +111,74 @@ func TestHelpPass(t *testing.T) {
 		t.Fatalf("the commit's take left state %d", s)
 	}
 }
+
+// TestFinishWrongSoldOut: boxes chosen ahead without the snacks the
+// commit was expected to sell out are chosen again at the date's start
+// when an expected snack kept its stock and the user may have it, and
+// the date's boxes are then greedyChoose's exactly.
+func TestFinishWrongSoldOut(t *testing.T) {
+	p := policy.Default()
+	in := syntheticInputs(t, 8000, 120, 2, d0Test, 7, p)
+	e, err := newEngine(in, Options{Policy: p, Mode: Assign, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dates := make([]DateBoxes, in.Days)
+	for di := range dates {
+		dates[di].Day = in.D0 + Day(di)
+	}
+	e.placeUsers(dates)
+	di := slices.IndexFunc(dates, func(d DateBoxes) bool { return len(d.Users) > 200 })
+	if di < 0 {
+		t.Fatal("no date with enough users")
+	}
+	alloc := func(boxes *DateBoxes) {
+		boxes.Slot = make([]int32, len(boxes.Users)+1)
+		for i, u := range boxes.Users {
+			boxes.Slot[i+1] = boxes.Slot[i] + in.BoxSize[u]
+		}
+		m := boxes.Slot[len(boxes.Users)]
+		boxes.Filled, boxes.Snack, boxes.Score, boxes.Requested, boxes.Lot = make([]int32, len(boxes.Users)), make([]int32, m), make([]float64, m), make([]bool, m), make([]int32, m)
+	}
+	workers := []*worker{e.newWorker(), e.newWorker()}
+	st := newStock(in, p.MinShelfDays)
+	st.begin(dates[di].Day)
+
+	// The boxes as greedyChoose makes them, and the snack most of them hold.
+	want := DateBoxes{Day: dates[di].Day, Users: dates[di].Users}
+	alloc(&want)
+	wantCount := e.greedyChoose(di, &want, workers, st)
+	holders := make([]int, in.NumSnacks())
+	for _, s := range want.Snack {
+		holders[s]++
+	}
+	popular := int32(slices.Index(holders, slices.Max(holders)))
+
+	// Ahead, the popular snack was expected to sell out but keeps its stock.
+	boxes := &dates[di]
+	alloc(boxes)
+	words := len(st.has)
+	a := &greedyAhead{di: di, words: words, elig: make([]uint64, len(boxes.Users)*words), chosen: make([]bool, len(boxes.Users)), soldOut: newBitset(in.NumSnacks())}
+	a.soldOut.set(popular)
+	w := workers[0]
+	for i, u := range boxes.Users {
+		w.prepare(u)
+		w.eligible(u, di, boxes.Day, w.elig)
+		copy(a.elig[i*words:(i+1)*words], w.elig)
+		w.elig.and(st.has)
+		w.elig.andNot(a.soldOut)
+		w.choose(u, boxes.Day, w.elig, &w.box)
+		e.record(boxes, i, &w.box, nil)
+		a.chosen[i] = true
+	}
+	if !st.has.has(popular) || holders[popular] < 20 {
+		t.Fatalf("snack %d: stock %v, in %d boxes: nothing to test", popular, st.has.has(popular), holders[popular])
+	}
+	count := e.greedyFinish(di, boxes, workers, st, a)
+	if !slices.Equal(count, wantCount) {
+		t.Fatal("the order keys differ from greedyChoose's")
+	}
+	if !slices.Equal(boxes.Filled, want.Filled) || !slices.Equal(boxes.Snack, want.Snack) || !slices.Equal(boxes.Score, want.Score) {
+		t.Fatal("the boxes differ from greedyChoose's: a box chosen without a snack that kept its stock was kept")
+	}
+}

@@ -37,6 +37,13 @@ func (b bitset) and(o bitset) {
 	}
 }
 
+// andNot removes o's members from b.
+func (b bitset) andNot(o bitset) {
+	for i := range b {
+		b[i] &^= o[i]
+	}
+}
+
 // allIn reports whether every one of snacks is in b.
 func (b bitset) allIn(snacks []int32) bool {
 	for _, s := range snacks {
