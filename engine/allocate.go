@@ -263,7 +263,8 @@ func (e *engine) greedyCommitHelped(di int, boxes *DateBoxes, workers []*worker,
 // medium a third of the next date's boxes are chosen during the commit,
 // and against the copy 12.7 % of all boxes were chosen again for a snack
 // sold out since; against the live stock 3.5-4.7 % (it varies with the
-// goroutines' timing; the boxes do not).
+// goroutines' timing; the boxes do not); without the snacks the commit
+// is expected to sell out as well (expectSoldOut), none.
 //
 // What the commit changes besides the stock is the boxes and the closed
 // requests of its own users: a user that also ships on the committed date
