@@ -7,36 +7,49 @@ import (
 	"github.com/assign-dev/assign/policy"
 )
 
+// greedyDate makes a run-mode engine over a synthetic extract (8000
+// users, seed) and the boxes of its first date with more than minUsers
+// users, empty; it returns them with the date's index, the stock begun
+// on it and alloc, which gives a DateBoxes of those users empty slots.
+func greedyDate(t *testing.T, seed, minUsers int) (e *engine, dates []DateBoxes, di int, st *stock, alloc func(*DateBoxes)) {
+	t.Helper()
+	p := policy.Default()
+	in := syntheticInputs(t, 8000, 120, seed, d0Test, 7, p)
+	e, err := newEngine(in, Options{Policy: p, Mode: Assign, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dates = make([]DateBoxes, in.Days)
+	for di := range dates {
+		dates[di].Day = in.D0 + Day(di)
+	}
+	e.placeUsers(dates)
+	di = slices.IndexFunc(dates, func(d DateBoxes) bool { return len(d.Users) > minUsers })
+	if di < 0 {
+		t.Fatal("no date with enough users")
+	}
+	alloc = func(boxes *DateBoxes) {
+		boxes.Slot = make([]int32, len(boxes.Users)+1)
+		for i, u := range boxes.Users {
+			boxes.Slot[i+1] = boxes.Slot[i] + in.BoxSize[u]
+		}
+		m := boxes.Slot[len(boxes.Users)]
+		boxes.Filled, boxes.Snack, boxes.Score, boxes.Requested, boxes.Lot = make([]int32, len(boxes.Users)), make([]int32, m), make([]float64, m), make([]bool, m), make([]int32, m)
+	}
+	alloc(&dates[di])
+	st = newStock(in, p.MinShelfDays)
+	st.begin(dates[di].Day)
+	return e, dates, di, st, alloc
+}
+
 // TestHelpPass: a helper of a date's commit (helpPass) chooses again, from
 // commitLead positions ahead of the commit on, exactly the boxes that a
 // snack sold out since made stale, each against the stock of that moment
 // (the box greedyBox chooses then), and leaves the rest, and the positions
 // the commit took, alone.
 func TestHelpPass(t *testing.T) {
-	p := policy.Default()
-	in := syntheticInputs(t, 8000, 120, 1, d0Test, 7, p)
-	e, err := newEngine(in, Options{Policy: p, Mode: Assign, Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dates := make([]DateBoxes, in.Days)
-	for di := range dates {
-		dates[di].Day = in.D0 + Day(di)
-	}
-	e.placeUsers(dates)
-	di := slices.IndexFunc(dates, func(d DateBoxes) bool { return len(d.Users) > 3*commitLead })
-	if di < 0 {
-		t.Fatal("no date with enough users")
-	}
+	e, dates, di, st, _ := greedyDate(t, 1, 3*commitLead)
 	boxes := &dates[di]
-	boxes.Slot = make([]int32, len(boxes.Users)+1)
-	for i, u := range boxes.Users {
-		boxes.Slot[i+1] = boxes.Slot[i] + in.BoxSize[u]
-	}
-	m := boxes.Slot[len(boxes.Users)]
-	boxes.Filled, boxes.Snack, boxes.Score, boxes.Requested, boxes.Lot = make([]int32, len(boxes.Users)), make([]int32, m), make([]float64, m), make([]bool, m), make([]int32, m)
-	st := newStock(in, p.MinShelfDays)
-	st.begin(boxes.Day)
 	w, ref := e.newWorker(), e.newWorker()
 	count := e.greedyChoose(di, boxes, []*worker{w}, st)
 	order := greedyOrder(count)
@@ -117,32 +130,9 @@ func TestHelpPass(t *testing.T) {
 // when an expected snack kept its stock and the user may have it, and
 // the date's boxes are then greedyChoose's exactly.
 func TestFinishWrongSoldOut(t *testing.T) {
-	p := policy.Default()
-	in := syntheticInputs(t, 8000, 120, 2, d0Test, 7, p)
-	e, err := newEngine(in, Options{Policy: p, Mode: Assign, Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dates := make([]DateBoxes, in.Days)
-	for di := range dates {
-		dates[di].Day = in.D0 + Day(di)
-	}
-	e.placeUsers(dates)
-	di := slices.IndexFunc(dates, func(d DateBoxes) bool { return len(d.Users) > 200 })
-	if di < 0 {
-		t.Fatal("no date with enough users")
-	}
-	alloc := func(boxes *DateBoxes) {
-		boxes.Slot = make([]int32, len(boxes.Users)+1)
-		for i, u := range boxes.Users {
-			boxes.Slot[i+1] = boxes.Slot[i] + in.BoxSize[u]
-		}
-		m := boxes.Slot[len(boxes.Users)]
-		boxes.Filled, boxes.Snack, boxes.Score, boxes.Requested, boxes.Lot = make([]int32, len(boxes.Users)), make([]int32, m), make([]float64, m), make([]bool, m), make([]int32, m)
-	}
+	e, dates, di, st, alloc := greedyDate(t, 2, 200)
+	in := e.in
 	workers := []*worker{e.newWorker(), e.newWorker()}
-	st := newStock(in, p.MinShelfDays)
-	st.begin(dates[di].Day)
 
 	// The boxes as greedyChoose makes them, and the snack most of them hold.
 	want := DateBoxes{Day: dates[di].Day, Users: dates[di].Users}
@@ -156,7 +146,6 @@ func TestFinishWrongSoldOut(t *testing.T) {
 
 	// Ahead, the popular snack was expected to sell out but keeps its stock.
 	boxes := &dates[di]
-	alloc(boxes)
 	words := len(st.has)
 	a := &greedyAhead{di: di, words: words, elig: make([]uint64, len(boxes.Users)*words), chosen: make([]bool, len(boxes.Users)), soldOut: newBitset(in.NumSnacks())}
 	a.soldOut.set(popular)
