@@ -357,14 +357,7 @@ func (e *engine) greedyCommitAhead(di int, dates []DateBoxes, workers []*worker,
 				if e.shipsOn(u, day) {
 					continue
 				}
-				w.prepare(u)
-				w.eligible(u, di+1, next.Day, w.elig)
-				copy(a.elig[i*words:(i+1)*words], w.elig)
-				w.elig.andLive(st.has)
-				w.elig.andNot(a.soldOut)
-				w.choose(u, next.Day, w.elig, &w.box)
-				e.record(next, i, &w.box, nil)
-				a.chosen[i] = true
+				e.chooseAhead(w, a, next, i, st.has)
 			}
 		}
 	}
@@ -382,6 +375,21 @@ func (e *engine) greedyCommitAhead(di int, dates []DateBoxes, workers []*worker,
 	work(workers[0])
 	wg.Wait()
 	return a
+}
+
+// chooseAhead chooses user i's box of date a.di (boxes) ahead of its
+// stock, against has (read live) less the snacks expected to sell out,
+// and keeps the user's eligible set for greedyFinish.
+func (e *engine) chooseAhead(w *worker, a *greedyAhead, boxes *DateBoxes, i int, has bitset) {
+	u := boxes.Users[i]
+	w.prepare(u)
+	w.eligible(u, a.di, boxes.Day, w.elig)
+	copy(a.elig[i*a.words:(i+1)*a.words], w.elig)
+	w.elig.andLive(has)
+	w.elig.andNot(a.soldOut)
+	w.choose(u, boxes.Day, w.elig, &w.box)
+	e.record(boxes, i, &w.box, nil)
+	a.chosen[i] = true
 }
 
 // expectSoldOut returns, in dst (reused), the snacks that date boxes'

@@ -149,16 +149,8 @@ func TestFinishWrongSoldOut(t *testing.T) {
 	words := len(st.has)
 	a := &greedyAhead{di: di, words: words, elig: make([]uint64, len(boxes.Users)*words), chosen: make([]bool, len(boxes.Users)), soldOut: newBitset(in.NumSnacks())}
 	a.soldOut.set(popular)
-	w := workers[0]
-	for i, u := range boxes.Users {
-		w.prepare(u)
-		w.eligible(u, di, boxes.Day, w.elig)
-		copy(a.elig[i*words:(i+1)*words], w.elig)
-		w.elig.and(st.has)
-		w.elig.andNot(a.soldOut)
-		w.choose(u, boxes.Day, w.elig, &w.box)
-		e.record(boxes, i, &w.box, nil)
-		a.chosen[i] = true
+	for i := range boxes.Users {
+		e.chooseAhead(workers[0], a, boxes, i, st.has)
 	}
 	if !st.has.has(popular) || holders[popular] < 20 {
 		t.Fatalf("snack %d: stock %v, in %d boxes: nothing to test", popular, st.has.has(popular), holders[popular])
