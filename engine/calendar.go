@@ -73,6 +73,13 @@ func loadCalendar(q queryFunc, in *Inputs, dend Day, filter string, workers int)
 		})
 	}
 	r := &calRows{ids: ids, box: box, cadence: cadence, next: next, order: order, skips: skips, d0: in.D0, dend: dend}
+	return r.fill(in, workers)
+}
+
+// fill sets in.UserID, in.BoxSize, in.ShipStart and in.ShipDay from the
+// rows, on up to workers goroutines.
+func (r *calRows) fill(in *Inputs, workers int) error {
+	ids := r.ids
 	// Two passes over ranges of the rows in user_id order, one goroutine
 	// per range: the first counts each range's shipping users and dates,
 	// the second writes them where the counts before it say, so the arrays

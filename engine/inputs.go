@@ -153,6 +153,12 @@ type LoadOptions struct {
 	// on db (they read only users and skips) when no filter applies to the
 	// users.
 	Side func(ctx context.Context) (side DB, release func(), err error)
+	// Prefetch, when set, is the snapshot's sidecar read since before db
+	// opened (PrefetchSidecar, with the same horizon and policy): its
+	// calendar and per-user inputs are taken once the file is found to be
+	// the snapshot's, and the ship calendar's queries do not run. The
+	// caller closes it after LoadInputs.
+	Prefetch *SidecarPrefetch
 }
 
 // LoadInputs runs the input SQL in db (which must have the snapshot tables
@@ -212,8 +218,12 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 		logger.Debug("engine input", "query", "calendar", "seconds", time.Since(t1).Seconds(), "users", len(in.UserID), "boxes", len(in.ShipDay))
 		return nil
 	}
+	pre := opt.Prefetch
+	if filter != "" || !pre.fits(db, opt) {
+		pre = nil
+	}
 	var calDone chan error
-	if opt.Side != nil && filter == "" && !opt.CatalogueOnly {
+	if pre == nil && opt.Side != nil && filter == "" && !opt.CatalogueOnly {
 		calDone = make(chan error, 1)
 		go func() {
 			side, release, err := opt.Side(ctx)
@@ -269,22 +279,34 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 		return in, nil
 	}
 
-	if calDone != nil {
-		err := <-calDone
-		calDone = nil
-		if err != nil {
+	var sidecar *pendingSidecar
+	outcome := prefetchUnused
+	if pre != nil {
+		sidecar, outcome = pre.adopt(ctx, db, in, logger)
+	}
+	if outcome != prefetchAdopted {
+		if calDone != nil {
+			err := <-calDone
+			calDone = nil
+			if err != nil {
+				return nil, err
+			}
+		} else if err := calendar(q); err != nil {
 			return nil, err
 		}
-	} else if err := calendar(q); err != nil {
-		return nil, err
 	}
 	nU := len(in.UserID)
 
 	// The deliveries, affinities, never-again ratings, NG tags and
 	// preferences come from the snapshot's engine sidecar when it has a
-	// valid one (read in the background while the queries below run), else
-	// through SQL.
-	sidecar := startSidecar(ctx, db, in, opt, logger)
+	// valid one (read in the background while the queries below run, or
+	// since before db opened: the prefetch), else through SQL.
+	switch outcome {
+	case prefetchUnused:
+		sidecar = startSidecar(ctx, db, in, opt, logger)
+	case prefetchDamaged:
+		sidecar = &pendingSidecar{}
+	}
 	defer sidecar.close() // on an early return, the reader still finishes
 
 	// The queries the sidecar replaces join eng_users, made in SQL only

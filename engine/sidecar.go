@@ -37,7 +37,12 @@ import (
 //   - the per user and category rating counts and sums (affinity);
 //   - every NG tag (tidx) and category preference (cidx, weight) of every
 //     user (version 2), so that a planning job reads every per-user input
-//     but the requests from the file.
+//     but the requests from the file;
+//   - every user's schedule (active, box size, cadence, next ship date) and
+//     skipped dates (version 3), so that a planning job computes its ship
+//     calendar from the file while DuckDB opens, and starts reading the
+//     other inputs of the users that ship before the snapshot's first
+//     query has run (SidecarPrefetch).
 //
 // Users are numbered by user_id over the snapshot's users table (ui);
 // snacks, categories and tags by sidx, cidx and tidx, which are fixed per
@@ -54,10 +59,10 @@ import (
 // stale and is not read.
 
 // SidecarVersion is the format version a reader accepts. Version 2 added
-// the NG tags and preferences (and the tags to the header's fingerprint); a
-// version 1 file is read as missing: the job plans through SQL and writes
-// the file again.
-const SidecarVersion = 2
+// the NG tags and preferences (and the tags to the header's fingerprint),
+// version 3 the users' schedules and skips; an older file is read as
+// missing: the job plans through SQL and writes the file again.
+const SidecarVersion = 3
 
 const (
 	sidecarMagic = "ASSIGNSC"
@@ -77,10 +82,14 @@ const (
 	secNG             // uint32 tidx, ascending per user
 	secPrefOff        // uint32 CSR over secPref
 	secPref           // uint32 cidx << 8 | uint8(weight), ascending per user
+	// The schedules (empty when the header's Calendar is 0):
+	secSched   // 16 bytes per ui: uint32 1 when status = 'active' (else 0), int32 box_size, int32 cadence_days, int32 next_ship_on (days since 1970-01-01)
+	secSkipOff // uint32 CSR over secSkip
+	secSkip    // uint32 skipped ship date (days since 1970-01-01, int32) ^ 1<<31, ascending per user
 	numSections
 )
 
-var sectionWidth = [numSections]int64{8, 4, 4, 4, 16, 4, 4, 4, 4, 4, 4}
+var sectionWidth = [numSections]int64{8, 4, 4, 4, 16, 4, 4, 4, 4, 4, 4, 16, 4, 4}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -102,7 +111,11 @@ type sidecarHeader struct {
 	NUsers    uint32
 	CRCTables uint32 // CRC32C of every section's block CRCs, in section order
 	NTags     uint32
-	Sec       [numSections]sidecarSection
+	// Calendar is 1 when secSched and secSkip hold every user's schedule
+	// and skips, 0 when the users table holds a user_id twice (a job then
+	// computes its calendar through SQL, which reports it).
+	Calendar uint32
+	Sec      [numSections]sidecarSection
 }
 
 // catalogueFingerprint hashes the snack ids in sidx order, the category
@@ -215,13 +228,11 @@ func WriteSidecar(ctx context.Context, db DB, path, loadID string) (err error) {
 		return err
 	}
 
-	var userIDs []int64
-	if err := db.QueryArrow(ctx, queries.Get("sidecar_users"), func(rec arrow.RecordBatch) (err error) {
-		userIDs, err = appendInt64(userIDs, rec.ColumnName(0), rec.Column(0))
-		return err
-	}); err != nil {
+	sched, err := readSchedules(ctx, db)
+	if err != nil {
 		return fmt.Errorf("sidecar: users: %w", err)
 	}
+	userIDs := sched.ids
 	if len(userIDs) > math.MaxInt32 {
 		return fmt.Errorf("%w: %d users", ErrNoSidecar, len(userIDs))
 	}
@@ -239,6 +250,20 @@ func WriteSidecar(ctx context.Context, db DB, path, loadID string) (err error) {
 	}
 	n := len(userIDs)
 	userIDs = nil
+	if sched.unique {
+		h.Calendar = 1
+		w.begin(secSched)
+		for i := range n {
+			w.u32(uint32(sched.active[i]))
+			w.u32(uint32(sched.box[i]))
+			w.u32(uint32(sched.cadence[i]))
+			w.u32(uint32(sched.next[i]))
+		}
+		if err := w.end(); err != nil {
+			return err
+		}
+	}
+	sched = nil
 
 	// Deliveries: (day - DelBase) << 16 | sidx.
 	dels := newByUser[uint32](n, span[0])
@@ -336,6 +361,14 @@ func WriteSidecar(ctx context.Context, db DB, path, loadID string) (err error) {
 	}); err != nil {
 		return fmt.Errorf("sidecar: preferences: %w", err)
 	}
+	if h.Calendar == 1 {
+		// Skips: the day, sorted per user as a signed value.
+		if err := w.userValues(ctx, db, users, "sidecar_skips", 2, secSkip, secSkipOff, func(v []int32) (uint32, error) {
+			return uint32(v[0]) ^ 1<<31, nil // biased: ascending as unsigned
+		}); err != nil {
+			return fmt.Errorf("sidecar: skips: %w", err)
+		}
+	}
 	if err := w.crcTables(); err != nil {
 		return err
 	}
@@ -349,6 +382,55 @@ func WriteSidecar(ctx context.Context, db DB, path, loadID string) (err error) {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return f.Commit()
+}
+
+// schedules are the users' rows of sidecar_schedules: ids ascending and
+// distinct (the sidecar's ui order), and, when unique (no id came twice),
+// each user's schedule.
+type schedules struct {
+	ids                []int64
+	active             []uint8
+	box, cadence, next []int32
+	unique             bool
+}
+
+func readSchedules(ctx context.Context, db DB) (*schedules, error) {
+	sc := &schedules{unique: true}
+	err := db.QueryArrow(ctx, queries.Get("sidecar_schedules"), func(rec arrow.RecordBatch) error {
+		cols, err := int64Cols(rec, 1, 5)
+		if err != nil {
+			return err
+		}
+		active, ok := rec.Column(1).(*array.Boolean)
+		if !ok {
+			return fmt.Errorf("column %s: unexpected type %s", rec.ColumnName(1), rec.Column(1).DataType())
+		}
+		ints := make([][]int32, 3)
+		for i := range ints {
+			c, ok := rec.Column(i + 2).(*array.Int32)
+			if !ok {
+				return fmt.Errorf("column %s: unexpected type %s", rec.ColumnName(i+2), rec.Column(i+2).DataType())
+			}
+			ints[i] = c.Int32Values()
+		}
+		for i, id := range cols[0] {
+			if k := len(sc.ids); k > 0 && sc.ids[k-1] >= id {
+				if sc.ids[k-1] > id {
+					return fmt.Errorf("user %d follows %d (ascending expected)", id, sc.ids[k-1])
+				}
+				sc.unique = false // inputs_calendar reports it
+				continue
+			}
+			a := uint8(0)
+			if active.Value(i) {
+				a = 1
+			}
+			sc.ids, sc.active = append(sc.ids, id), append(sc.active, a)
+			sc.box, sc.cadence, sc.next = append(sc.box, ints[0][i]), append(sc.cadence, ints[1][i]), append(sc.next, ints[2][i])
+		}
+		return nil
+	})
+	return sc, err
 }
 
 // int64Cols checks that rec has want columns without NULLs and returns its
@@ -975,6 +1057,18 @@ func (sc *sidecarFile) readHeader() error {
 	if sc.h.Sec[secUsers].Len != 8*n || sc.h.Sec[secDelOff].Len != 4*(n+1) || sc.h.Sec[secAffOff].Len != 4*(n+1) || sc.h.Sec[secBadOff].Len != 4*(n+1) ||
 		sc.h.Sec[secNGOff].Len != 4*(n+1) || sc.h.Sec[secPrefOff].Len != 4*(n+1) {
 		return fmt.Errorf("%w: section lengths", errCorrupt)
+	}
+	switch sc.h.Calendar {
+	case 0:
+		if sc.h.Sec[secSched].Len != 0 || sc.h.Sec[secSkipOff].Len != 0 || sc.h.Sec[secSkip].Len != 0 {
+			return fmt.Errorf("%w: schedule sections without a calendar", errCorrupt)
+		}
+	case 1:
+		if sc.h.Sec[secSched].Len != 16*n || sc.h.Sec[secSkipOff].Len != 4*(n+1) {
+			return fmt.Errorf("%w: section lengths", errCorrupt)
+		}
+	default:
+		return fmt.Errorf("%w: calendar flag %d", errCorrupt, sc.h.Calendar)
 	}
 	return nil
 }

@@ -94,8 +94,7 @@ func startSidecar(ctx context.Context, db DB, in *Inputs, opt LoadOptions, logge
 	if path == "" {
 		return no
 	}
-	pol := opt.Policy
-	if pol.NeverAgainRating > 5 || pol.RepeatWindowDays < 0 || int64(pol.RepeatWindowDays)+int64(opt.Days)-1 > math.MaxUint16 {
+	if !sidecarHolds(opt) {
 		logger.Debug("engine sidecar not used: the policy reads what it does not hold", "path", path)
 		return no
 	}
@@ -128,12 +127,11 @@ func startSidecar(ctx context.Context, db DB, in *Inputs, opt LoadOptions, logge
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	t0 := time.Now()
-	p := &pendingSidecar{sc: sc, path: path, logger: logger, started: true, done: make(chan struct{}), in: in, workers: workers}
+	p := &pendingSidecar{sc: sc, path: path, logger: logger, started: true, in: in, workers: workers, rd: &sidecarRead{done: make(chan struct{}), t0: time.Now()}}
 	handed = true
 	go func() {
-		defer close(p.done)
-		p.out, p.err = sc.read(in, opt, workers)
+		defer close(p.rd.done)
+		p.rd.out, p.rd.err = sc.read(in.UserID, countsOf(in), opt, workers)
 	}()
 	// The file is the snapshot's if it names the snapshot's load: checked
 	// while the reader runs (two queries, 5-10 ms at medium that came
@@ -152,31 +150,35 @@ func startSidecar(ctx context.Context, db DB, in *Inputs, opt LoadOptions, logge
 			in.SidecarRebuild = path
 		}
 	}
-	p.fill = func() {
-		out := p.out
-		in.DelSegStart, in.DelSegFrom, in.DelSegTo = out.delSegStart, out.delSegFrom, out.delSegTo
-		in.DelSnack, in.DelSnackHi, in.DelDay, in.DelBase = out.delSnack, nil, out.delDay, out.delBase
-		in.AffStart, in.AffCat, in.AffN, in.AffSum = out.affStart, out.affCat, out.affN, out.affSum
-		in.BadStart, in.BadSnack, in.BadRating = out.badStart, out.badSnack, out.badRating
-		in.NGStart, in.NGTag = out.ngStart, out.ngTag
-		in.PrefStart, in.PrefCat, in.PrefW = out.prefStart, out.prefCat, out.prefW
-		logger.Debug("engine input", "query", "sidecar", "seconds", time.Since(t0).Seconds(), "deliveries", out.delRows)
-	}
 	return p
 }
 
-// pendingSidecar is a sidecar being read in the background (startSidecar),
-// or none (started false).
+// sidecarHolds reports whether the sidecar holds what opt's policy and
+// horizon read: never-again ratings of 0..5, a repeat window that is not
+// negative, and deliveries' days within the format's 16 bits.
+func sidecarHolds(opt LoadOptions) bool {
+	pol := opt.Policy
+	return pol.NeverAgainRating <= 5 && pol.RepeatWindowDays >= 0 && int64(pol.RepeatWindowDays)+int64(opt.Days)-1 <= math.MaxUint16
+}
+
+// sidecarRead is a read of the sidecar running in a goroutine: out and
+// err are set when done is closed.
+type sidecarRead struct {
+	done chan struct{}
+	t0   time.Time
+	out  *sidecarInputs
+	err  error
+}
+
+// pendingSidecar is a sidecar being read in the background (startSidecar,
+// or a SidecarPrefetch that LoadInputs took), or none (started false).
 type pendingSidecar struct {
 	started bool
 	in      *Inputs
 	sc      *sidecarFile
 	path    string
 	logger  *slog.Logger
-	done    chan struct{}
-	out     *sidecarInputs
-	err     error
-	fill    func()
+	rd      *sidecarRead
 	reject  func() // set when the file is not the snapshot's: says why
 	workers int
 	waited  bool
@@ -192,17 +194,24 @@ func (p *pendingSidecar) wait() bool {
 		return p.ok
 	}
 	p.waited = true
-	<-p.done
+	<-p.rd.done
 	if p.reject != nil {
 		p.reject()
 		return false
 	}
-	if p.err != nil {
-		p.logger.Warn("engine sidecar damaged: inputs read through SQL", "path", p.path, "err", p.err)
+	if p.rd.err != nil {
+		p.logger.Warn("engine sidecar damaged: inputs read through SQL", "path", p.path, "err", p.rd.err)
 		p.in.SidecarRebuild = p.path
 		return false
 	}
-	p.fill()
+	in, out := p.in, p.rd.out
+	in.DelSegStart, in.DelSegFrom, in.DelSegTo = out.delSegStart, out.delSegFrom, out.delSegTo
+	in.DelSnack, in.DelSnackHi, in.DelDay, in.DelBase = out.delSnack, nil, out.delDay, out.delBase
+	in.AffStart, in.AffCat, in.AffN, in.AffSum = out.affStart, out.affCat, out.affN, out.affSum
+	in.BadStart, in.BadSnack, in.BadRating = out.badStart, out.badSnack, out.badRating
+	in.NGStart, in.NGTag = out.ngStart, out.ngTag
+	in.PrefStart, in.PrefCat, in.PrefW = out.prefStart, out.prefCat, out.prefW
+	p.logger.Debug("engine input", "query", "sidecar", "seconds", time.Since(p.rd.t0).Seconds(), "deliveries", out.delRows)
 	p.ok = true
 	return true
 }
@@ -212,7 +221,7 @@ func (p *pendingSidecar) close() {
 	if !p.started || p.closed {
 		return
 	}
-	<-p.done
+	<-p.rd.done
 	p.closed = true
 	p.sc.Close()
 }
@@ -224,7 +233,7 @@ func (p *pendingSidecar) close() {
 // reads the users' delivery rows in the sidecar, which hold every delivery
 // of the snapshot. wait must have returned true.
 func (p *pendingSidecar) openRequests(in *Inputs) error {
-	keep, err := p.sc.closedRequests(p.out.si, in, p.workers)
+	keep, err := p.sc.closedRequests(p.rd.out.si, in, p.workers)
 	if err != nil {
 		return err
 	}
@@ -329,6 +338,82 @@ func (sc *sidecarFile) closeRequests(si []int32, in *Inputs, keep []bool, ulo, u
 	return nil
 }
 
+// sidecarCounts are the numbers of snacks, categories and tags a reader
+// checks the file's indexes against.
+type sidecarCounts struct{ snacks, cats, tags uint32 }
+
+func countsOf(in *Inputs) sidecarCounts {
+	return sidecarCounts{uint32(in.NumSnacks()), uint32(len(in.Categories)), uint32(len(in.Tags))}
+}
+
+// calendar computes the ship calendar of in's horizon (in.D0, in.Days)
+// from the file's schedules and skips, as loadCalendar computes it from
+// inputs_calendar and inputs_skips: the header's Calendar must be 1. It
+// reads the users' sections whole, a chunk of users at a time, each block
+// checked.
+func (sc *sidecarFile) calendar(in *Inputs, workers int) error {
+	n := int64(sc.h.NUsers)
+	dend := in.D0 + Day(in.Days-1)
+	const ahead, chunk = 1 << 20, 4096
+	uc, sch := sc.cursor(secUsers, ahead), sc.cursor(secSched, ahead)
+	oc, kc := sc.cursor(secSkipOff, ahead), sc.cursor(secSkip, ahead)
+	skipRows := sc.count(secSkip)
+	r := &calRows{d0: in.D0, dend: dend, ids: make([]int64, 0, n), box: make([]int32, 0, n), cadence: make([]int32, 0, n), next: make([]Day, 0, n)}
+	prev := int64(math.MinInt64)
+	for c := int64(0); c < n; c += chunk {
+		k := min(chunk, n-c)
+		ub, err := uc.get(8*c, 8*(c+k))
+		if err != nil {
+			return err
+		}
+		sb, err := sch.get(16*c, 16*(c+k))
+		if err != nil {
+			return err
+		}
+		ob, err := oc.get(4*c, 4*(c+k+1))
+		if err != nil {
+			return err
+		}
+		for j := range k {
+			id := int64(binary.LittleEndian.Uint64(ub[8*j:]))
+			if id <= prev && c+j > 0 {
+				return fmt.Errorf("%w: user %d follows %d", errCorrupt, id, prev)
+			}
+			prev = id
+			b := sb[16*j:]
+			switch binary.LittleEndian.Uint32(b) {
+			case 0:
+				continue
+			case 1:
+			default:
+				return fmt.Errorf("%w: active flag %d", errCorrupt, binary.LittleEndian.Uint32(b))
+			}
+			r.ids = append(r.ids, id)
+			r.box = append(r.box, int32(binary.LittleEndian.Uint32(b[4:])))
+			r.cadence = append(r.cadence, int32(binary.LittleEndian.Uint32(b[8:])))
+			r.next = append(r.next, Day(int32(binary.LittleEndian.Uint32(b[12:]))))
+			lo, hi := binary.LittleEndian.Uint32(ob[4*j:]), binary.LittleEndian.Uint32(ob[4*j+4:])
+			if lo > hi || int64(hi) > skipRows {
+				return fmt.Errorf("%w: offsets %d..%d of section %d", errCorrupt, lo, hi, secSkipOff)
+			}
+			if lo == hi {
+				continue
+			}
+			days, err := kc.get(4*int64(lo), 4*int64(hi))
+			if err != nil {
+				return err
+			}
+			for x := 0; x < len(days); x += 4 {
+				d := Day(int32(binary.LittleEndian.Uint32(days[x:]) ^ 1<<31))
+				if d >= in.D0 && d <= dend {
+					r.skips = append(r.skips, userDay{id, d})
+				}
+			}
+		}
+	}
+	return r.fill(in, workers)
+}
+
 // sidecarKind is one per-user input of the sidecar: its offsets and rows
 // sections, and for the deliveries and ratings the keys of the rows it
 // takes ([lo, hi) of each user's ascending uint32 keys; the other kinds
@@ -364,8 +449,8 @@ var sidecarPartUsers = 4096
 // with up to workers goroutines, each a range of the users: every section
 // of a range is read by its goroutine, in two passes (the rows each user
 // takes, then, once the arrays are sized, the rows themselves).
-func (sc *sidecarFile) read(in *Inputs, opt LoadOptions, workers int) (*sidecarInputs, error) {
-	nU := in.NumUsers()
+func (sc *sidecarFile) read(users []int64, cat sidecarCounts, opt LoadOptions, workers int) (*sidecarInputs, error) {
+	nU := len(users)
 	n := int64(sc.h.NUsers)
 	// Dense: most blocks hold a planned user, so read ahead and walk;
 	// sparse (explain, a final pass over a few users): look each user up.
@@ -392,7 +477,7 @@ func (sc *sidecarFile) read(in *Inputs, opt LoadOptions, workers int) (*sidecarI
 
 	out := &sidecarInputs{si: make([]int32, nU)} // the sidecar's ui of each uidx, -1 when absent
 	si := out.si
-	nS, nC, nT := uint32(in.NumSnacks()), uint32(len(in.Categories)), uint32(len(in.Tags))
+	nS, nC, nT := cat.snacks, cat.cats, cat.tags
 
 	// Deliveries in (D0 - window, dend], days from D0 - window as the SQL
 	// path stores them; never-again ratings <= NeverAgainRating, a prefix
@@ -421,7 +506,7 @@ func (sc *sidecarFile) read(in *Inputs, opt LoadOptions, workers int) (*sidecarI
 	// finding the range and decoding it together.
 	wins := make([][numKinds]partWindow, parts)
 	if err := inParts(func(p, lo, hi int) error {
-		if err := sc.mapUsers(in.UserID[lo:hi], si[lo:hi], dense, ahead); err != nil {
+		if err := sc.mapUsers(users[lo:hi], si[lo:hi], dense, ahead); err != nil {
 			return err
 		}
 		for k, kd := range kinds {

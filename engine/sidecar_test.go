@@ -303,7 +303,8 @@ func TestSidecarFallsBack(t *testing.T) {
 	variants := map[string][]byte{
 		"missing":             nil,
 		"version 1 (older)":   withHeader(func(h *sidecarHeader) { h.Version = 1 }),
-		"version 3":           withHeader(func(h *sidecarHeader) { h.Version = 3 }),
+		"version 2 (older)":   withHeader(func(h *sidecarHeader) { h.Version = 2 }),
+		"version 4 (newer)":   withHeader(func(h *sidecarHeader) { h.Version = 4 }),
 		"other tags":          withHeader(func(h *sidecarHeader) { h.NTags++ }),
 		"NG byte":             flip(h.Sec[secNG].Off + h.Sec[secNG].Len - 2),
 		"preference byte":     flip(h.Sec[secPref].Off + 6),
@@ -369,19 +370,22 @@ func TestSidecarFallsBack(t *testing.T) {
 // or sparse ids, and rows whose user or snack is not in the snapshot
 // (which the format leaves out). The version 1 hashes were taken with the
 // writer of 5162b81 (joins to dense indexes in SQL, per-user counts
-// first); these are version 2's (NG tags and preferences added), the same
-// for the first two cases as they were.
+// first); version 2 added NG tags and preferences; these are version 3's
+// (the users' schedules and skips added; "sparse ids" lists users twice, so
+// its file holds none), the same for the first two cases as they were.
 func TestSidecarBytes(t *testing.T) {
 	cases := []struct {
 		name, sql, want string
 	}{
-		{"synthetic", "", "e8a6cc45d517e501f43db6abe1cb34dd28010a712303b4ff70039da1c9edd982"},
+		{"synthetic", "", "cd5a3e3d4130320b53abfc29a32f12cd72de3550d88ec460ebf9dfc5c549698d"},
 		// The same rows stored grouped by user: the same file.
 		{"grouped by user", `
 			CREATE OR REPLACE TABLE deliveries AS FROM deliveries ORDER BY user_id, shipped_on DESC, snack_id;
 			CREATE OR REPLACE TABLE ratings AS FROM ratings ORDER BY user_id, rated_at;
 			CREATE OR REPLACE TABLE user_ng AS FROM user_ng ORDER BY tag DESC, user_id DESC;
-			CREATE OR REPLACE TABLE user_prefs AS FROM user_prefs ORDER BY user_id DESC, category DESC`, "e8a6cc45d517e501f43db6abe1cb34dd28010a712303b4ff70039da1c9edd982"},
+			CREATE OR REPLACE TABLE user_prefs AS FROM user_prefs ORDER BY user_id DESC, category DESC;
+			CREATE OR REPLACE TABLE skips AS FROM skips ORDER BY ship_on DESC, user_id;
+			CREATE OR REPLACE TABLE users AS FROM users ORDER BY status, user_id DESC`, "cd5a3e3d4130320b53abfc29a32f12cd72de3550d88ec460ebf9dfc5c549698d"},
 		// Sparse ids (no dense table fits them), rows of unknown users and
 		// snacks, and users listed twice.
 		{"sparse ids", `
@@ -395,13 +399,13 @@ func TestSidecarBytes(t *testing.T) {
 			UPDATE ratings SET snack_id = snack_id * 104729 - 50000000;
 			INSERT INTO deliveries VALUES (5, 104729 - 50000000, DATE '2026-01-01'), (7919 + 1000000000000, 3, DATE '2026-01-02');
 			INSERT INTO ratings VALUES (5, 104729 - 50000000, 1, TIMESTAMP '2026-01-01'), (7919 + 1000000000000, 3, 2, TIMESTAMP '2026-01-01');
-			INSERT INTO users FROM users WHERE user_id % 3 = 0`, "2e2ceebc1925ac1f58c6ccf6389b2fb5fbc2d4cac63cc0ee8fc68e7ae7f55de7"},
+			INSERT INTO users FROM users WHERE user_id % 3 = 0`, "6fffd0bec10a735138b492b5c7485b9c137f6d88b68389f4c0ffacb9f9c28131"},
 		// Negative and huge ids in one snapshot.
 		{"negative ids", `
 			CREATE OR REPLACE TABLE users AS SELECT * REPLACE (user_id::BIGINT - 1000 AS user_id) FROM users;
 			CREATE OR REPLACE TABLE deliveries AS SELECT * REPLACE (user_id::BIGINT - 1000 AS user_id) FROM deliveries;
 			CREATE OR REPLACE TABLE ratings AS SELECT * REPLACE (user_id::BIGINT - 1000 AS user_id) FROM ratings;
-			INSERT INTO users VALUES (9223372036854775807, 'active', 8, 14, DATE '2026-03-05')`, "92d1754c2e86d804abf633324bcae3f90e778eb3040b0a395924ea007281a0ba"},
+			INSERT INTO users VALUES (9223372036854775807, 'active', 8, 14, DATE '2026-03-05')`, "12bb7680b30c1422fbe19fe6b5087be3bdad5b1c04a94d6b5f21f84a488c4097"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

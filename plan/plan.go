@@ -118,6 +118,14 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 	if err != nil {
 		return nil, err
 	}
+	// The sidecar's calendar and per-user inputs are read while DuckDB
+	// opens and answers the catalogue's queries (a whole job only: a
+	// shard reads a sliver of the file, after the SQL that picks it).
+	inOpt := engine.LoadOptions{D0: req.D0, Days: req.Days, Policy: req.Policy, Logger: req.Logger, Shard: req.Shard, Threads: req.Threads}
+	if !req.Shard.Sharded() {
+		inOpt.Prefetch = engine.PrefetchSidecar(store.SidecarPath(path), inOpt)
+		defer inOpt.Prefetch.Close()
+	}
 	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: req.Threads, TempDir: home.TmpDir(), MemoryLimit: req.MemoryLimit})
 	if err != nil {
 		return nil, err
@@ -148,14 +156,14 @@ func Execute(ctx context.Context, home *store.Home, req Request) (*Outcome, erro
 	}
 
 	stage("loading inputs")
-	in, err := engine.LoadInputs(ctx, db, engine.LoadOptions{D0: req.D0, Days: req.Days, Policy: req.Policy, Logger: req.Logger, Shard: req.Shard, Threads: req.Threads,
-		Side: func(ctx context.Context) (engine.DB, func(), error) {
-			side, err := db.Side(ctx)
-			if err != nil {
-				return nil, nil, err
-			}
-			return side, func() { side.Close() }, nil
-		}})
+	inOpt.Side = func(ctx context.Context) (engine.DB, func(), error) {
+		side, err := db.Side(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		return side, func() { side.Close() }, nil
+	}
+	in, err := engine.LoadInputs(ctx, db, inOpt)
 	if err != nil {
 		return nil, duck.Damaged(path, err) // a block may be damaged past the header
 	}
