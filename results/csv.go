@@ -275,13 +275,17 @@ func writeCSV(ctx context.Context, t *Table, file string, workers int, commit fu
 // depend on the number of workers. At most twice as many batches as
 // workers are in flight. The first error of encode or consume (or the
 // context's) stops the work and is returned.
+//
+// A table whose batches can be built in any order (Table.batch) has each
+// batch built and encoded by the same goroutine, one after the other: the
+// batch is encoded while it is still in that core's cache, and no batch
+// waits between two goroutines.
 func inOrder[T any](ctx context.Context, t *Table, workers int, encode func(arrow.RecordBatch) (T, error), consume func(T) error) error {
 	workers = max(1, workers)
-	rr := t.reader(workers)
-	defer rr.Release()
 	type result struct {
-		v   T
-		err error
+		v     T
+		err   error
+		empty bool
 	}
 	// Each batch gets a channel its result arrives on; the channels queue
 	// in batch order. The queue bounds how many batches are in flight.
@@ -289,31 +293,54 @@ func inOrder[T any](ctx context.Context, t *Table, workers int, encode func(arro
 	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup
 	var failed atomic.Bool
-	go func() {
-		defer close(queue)
-		for rr.Next() {
-			if ctx.Err() != nil || failed.Load() {
+	start := func(get func() arrow.RecordBatch) {
+		done := make(chan result, 1)
+		queue <- done
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			rec := get()
+			defer rec.Release()
+			if rec.NumRows() == 0 {
+				done <- result{empty: true}
 				return
 			}
-			rec := rr.RecordBatch()
-			rec.Retain()
-			done := make(chan result, 1)
-			queue <- done
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				defer rec.Release()
-				v, err := encode(rec)
-				done <- result{v, err}
-			}()
-		}
-	}()
+			v, err := encode(rec)
+			done <- result{v: v, err: err}
+		}()
+	}
+	var rr array.RecordReader
+	if t.batch != nil {
+		go func() {
+			defer close(queue)
+			for i := range t.batches {
+				if ctx.Err() != nil || failed.Load() {
+					return
+				}
+				start(func() arrow.RecordBatch { return t.batch(i) })
+			}
+		}()
+	} else {
+		rr = t.reader(workers)
+		defer rr.Release()
+		go func() {
+			defer close(queue)
+			for rr.Next() {
+				if ctx.Err() != nil || failed.Load() {
+					return
+				}
+				rec := rr.RecordBatch()
+				rec.Retain()
+				start(func() arrow.RecordBatch { return rec })
+			}
+		}()
+	}
 	var werr error
 	for done := range queue {
 		r := <-done
-		if werr == nil {
+		if werr == nil && !r.empty {
 			if werr = r.err; werr == nil {
 				werr = consume(r.v)
 			}
@@ -329,5 +356,8 @@ func inOrder[T any](ctx context.Context, t *Table, workers int, encode func(arro
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return rr.Err()
+	if rr != nil {
+		return rr.Err()
+	}
+	return nil
 }

@@ -26,6 +26,11 @@ type Table struct {
 	SQLType []string
 	Rows    int64
 	reader  func(workers int) array.RecordReader
+	// batch, when set, builds batch i of batches (possibly empty) in any
+	// order and on any goroutine: the reader's batches, which the Go
+	// writers build and encode together (inOrder).
+	batch   func(i int) arrow.RecordBatch
+	batches int
 }
 
 var (
@@ -170,7 +175,8 @@ func boxes(res *engine.Result) *Table {
 			}
 		}
 	}
-	t.reader = parallelRecords(boxesSchema, len(starts), func(i int) arrow.RecordBatch {
+	t.batches = len(starts)
+	t.batch = func(i int) arrow.RecordBatch {
 		end := cursor{len(res.Dates), 0}
 		if i+1 < len(starts) {
 			end = starts[i+1]
@@ -226,7 +232,8 @@ func boxes(res *engine.Result) *Table {
 		})
 		lotOff[n] = at
 		return c.record(boxesSchema, nulls)
-	})
+	}
+	t.reader = parallelRecords(boxesSchema, t.batches, t.batch)
 	return t
 }
 
