@@ -19,7 +19,6 @@ import (
 
 	"github.com/assign-dev/assign/cmd/assign/cmdutil"
 	"github.com/assign-dev/assign/engine"
-	"github.com/assign-dev/assign/internal/hugeheap"
 	"github.com/assign-dev/assign/plan"
 	"github.com/assign-dev/assign/results"
 	"github.com/assign-dev/assign/shard"
@@ -227,8 +226,6 @@ func Run(ctx context.Context, o *Options) error {
 	req.Stage = func(name string) { prog.Stage(name, 0) }
 	req.Progress = prog.Set
 	f.Logger.Info("planning", "mode", o.Mode.String(), "date", o.Date, "days", o.Days)
-	// Before the job allocates: its heap in huge pages (internal/hugeheap).
-	f.Logger.Debug("heap in huge pages", "marked", hugeheap.Reserve(hugeheap.DefaultSize))
 	if req.Shard.Sharded() && os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(ShardGCPercent))
 	}
