@@ -95,7 +95,7 @@ func AddFlags(cmd *cobra.Command, opts *Options) {
 	fs.StringVar(&opts.Date, "date", "", "first ship date of the horizon, YYYY-MM-DD (required)")
 	fs.IntVar(&opts.Days, "days", 1, "number of days in the horizon (1..366)")
 	fs.StringVar(&opts.Snapshot, "snapshot", "", "snapshot name (default: the current one)")
-	fs.IntVar(&opts.Threads, "threads", 0, "worker threads (default: all cores); results do not depend on it")
+	fs.IntVar(&opts.Threads, "threads", 0, "worker threads: DuckDB's and the job's own (default: all cores); results do not depend on it")
 	fs.StringVar(&opts.OutDir, "out", "", "also write the tables and manifest into this folder, replacing an earlier run's there (a folder assign did not write must be empty)")
 	fs.StringVar(&opts.Format, "format", results.FormatParquet, "format of the tables written to --out: parquet or csv")
 	fs.BoolVar(&opts.JSON, "json", false, "print the run's manifest with the summary's top_shortages as JSON instead of the summary")
@@ -228,6 +228,14 @@ func Run(ctx context.Context, o *Options) error {
 	f.Logger.Info("planning", "mode", o.Mode.String(), "date", o.Date, "days", o.Days)
 	if req.Shard.Sharded() && os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(ShardGCPercent))
+	}
+	// --threads bounds the job's Go work too (its collector, the output's
+	// encoders, the sidecar's reader), not only DuckDB's and the engine's
+	// workers: --threads 1 took about 1.05 cores on average before, and
+	// up to two at once, which a job given one core of a shared machine
+	// should not.
+	if req.Threads > 0 && req.Threads < runtime.GOMAXPROCS(0) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(req.Threads))
 	}
 	stopProfile, err := startProfiles(o.CPUProfile, o.MemProfile)
 	if err != nil {
