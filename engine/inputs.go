@@ -416,6 +416,9 @@ func LoadInputs(ctx context.Context, db DB, opt LoadOptions) (*Inputs, error) {
 	if err := requests(reqQuery); err != nil {
 		return nil, err
 	}
+	if reqQuery == "inputs_requests_all" {
+		sidecar.closeEarly(in)
+	}
 
 	if err := q("inputs_stock", nil, i32(&in.LotSnack), strs(&in.LotID), i32(&in.LotQty), days(&in.LotBefore)); err != nil {
 		return nil, err

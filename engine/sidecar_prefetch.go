@@ -26,6 +26,7 @@ type SidecarPrefetch struct {
 	opt     LoadOptions
 	workers int
 	cal     *Inputs // D0, Days and the calendar's fields
+	si      []int32 // the file's ui of each of cal's users
 	calDone chan struct{}
 	calErr  error
 	calTime time.Duration
@@ -61,7 +62,7 @@ func PrefetchSidecar(path string, opt LoadOptions) *SidecarPrefetch {
 	go func() {
 		defer close(p.rd.done)
 		t0 := time.Now()
-		p.calErr = sc.calendar(p.cal, workers)
+		p.si, p.calErr = sc.calendar(p.cal, workers)
 		p.calTime = time.Since(t0)
 		close(p.calDone)
 		if p.calErr != nil {
@@ -125,5 +126,5 @@ func (p *SidecarPrefetch) adopt(ctx context.Context, db DB, in *Inputs, logger *
 	p.adopted = true
 	in.UserID, in.BoxSize, in.ShipStart, in.ShipDay = p.cal.UserID, p.cal.BoxSize, p.cal.ShipStart, p.cal.ShipDay
 	logger.Debug("engine input", "query", "calendar", "from", "sidecar", "seconds", p.calTime.Seconds(), "users", len(in.UserID), "boxes", len(in.ShipDay))
-	return &pendingSidecar{sc: p.sc, path: p.path, logger: logger, started: true, in: in, workers: p.workers, rd: p.rd}, prefetchAdopted
+	return &pendingSidecar{sc: p.sc, path: p.path, logger: logger, started: true, in: in, workers: p.workers, rd: p.rd, si: p.si}, prefetchAdopted
 }

@@ -11,8 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/assign-dev/assign/duck"
 	"github.com/assign-dev/assign/policy"
+	queries "github.com/assign-dev/assign/sql"
 	"github.com/assign-dev/assign/store"
 )
 
@@ -56,10 +59,15 @@ func loadPrefetched(t *testing.T, db *duck.DB, file string, pre, opt LoadOptions
 
 // TestSidecarPrefetch: a prefetch started before LoadInputs computes the
 // ship calendar from the file and reads the per-user inputs, the same as
-// the SQL path's, for several horizons, policies and reader counts; a
-// prefetch of another horizon is not taken.
+// the SQL path's, for several horizons, policies and reader counts, and
+// closes the requests a delivery closed beside the reader; a prefetch of
+// another horizon is not taken.
 func TestSidecarPrefetch(t *testing.T) {
-	path := sidecarSnapshot(t, 1500, 120, 3, prefetchSkips)
+	// Deliveries of requested snacks around the requests' days, as in
+	// TestSidecarInputsEqualSQL: some requests are closed.
+	path := sidecarSnapshot(t, 1500, 120, 3, prefetchSkips, `INSERT INTO deliveries (user_id, snack_id, shipped_on)
+		SELECT user_id, snack_id, CAST(requested_at AS DATE) + (hash(user_id * 7 + snack_id) % 3)::INT - 1
+		FROM requests WHERE hash(user_id * 13 + snack_id) % 3 = 0`)
 	ctx := context.Background()
 	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: 2})
 	if err != nil {
@@ -101,6 +109,16 @@ func TestSidecarPrefetch(t *testing.T) {
 			}
 			if in.NumUsers() == 0 {
 				t.Fatal("a case without users tests nothing")
+			}
+			if c.name == "default" {
+				var all int64
+				q := queries.Render("inputs_requests_all", map[string]string{"dend": (c.opt.D0 + Day(c.opt.Days-1)).String()})
+				if err := db.QueryArrow(ctx, q, func(rec arrow.RecordBatch) error { all += rec.NumRows(); return nil }); err != nil {
+					t.Fatal(err)
+				}
+				if open := int64(len(in.ReqSnack)); open == 0 || open >= all {
+					t.Fatalf("%d open requests of %d: the case tests no closed or no open request", open, all)
+				}
 			}
 		})
 	}

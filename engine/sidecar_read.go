@@ -180,6 +180,13 @@ type pendingSidecar struct {
 	logger  *slog.Logger
 	rd      *sidecarRead
 	reject  func() // set when the file is not the snapshot's: says why
+	// si is the file's ui of each of in's users when known before the
+	// reader ends (a prefetch's calendar): the requests are then tested
+	// against the file's deliveries beside the reader (closeEarly).
+	si      []int32
+	closing chan struct{} // closed when keep and keepErr are set
+	keep    []bool
+	keepErr error
 	workers int
 	waited  bool
 	ok      bool
@@ -216,12 +223,31 @@ func (p *pendingSidecar) wait() bool {
 	return true
 }
 
+// closeEarly starts testing in's requests (read without the snapshot
+// deliveries' test: inputs_requests_all) against the file's deliveries
+// beside the reader, when the users' places in the file are known (si);
+// openRequests takes the result. in's requests must not change until then.
+func (p *pendingSidecar) closeEarly(in *Inputs) {
+	if !p.started || p.si == nil || p.closing != nil {
+		return
+	}
+	reqs := &Inputs{ReqStart: in.ReqStart, ReqSnack: in.ReqSnack, ReqDay: in.ReqDay}
+	p.closing = make(chan struct{})
+	go func() {
+		defer close(p.closing)
+		p.keep, p.keepErr = p.sc.closedRequests(p.si, reqs, p.workers)
+	}()
+}
+
 // close waits for the reader and closes the file.
 func (p *pendingSidecar) close() {
 	if !p.started || p.closed {
 		return
 	}
 	<-p.rd.done
+	if p.closing != nil {
+		<-p.closing
+	}
 	p.closed = true
 	p.sc.Close()
 }
@@ -233,7 +259,14 @@ func (p *pendingSidecar) close() {
 // reads the users' delivery rows in the sidecar, which hold every delivery
 // of the snapshot. wait must have returned true.
 func (p *pendingSidecar) openRequests(in *Inputs) error {
-	keep, err := p.sc.closedRequests(p.rd.out.si, in, p.workers)
+	var keep []bool
+	var err error
+	if p.closing != nil {
+		<-p.closing
+		keep, err = p.keep, p.keepErr
+	} else {
+		keep, err = p.sc.closedRequests(p.rd.out.si, in, p.workers)
+	}
 	if err != nil {
 		return err
 	}
@@ -350,8 +383,8 @@ func countsOf(in *Inputs) sidecarCounts {
 // from the file's schedules and skips, as loadCalendar computes it from
 // inputs_calendar and inputs_skips: the header's Calendar must be 1. It
 // reads the users' sections whole, a chunk of users at a time, each block
-// checked.
-func (sc *sidecarFile) calendar(in *Inputs, workers int) error {
+// checked. It returns the file's ui of each shipping user (uidx).
+func (sc *sidecarFile) calendar(in *Inputs, workers int) ([]int32, error) {
 	n := int64(sc.h.NUsers)
 	dend := in.D0 + Day(in.Days-1)
 	const ahead, chunk = 1 << 20, 4096
@@ -359,25 +392,26 @@ func (sc *sidecarFile) calendar(in *Inputs, workers int) error {
 	oc, kc := sc.cursor(secSkipOff, ahead), sc.cursor(secSkip, ahead)
 	skipRows := sc.count(secSkip)
 	r := &calRows{d0: in.D0, dend: dend, ids: make([]int64, 0, n), box: make([]int32, 0, n), cadence: make([]int32, 0, n), next: make([]Day, 0, n)}
+	uis := make([]int32, 0, n) // the ui of each of r's rows
 	prev := int64(math.MinInt64)
 	for c := int64(0); c < n; c += chunk {
 		k := min(chunk, n-c)
 		ub, err := uc.get(8*c, 8*(c+k))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		sb, err := sch.get(16*c, 16*(c+k))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ob, err := oc.get(4*c, 4*(c+k+1))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for j := range k {
 			id := int64(binary.LittleEndian.Uint64(ub[8*j:]))
 			if id <= prev && c+j > 0 {
-				return fmt.Errorf("%w: user %d follows %d", errCorrupt, id, prev)
+				return nil, fmt.Errorf("%w: user %d follows %d", errCorrupt, id, prev)
 			}
 			prev = id
 			b := sb[16*j:]
@@ -386,22 +420,22 @@ func (sc *sidecarFile) calendar(in *Inputs, workers int) error {
 				continue
 			case 1:
 			default:
-				return fmt.Errorf("%w: active flag %d", errCorrupt, binary.LittleEndian.Uint32(b))
+				return nil, fmt.Errorf("%w: active flag %d", errCorrupt, binary.LittleEndian.Uint32(b))
 			}
-			r.ids = append(r.ids, id)
+			r.ids, uis = append(r.ids, id), append(uis, int32(c+j))
 			r.box = append(r.box, int32(binary.LittleEndian.Uint32(b[4:])))
 			r.cadence = append(r.cadence, int32(binary.LittleEndian.Uint32(b[8:])))
 			r.next = append(r.next, Day(int32(binary.LittleEndian.Uint32(b[12:]))))
 			lo, hi := binary.LittleEndian.Uint32(ob[4*j:]), binary.LittleEndian.Uint32(ob[4*j+4:])
 			if lo > hi || int64(hi) > skipRows {
-				return fmt.Errorf("%w: offsets %d..%d of section %d", errCorrupt, lo, hi, secSkipOff)
+				return nil, fmt.Errorf("%w: offsets %d..%d of section %d", errCorrupt, lo, hi, secSkipOff)
 			}
 			if lo == hi {
 				continue
 			}
 			days, err := kc.get(4*int64(lo), 4*int64(hi))
 			if err != nil {
-				return err
+				return nil, err
 			}
 			for x := 0; x < len(days); x += 4 {
 				d := Day(int32(binary.LittleEndian.Uint32(days[x:]) ^ 1<<31))
@@ -411,7 +445,19 @@ func (sc *sidecarFile) calendar(in *Inputs, workers int) error {
 			}
 		}
 	}
-	return r.fill(in, workers)
+	if err := r.fill(in, workers); err != nil {
+		return nil, err
+	}
+	// The shipping users are some of r's rows, in the same order.
+	si := make([]int32, len(in.UserID))
+	k := 0
+	for u, id := range in.UserID {
+		for r.ids[k] != id {
+			k++
+		}
+		si[u] = uis[k]
+	}
+	return si, nil
 }
 
 // sidecarKind is one per-user input of the sidecar: its offsets and rows
