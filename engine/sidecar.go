@@ -1017,6 +1017,11 @@ func (sc *sidecarFile) readHeader() error {
 	if string(buf[:8]) != sidecarMagic {
 		return fmt.Errorf("%w: not an engine sidecar", errCorrupt)
 	}
+	// Every version starts with the magic and the version, and another
+	// version's header has another size: named before its checksum fails.
+	if v := binary.LittleEndian.Uint32(buf[8:]); v != SidecarVersion {
+		return fmt.Errorf("format version %d, this build reads %d", v, SidecarVersion)
+	}
 	if crc32.Checksum(buf[:size], castagnoli) != binary.LittleEndian.Uint32(buf[size:]) {
 		return fmt.Errorf("%w: header checksum", errCorrupt)
 	}
