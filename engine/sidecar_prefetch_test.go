@@ -1,13 +1,9 @@
 package engine
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
-	"hash/crc32"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -162,31 +158,10 @@ func TestSidecarPrefetchFallsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	good, err := os.ReadFile(store.SidecarPath(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var h sidecarHeader
-	if err := binary.Read(bytes.NewReader(good), binary.LittleEndian, &h); err != nil {
-		t.Fatal(err)
-	}
+	sb := readSidecarBytes(t, store.SidecarPath(path))
+	h, withHeader, flip := sb.h, sb.withHeader, sb.flip
 	if h.Calendar != 1 || h.Sec[secSkip].Len == 0 {
 		t.Fatalf("the file holds no calendar (%d) or no skips (%d bytes)", h.Calendar, h.Sec[secSkip].Len)
-	}
-	withHeader := func(change func(h *sidecarHeader)) []byte {
-		h2 := h
-		change(&h2)
-		var hb bytes.Buffer
-		_ = binary.Write(&hb, binary.LittleEndian, &h2)
-		_ = binary.Write(&hb, binary.LittleEndian, crc32.Checksum(hb.Bytes(), castagnoli))
-		out := slices.Clone(good)
-		copy(out, hb.Bytes())
-		return out
-	}
-	flip := func(at uint64) []byte {
-		out := slices.Clone(good)
-		out[at] ^= 0x10
-		return out
 	}
 	opt := LoadOptions{D0: d0Test, Days: 14, Policy: policy.Default()}
 	variants := []struct {

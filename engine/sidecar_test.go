@@ -274,32 +274,11 @@ func TestSidecarFallsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	good, err := os.ReadFile(store.SidecarPath(path))
-	if err != nil {
-		t.Fatal(err)
-	}
 	opt := LoadOptions{D0: d0Test, Days: 14, Policy: policy.Default()}
 	loadBoth(t, db, opt, true)
 
-	var h sidecarHeader
-	if err := binary.Read(bytes.NewReader(good), binary.LittleEndian, &h); err != nil {
-		t.Fatal(err)
-	}
-	withHeader := func(change func(h *sidecarHeader)) []byte {
-		h2 := h
-		change(&h2)
-		var hb bytes.Buffer
-		_ = binary.Write(&hb, binary.LittleEndian, &h2)
-		_ = binary.Write(&hb, binary.LittleEndian, crc32.Checksum(hb.Bytes(), castagnoli))
-		out := slices.Clone(good)
-		copy(out, hb.Bytes())
-		return out
-	}
-	flip := func(at uint64) []byte {
-		out := slices.Clone(good)
-		out[at] ^= 0x10
-		return out
-	}
+	sb := readSidecarBytes(t, store.SidecarPath(path))
+	good, h, withHeader, flip := sb.good, sb.h, sb.withHeader, sb.flip
 	variants := map[string][]byte{
 		"missing":             nil,
 		"version 1 (older)":   withHeader(func(h *sidecarHeader) { h.Version = 1 }),
@@ -362,6 +341,46 @@ func TestSidecarFallsBack(t *testing.T) {
 			t.Fatalf("load id of a database without assign_meta: %q, %v", id, err)
 		}
 	})
+}
+
+// sidecarBytes are a sidecar file's bytes and header, which a test damages
+// copies of.
+type sidecarBytes struct {
+	good []byte
+	h    sidecarHeader
+}
+
+func readSidecarBytes(t *testing.T, path string) *sidecarBytes {
+	t.Helper()
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &sidecarBytes{good: good}
+	if err := binary.Read(bytes.NewReader(good), binary.LittleEndian, &b.h); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// withHeader is a copy with the header changed by change (and its
+// checksum made to match).
+func (b *sidecarBytes) withHeader(change func(h *sidecarHeader)) []byte {
+	h2 := b.h
+	change(&h2)
+	var hb bytes.Buffer
+	_ = binary.Write(&hb, binary.LittleEndian, &h2)
+	_ = binary.Write(&hb, binary.LittleEndian, crc32.Checksum(hb.Bytes(), castagnoli))
+	out := slices.Clone(b.good)
+	copy(out, hb.Bytes())
+	return out
+}
+
+// flip is a copy with one bit of byte at flipped.
+func (b *sidecarBytes) flip(at uint64) []byte {
+	out := slices.Clone(b.good)
+	out[at] ^= 0x10
+	return out
 }
 
 // TestSidecarBytes pins the sidecar's bytes for a few synthetic snapshots:
