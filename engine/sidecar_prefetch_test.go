@@ -7,11 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apache/arrow-go/v18/arrow"
-
 	"github.com/assign-dev/assign/duck"
 	"github.com/assign-dev/assign/policy"
-	queries "github.com/assign-dev/assign/sql"
 	"github.com/assign-dev/assign/store"
 )
 
@@ -71,11 +68,7 @@ func TestSidecarPrefetch(t *testing.T) {
 	}
 	defer db.Close()
 	file := store.SidecarPath(path)
-	pol := func(window, never int) policy.Policy {
-		p := policy.Default()
-		p.RepeatWindowDays, p.NeverAgainRating = window, never
-		return p
-	}
+	pol := windowPolicy
 	cases := []struct {
 		name string
 		opt  LoadOptions
@@ -107,14 +100,7 @@ func TestSidecarPrefetch(t *testing.T) {
 				t.Fatal("a case without users tests nothing")
 			}
 			if c.name == "default" {
-				var all int64
-				q := queries.Render("inputs_requests_all", map[string]string{"dend": (c.opt.D0 + Day(c.opt.Days-1)).String()})
-				if err := db.QueryArrow(ctx, q, func(rec arrow.RecordBatch) error { all += rec.NumRows(); return nil }); err != nil {
-					t.Fatal(err)
-				}
-				if open := int64(len(in.ReqSnack)); open == 0 || open >= all {
-					t.Fatalf("%d open requests of %d: the case tests no closed or no open request", open, all)
-				}
+				someClosed(t, db, c.opt, in)
 			}
 		})
 	}

@@ -95,6 +95,28 @@ func loadBoth(t *testing.T, db *duck.DB, opt LoadOptions, wantSidecar bool) (*In
 	return viaSQL, viaFile
 }
 
+// windowPolicy is the default policy with the given repeat window and
+// never-again threshold.
+func windowPolicy(window, never int) policy.Policy {
+	p := policy.Default()
+	p.RepeatWindowDays, p.NeverAgainRating = window, never
+	return p
+}
+
+// someClosed fails unless in (loaded for opt) holds some but not all of
+// the requests inputs_requests_all returns: a delivery closed the others.
+func someClosed(t *testing.T, db *duck.DB, opt LoadOptions, in *Inputs) {
+	t.Helper()
+	var all int64
+	q := queries.Render("inputs_requests_all", map[string]string{"dend": (opt.D0 + Day(opt.Days-1)).String()})
+	if err := db.QueryArrow(context.Background(), q, func(rec arrow.RecordBatch) error { all += rec.NumRows(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if open := int64(len(in.ReqSnack)); open == 0 || open >= all {
+		t.Fatalf("%d open requests of %d: the case tests no closed or no open request", open, all)
+	}
+}
+
 // normalInputs returns a copy of in in which the per-user lists whose
 // order SQL leaves open are sorted, and the deliveries are one list of
 // (sidx, day) per user.
@@ -196,11 +218,7 @@ func TestSidecarInputsEqualSQL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	pol := func(window, never int) policy.Policy {
-		p := policy.Default()
-		p.RepeatWindowDays, p.NeverAgainRating = window, never
-		return p
-	}
+	pol := windowPolicy
 	cases := []struct {
 		name string
 		opt  LoadOptions
@@ -236,14 +254,7 @@ func TestSidecarInputsEqualSQL(t *testing.T) {
 			if c.name == "default" {
 				// The sidecar closes requests itself (openRequests): some
 				// must be closed by a delivery for this to test it.
-				var all int64
-				q := queries.Render("inputs_requests_all", map[string]string{"dend": (c.opt.D0 + Day(c.opt.Days-1)).String()})
-				if err := db.QueryArrow(ctx, q, func(rec arrow.RecordBatch) error { all += rec.NumRows(); return nil }); err != nil {
-					t.Fatal(err)
-				}
-				if open := int64(len(viaFile.ReqSnack)); open == 0 || open >= all {
-					t.Fatalf("%d open requests of %d: the case tests no closed or no open request", open, all)
-				}
+				someClosed(t, db, c.opt, viaFile)
 			}
 			for _, mode := range []Mode{Preassign, Assign} {
 				a, err := Run(ctx, viaSQL, Options{Policy: c.opt.Policy, Mode: mode, Threads: 2})
