@@ -29,25 +29,10 @@ const prefetchSkips = `INSERT INTO skips
 // same. It returns the prefetched inputs and the second load's log.
 func loadPrefetched(t *testing.T, db *duck.DB, file string, pre, opt LoadOptions) (*Inputs, string) {
 	t.Helper()
-	ctx := context.Background()
-	sqlOpt := opt
-	sqlOpt.NoSidecar = true
-	viaSQL, err := LoadInputs(ctx, db, sqlOpt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger, buf := logCapture()
-	opt.Logger = logger
 	opt.Prefetch = PrefetchSidecar(file, pre)
 	defer opt.Prefetch.Close()
-	viaFile, err := LoadInputs(ctx, db, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := inputsDiff(viaSQL, viaFile); diff != "" {
-		t.Fatalf("inputs with a prefetch differ from SQL's: %s", diff)
-	}
-	return viaFile, buf.String()
+	_, viaFile, log := loadCompared(t, db, opt)
+	return viaFile, log
 }
 
 // TestSidecarPrefetch: a prefetch started before LoadInputs computes the

@@ -70,29 +70,38 @@ func logCapture() (*slog.Logger, *bytes.Buffer) {
 // must be used when wantSidecar) and fails unless they are the same.
 func loadBoth(t *testing.T, db *duck.DB, opt LoadOptions, wantSidecar bool) (*Inputs, *Inputs) {
 	t.Helper()
+	viaSQL, viaFile, log := loadCompared(t, db, opt)
+	if used := strings.Contains(log, "query=sidecar"); used != wantSidecar {
+		t.Fatalf("sidecar used = %v, want %v; log:\n%s", used, wantSidecar, log)
+	}
+	if wantSidecar && viaFile.SidecarRebuild != "" {
+		t.Fatalf("the sidecar was read, yet the inputs ask to rebuild it (%s)", viaFile.SidecarRebuild)
+	}
+	return viaSQL, viaFile
+}
+
+// loadCompared loads opt's inputs through SQL only, then as opt says, and
+// fails unless they are the same; it returns both and the second load's
+// log.
+func loadCompared(t *testing.T, db *duck.DB, opt LoadOptions) (viaSQL, viaFile *Inputs, log string) {
+	t.Helper()
 	ctx := context.Background()
 	sqlOpt := opt
-	sqlOpt.NoSidecar = true
+	sqlOpt.NoSidecar = true // a prefetch in opt is not taken
 	viaSQL, err := LoadInputs(ctx, db, sqlOpt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	logger, buf := logCapture()
 	opt.Logger = logger
-	viaFile, err := LoadInputs(ctx, db, opt)
+	viaFile, err = LoadInputs(ctx, db, opt)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if used := strings.Contains(buf.String(), "query=sidecar"); used != wantSidecar {
-		t.Fatalf("sidecar used = %v, want %v; log:\n%s", used, wantSidecar, buf.String())
-	}
-	if wantSidecar && viaFile.SidecarRebuild != "" {
-		t.Fatalf("the sidecar was read, yet the inputs ask to rebuild it (%s)", viaFile.SidecarRebuild)
 	}
 	if diff := inputsDiff(viaSQL, viaFile); diff != "" {
 		t.Fatalf("inputs through the sidecar differ from SQL's: %s", diff)
 	}
-	return viaSQL, viaFile
+	return viaSQL, viaFile, buf.String()
 }
 
 // windowPolicy is the default policy with the given repeat window and
