@@ -43,9 +43,7 @@ func loadPrefetched(t *testing.T, db *duck.DB, file string, pre, opt LoadOptions
 func TestSidecarPrefetch(t *testing.T) {
 	// Deliveries of requested snacks around the requests' days, as in
 	// TestSidecarInputsEqualSQL: some requests are closed.
-	path := sidecarSnapshot(t, 1500, 120, 3, prefetchSkips, `INSERT INTO deliveries (user_id, snack_id, shipped_on)
-		SELECT user_id, snack_id, CAST(requested_at AS DATE) + (hash(user_id * 7 + snack_id) % 3)::INT - 1
-		FROM requests WHERE hash(user_id * 13 + snack_id) % 3 = 0`)
+	path := sidecarSnapshot(t, 1500, 120, 3, prefetchSkips, closingDeliveries)
 	ctx := context.Background()
 	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: 2})
 	if err != nil {

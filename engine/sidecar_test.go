@@ -104,6 +104,13 @@ func loadCompared(t *testing.T, db *duck.DB, opt LoadOptions) (viaSQL, viaFile *
 	return viaSQL, viaFile, buf.String()
 }
 
+// closingDeliveries adds deliveries of the requested snack the day
+// before, on the day and the day after some requests: the last two close
+// them (inputs_requests).
+const closingDeliveries = `INSERT INTO deliveries (user_id, snack_id, shipped_on)
+	SELECT user_id, snack_id, CAST(requested_at AS DATE) + (hash(user_id * 7 + snack_id) % 3)::INT - 1
+	FROM requests WHERE hash(user_id * 13 + snack_id) % 3 = 0`
+
 // windowPolicy is the default policy with the given repeat window and
 // never-again threshold.
 func windowPolicy(window, never int) policy.Policy {
@@ -218,9 +225,7 @@ func TestSidecarInputsEqualSQL(t *testing.T) {
 	// Deliveries of the requested snack the day before, on the day and the
 	// day after some requests: the last two close them (inputs_requests),
 	// which the sidecar's reader must tell from its rows (openRequests).
-	path := sidecarSnapshot(t, 1500, 120, 3, `INSERT INTO deliveries (user_id, snack_id, shipped_on)
-		SELECT user_id, snack_id, CAST(requested_at AS DATE) + (hash(user_id * 7 + snack_id) % 3)::INT - 1
-		FROM requests WHERE hash(user_id * 13 + snack_id) % 3 = 0`)
+	path := sidecarSnapshot(t, 1500, 120, 3, closingDeliveries)
 	ctx := context.Background()
 	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: 2})
 	if err != nil {
