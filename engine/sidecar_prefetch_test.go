@@ -44,12 +44,7 @@ func TestSidecarPrefetch(t *testing.T) {
 	// Deliveries of requested snacks around the requests' days, as in
 	// TestSidecarInputsEqualSQL: some requests are closed.
 	path := sidecarSnapshot(t, 1500, 120, 3, prefetchSkips, closingDeliveries)
-	ctx := context.Background()
-	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openSnapshot(t, path)
 	file := store.SidecarPath(path)
 	pol := windowPolicy
 	cases := []struct {
@@ -121,12 +116,7 @@ func TestSidecarPrefetch(t *testing.T) {
 // is rebuilt.
 func TestSidecarPrefetchFallsBack(t *testing.T) {
 	path := sidecarSnapshot(t, 600, 80, 11, prefetchSkips)
-	ctx := context.Background()
-	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openSnapshot(t, path)
 	sb := readSidecarBytes(t, store.SidecarPath(path))
 	h, withHeader, flip := sb.h, sb.withHeader, sb.flip
 	if h.Calendar != 1 || h.Sec[secSkip].Len == 0 {
@@ -185,11 +175,7 @@ func TestSidecarWithoutCalendar(t *testing.T) {
 		t.Fatal("a prefetch started on a sidecar without schedules")
 	}
 	ctx := context.Background()
-	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openSnapshot(t, path)
 	if _, err := LoadInputs(ctx, db, opt); err == nil || !strings.Contains(err.Error(), "user 7 has two rows") {
 		t.Fatalf("err = %v, want the user listed twice", err)
 	}

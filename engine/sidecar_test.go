@@ -60,6 +60,18 @@ func sidecarSnapshot(t testing.TB, users, snacks, seed int, extra ...string) str
 	return path
 }
 
+// openSnapshot opens the snapshot file at path (from sidecarSnapshot) for
+// the test, closed at its end.
+func openSnapshot(t testing.TB, path string) *duck.DB {
+	t.Helper()
+	db, err := duck.OpenSnapshot(context.Background(), path, duck.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // logCapture is a debug-level logger whose text a test reads.
 func logCapture() (*slog.Logger, *bytes.Buffer) {
 	var buf bytes.Buffer
@@ -227,11 +239,7 @@ func TestSidecarInputsEqualSQL(t *testing.T) {
 	// which the sidecar's reader must tell from its rows (openRequests).
 	path := sidecarSnapshot(t, 1500, 120, 3, closingDeliveries)
 	ctx := context.Background()
-	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openSnapshot(t, path)
 	pol := windowPolicy
 	cases := []struct {
 		name string
@@ -294,11 +302,7 @@ func TestSidecarInputsEqualSQL(t *testing.T) {
 func TestSidecarFallsBack(t *testing.T) {
 	path := sidecarSnapshot(t, 600, 80, 11)
 	ctx := context.Background()
-	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openSnapshot(t, path)
 	opt := LoadOptions{D0: d0Test, Days: 14, Policy: policy.Default()}
 	loadBoth(t, db, opt, true)
 
@@ -578,11 +582,7 @@ func TestByUserGroups(t *testing.T) {
 func TestLoadInputsSideCalendar(t *testing.T) {
 	path := sidecarSnapshot(t, 900, 80, 5)
 	ctx := context.Background()
-	db, err := duck.OpenSnapshot(ctx, path, duck.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openSnapshot(t, path)
 	opened := 0
 	side := func(ctx context.Context) (DB, func(), error) {
 		opened++
