@@ -491,10 +491,80 @@ type partWindow struct {
 // lower it).
 var sidecarPartUsers = 4096
 
+// sidecarChunksPerWorker is how many chunks of the users each reading
+// goroutine's share is cut into, so that a goroutine that finishes early
+// (its core was faster, or its users held fewer rows) takes the last
+// chunks of another's share instead of waiting.
+const sidecarChunksPerWorker = 8
+
+// chunkQueue hands out chunks 0..n-1 to workers goroutines: each owns a
+// run of consecutive chunks and takes them in order, so its cursors read
+// on where the last chunk ended; a goroutine whose run is done takes the
+// last chunk left of the run with the most left.
+type chunkQueue struct {
+	mu          sync.Mutex
+	front, back []int
+}
+
+func newChunkQueue(n, workers int) *chunkQueue {
+	q := &chunkQueue{front: make([]int, workers), back: make([]int, workers)}
+	for g := range workers {
+		q.front[g], q.back[g] = n*g/workers, n*(g+1)/workers
+	}
+	return q
+}
+
+// take returns goroutine g's next chunk, false when none is left.
+func (q *chunkQueue) take(g int) (int, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.front[g] < q.back[g] {
+		q.front[g]++
+		return q.front[g] - 1, true
+	}
+	h := -1
+	for o := range q.front {
+		if q.back[o]-q.front[o] > 0 && (h < 0 || q.back[o]-q.front[o] > q.back[h]-q.front[h]) {
+			h = o
+		}
+	}
+	if h < 0 {
+		return 0, false
+	}
+	q.back[h]--
+	return q.back[h], true
+}
+
+// cursorSet is one reading goroutine's cursors, one per section, kept
+// from chunk to chunk (and from the first pass to the second) so that
+// their buffers are allocated once and a run of chunks reads on.
+type cursorSet struct {
+	sc    *sidecarFile
+	ahead int64
+	c     [numSections]*cursor
+	// walked is the users section index the last mapUsers of chunk
+	// walkedChunk stopped at.
+	walked      int64
+	walkedChunk int
+}
+
+func (sc *sidecarFile) cursorSet(ahead int64) *cursorSet {
+	return &cursorSet{sc: sc, ahead: ahead, walkedChunk: -2}
+}
+
+func (cs *cursorSet) get(s int) *cursor {
+	if cs.c[s] == nil {
+		cs.c[s] = cs.sc.cursor(s, cs.ahead)
+	}
+	return cs.c[s]
+}
+
 // read gathers the inputs of in's users (uidx order) from the sidecar,
-// with up to workers goroutines, each a range of the users: every section
-// of a range is read by its goroutine, in two passes (the rows each user
-// takes, then, once the arrays are sized, the rows themselves).
+// with up to workers goroutines. The users are cut into chunks (see
+// chunkQueue); every section of a chunk is read by the goroutine that
+// takes it, in two passes (the rows each user takes, then, once the
+// arrays are sized, the rows themselves). Where a chunk's rows go depends
+// only on the chunk, never on the goroutine.
 func (sc *sidecarFile) read(users []int64, cat sidecarCounts, opt LoadOptions, workers int) (*sidecarInputs, error) {
 	nU := len(users)
 	n := int64(sc.h.NUsers)
@@ -507,15 +577,30 @@ func (sc *sidecarFile) read(users []int64, cat sidecarCounts, opt LoadOptions, w
 		ahead = 1 << 20
 		parts = max(1, min(workers, nU/sidecarPartUsers))
 	}
-	bound := func(p int) int { return nU * p / parts }
-	inParts := func(fn func(p, lo, hi int) error) error {
-		if parts == 1 {
-			return fn(0, 0, nU)
+	chunks := parts
+	if parts > 1 {
+		chunks = max(parts, min(parts*sidecarChunksPerWorker, nU/sidecarPartUsers))
+	}
+	sets := make([]*cursorSet, parts)
+	for g := range sets {
+		sets[g] = sc.cursorSet(ahead)
+	}
+	bound := func(c int) int { return nU * c / chunks }
+	inChunks := func(fn func(cs *cursorSet, c, lo, hi int) error) error {
+		if chunks == 1 {
+			return fn(sets[0], 0, 0, nU)
 		}
-		errs := make([]error, parts)
+		// Every chunk is read even after one fails, so that the error
+		// reported does not depend on which goroutine ran first.
+		errs := make([]error, chunks)
+		q := newChunkQueue(chunks, parts)
 		var wg sync.WaitGroup
-		for p := range parts {
-			wg.Go(func() { errs[p] = fn(p, bound(p), bound(p+1)) })
+		for g := range parts {
+			wg.Go(func() {
+				for c, ok := q.take(g); ok; c, ok = q.take(g) {
+					errs[c] = fn(sets[g], c, bound(c), bound(c+1))
+				}
+			})
 		}
 		wg.Wait()
 		return errors.Join(errs...)
@@ -550,15 +635,15 @@ func (sc *sidecarFile) read(users []int64, cat sidecarCounts, opt LoadOptions, w
 	// the rows read; for the deliveries and ratings, which take a range of
 	// keys, an upper bound: the second pass reads each user's rows once,
 	// finding the range and decoding it together.
-	wins := make([][numKinds]partWindow, parts)
-	if err := inParts(func(p, lo, hi int) error {
-		if err := sc.mapUsers(users[lo:hi], si[lo:hi], dense, ahead); err != nil {
+	wins := make([][numKinds]partWindow, chunks)
+	if err := inChunks(func(cs *cursorSet, c, lo, hi int) error {
+		if err := cs.mapUsers(c, users[lo:hi], si[lo:hi], dense); err != nil {
 			return err
 		}
 		for k, kd := range kinds {
-			w := &wins[p][k]
+			w := &wins[c][k]
 			var err error
-			if w.start, w.total, w.ranges, err = sc.window(si[lo:hi], kd, ahead); err != nil {
+			if w.start, w.total, w.ranges, err = sc.window(si[lo:hi], kd, cs.get(kd.off)); err != nil {
 				return err
 			}
 		}
@@ -567,8 +652,8 @@ func (sc *sidecarFile) read(users []int64, cat sidecarCounts, opt LoadOptions, w
 		return nil, err
 	}
 	var totals [numKinds]int64
-	bases := make([][numKinds]int64, parts)
-	for p := range parts {
+	bases := make([][numKinds]int64, chunks)
+	for p := range chunks {
 		for k := range numKinds {
 			bases[p][k] = totals[k]
 			totals[k] += wins[p][k].total
@@ -596,7 +681,7 @@ func (sc *sidecarFile) read(users []int64, cat sidecarCounts, opt LoadOptions, w
 	out.affCat, out.affN, out.affSum = make([]int32, totals[kindAff]), make([]int32, totals[kindAff]), make([]int64, totals[kindAff])
 	out.ngTag = make([]int32, totals[kindNG])
 	out.prefCat, out.prefW = make([]int32, totals[kindPref]), make([]int32, totals[kindPref])
-	badSnack, badRating := make([][]int32, parts), make([][]int32, parts)
+	badSnack, badRating := make([][]int32, chunks), make([][]int32, chunks)
 
 	// take returns the keys of b (uint32, ascending) in [lo, hi).
 	take := func(b []byte, lo, hi uint64) []byte {
@@ -669,10 +754,10 @@ func (sc *sidecarFile) read(users []int64, cat sidecarCounts, opt LoadOptions, w
 	}
 	// Second pass: each part reads its users' rows of every kind once.
 	// Afterwards wins[p][k].start is the part's CSR of the rows taken.
-	if err := inParts(func(p, lo, hi int) error {
+	if err := inChunks(func(cs *cursorSet, p, lo, hi int) error {
 		for k, kd := range kinds {
 			w, base := &wins[p][k], int32(bases[p][k])
-			c := sc.cursor(kd.sec, ahead)
+			c := cs.get(kd.sec)
 			width := sectionWidth[kd.sec]
 			at := int32(0)
 			for u := lo; u < hi; u++ {
@@ -706,13 +791,13 @@ func (sc *sidecarFile) read(users []int64, cat sidecarCounts, opt LoadOptions, w
 
 	// The ratings taken, one CSR over the parts.
 	nBad := 0
-	for p := range parts {
+	for p := range chunks {
 		nBad += len(badSnack[p])
 	}
 	out.badStart = make([]int32, nU+1)
 	out.badSnack, out.badRating = make([]int32, nBad), make([]int32, nBad)
 	at := int32(0)
-	for p := range parts {
+	for p := range chunks {
 		lo := bound(p)
 		for j, v := range wins[p][kindBad].start[1:] {
 			out.badStart[lo+j+1] = at + v
@@ -724,7 +809,7 @@ func (sc *sidecarFile) read(users []int64, cat sidecarCounts, opt LoadOptions, w
 
 	// The deliveries' segments: one per user with rows in the window.
 	segs := 0
-	for p := range parts {
+	for p := range chunks {
 		st := wins[p][kindDel].start
 		for j := 0; j+1 < len(st); j++ {
 			if st[j+1] > st[j] {
@@ -734,7 +819,7 @@ func (sc *sidecarFile) read(users []int64, cat sidecarCounts, opt LoadOptions, w
 	}
 	out.delSegStart = make([]int32, nU+1)
 	out.delSegFrom, out.delSegTo = make([]int32, 0, segs), make([]int32, 0, segs)
-	for p := range parts {
+	for p := range chunks {
 		lo, base, st := bound(p), int32(bases[p][kindDel]), wins[p][kindDel].start
 		for j := 0; j+1 < len(st); j++ {
 			u := lo + j
@@ -746,7 +831,7 @@ func (sc *sidecarFile) read(users []int64, cat sidecarCounts, opt LoadOptions, w
 			}
 		}
 	}
-	for p := range parts {
+	for p := range chunks {
 		out.delRows += int64(wins[p][kindDel].start[len(wins[p][kindDel].start)-1])
 	}
 	return out, nil
@@ -754,11 +839,14 @@ func (sc *sidecarFile) read(users []int64, cat sidecarCounts, opt LoadOptions, w
 
 // mapUsers sets si[k] to the sidecar's ui of ids[k] (ascending), or -1
 // when the sidecar does not list it: by walking the users section from
-// the first id on when dense, else by a search for each.
-func (sc *sidecarFile) mapUsers(ids []int64, si []int32, dense bool, ahead int64) error {
+// the first id on when dense, else by a search for each. ids are chunk c's
+// users: when the same goroutine mapped chunk c-1, the walk goes on from
+// where that one stopped instead of searching for the first id.
+func (cs *cursorSet) mapUsers(c int, ids []int64, si []int32, dense bool) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	sc := cs.sc
 	n := int64(sc.h.NUsers)
 	var err error
 	search := func(c *cursor, from int64, id int64) int64 {
@@ -786,11 +874,14 @@ func (sc *sidecarFile) mapUsers(ids []int64, si []int32, dense bool, ahead int64
 		}
 		return nil
 	}
-	i := search(sc.cursor(secUsers, 0), 0, ids[0])
-	if err != nil {
-		return err
+	i := cs.walked
+	if cs.walkedChunk != c-1 {
+		i = search(sc.cursor(secUsers, 0), 0, ids[0])
+		if err != nil {
+			return err
+		}
 	}
-	uc := sc.cursor(secUsers, ahead)
+	uc := cs.get(secUsers)
 	for u, id := range ids {
 		si[u] = -1
 		for ; i < n; i++ {
@@ -806,14 +897,14 @@ func (sc *sidecarFile) mapUsers(ids []int64, si []int32, dense bool, ahead int64
 			}
 		}
 	}
+	cs.walked, cs.walkedChunk = i, c
 	return nil
 }
 
 // window finds, for every planned user (si: its ui or -1), the rows of
 // kind kd it holds, from the offsets section: their CSR over the users,
 // their total and their rows in the section.
-func (sc *sidecarFile) window(si []int32, kd sidecarKind, ahead int64) (start []int32, total int64, ranges [][2]int64, err error) {
-	oc := sc.cursor(kd.off, ahead)
+func (sc *sidecarFile) window(si []int32, kd sidecarKind, oc *cursor) (start []int32, total int64, ranges [][2]int64, err error) {
 	rows := sc.count(kd.sec)
 	start = make([]int32, len(si)+1)
 	ranges = make([][2]int64, len(si))

@@ -16,6 +16,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -257,7 +258,8 @@ func TestSidecarInputsEqualSQL(t *testing.T) {
 		{"one user", LoadOptions{D0: d0Test, Days: 28, Policy: policy.Default(), UserID: 17, OnlyUser: true}},
 		{"users", LoadOptions{D0: d0Test, Days: 14, Policy: pol(90, 2), Users: []int64{3, 5, 700, 1499, 99999}}},
 	}
-	// The same read by 3 goroutines, each a range of the users.
+	// The same read by 3 goroutines taking chunks of the users (see
+	// chunkQueue): whichever goroutine reads a chunk, the inputs are equal.
 	for _, c := range cases[:3] {
 		c.name += ", 3 readers"
 		c.opt.Threads = 3
@@ -294,6 +296,54 @@ func TestSidecarInputsEqualSQL(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestChunkQueue: each goroutine takes its own run of chunks in order,
+// then the last chunk of the run with the most left; every chunk is taken
+// once, however many goroutines take at once.
+func TestChunkQueue(t *testing.T) {
+	q := newChunkQueue(10, 3) // runs 0-2, 3-5, 6-9
+	var got []int
+	for c, ok := q.take(0); ok; c, ok = q.take(0) {
+		got = append(got, c)
+	}
+	if want := []int{0, 1, 2, 9, 5, 8, 4, 7, 3, 6}; !slices.Equal(got, want) {
+		t.Errorf("one goroutine took %v, want %v", got, want)
+	}
+	if c, ok := q.take(2); ok {
+		t.Errorf("an emptied queue gave chunk %d", c)
+	}
+
+	const n, workers = 1000, 4
+	q = newChunkQueue(n, workers)
+	taken := make([][]int, workers)
+	var wg sync.WaitGroup
+	for g := range workers {
+		wg.Go(func() {
+			for c, ok := q.take(g); ok; c, ok = q.take(g) {
+				taken[g] = append(taken[g], c)
+			}
+		})
+	}
+	wg.Wait()
+	seen := make([]int, n)
+	for g, cs := range taken {
+		own := -1
+		for _, c := range cs {
+			seen[c]++
+			if c >= n*g/workers && c < n*(g+1)/workers {
+				if c <= own {
+					t.Errorf("goroutine %d took chunk %d of its run after %d", g, c, own)
+				}
+				own = c
+			}
+		}
+	}
+	for c, k := range seen {
+		if k != 1 {
+			t.Errorf("chunk %d taken %d times", c, k)
+		}
 	}
 }
 
