@@ -247,6 +247,11 @@ func notes(rep *Report) []string {
 					first.Wall().Seconds()/o.Wall().Seconds(), secs(first.CPU()), secs(o.CPU())))
 			}
 		}
+		if len(sr.CoreScaling) > 0 {
+			v := slices.Sorted(slices.Values(sr.CoreScaling))
+			out = append(out, fmt.Sprintf("%s: the machine's cores: %d goroutines of a CPU-only loop did %.2fx one goroutine's work (median of %d rounds, %.2f-%.2fx), the most any threads 1 -> %d speedup could reach",
+				sr.Scale, sr.CoreWorkers, medianFloat(v), len(v), v[0], v[len(v)-1], sr.CoreWorkers))
+		}
 		for _, e := range sr.Equality {
 			verdict := "equals"
 			if !e.Equal {
@@ -362,4 +367,13 @@ func WriteJSON(path string, rep *Report) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
+}
+
+// medianFloat is the median of sorted v (not empty).
+func medianFloat(v []float64) float64 {
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }

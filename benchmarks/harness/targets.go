@@ -2,6 +2,7 @@ package harness
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -102,7 +103,11 @@ func Targets(rep *Report) []TargetRow {
 			continue
 		}
 		s := one.Wall().Seconds() / two.Wall().Seconds()
-		add(target, fmt.Sprintf("%.2fx (%s -> %s)", s, secs(one.Wall()), secs(two.Wall())), s >= targetThreadSpeedup, true)
+		measured := fmt.Sprintf("%.2fx (%s -> %s)", s, secs(one.Wall()), secs(two.Wall()))
+		if c := coreScaling(rep, "medium"); c > 0 {
+			measured += fmt.Sprintf("; the cores gave %.2fx then", c)
+		}
+		add(target, measured, s >= targetThreadSpeedup, true)
 	}
 	for _, c := range []struct {
 		op  string
@@ -113,6 +118,17 @@ func Targets(rep *Report) []TargetRow {
 		add(target, wallOf(r), r != nil && r.Wall() <= c.ref, r != nil)
 	}
 	return out
+}
+
+// coreScaling is the median CoreScaling of scale's rounds, 0 when not
+// measured.
+func coreScaling(rep *Report, scale string) float64 {
+	for _, sr := range rep.Scales {
+		if sr.Scale == scale && len(sr.CoreScaling) > 0 {
+			return medianFloat(slices.Sorted(slices.Values(sr.CoreScaling)))
+		}
+	}
+	return 0
 }
 
 func wallOf(r *Result) string {

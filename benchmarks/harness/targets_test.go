@@ -63,6 +63,18 @@ func TestTargetsReadTheRunsTheyNeed(t *testing.T) {
 		t.Errorf("sqlonly ratio measured %q, want 110.0x", r.Measured)
 	}
 
+	// The cores' scaling, measured with the rounds, goes beside the
+	// threads rows and into the notes.
+	rep.Scales[0].CoreScaling, rep.Scales[0].CoreWorkers = []float64{1.9, 1.5, 1.7, 1.2}, 2
+	for _, r := range Targets(rep) {
+		if strings.Contains(r.Target, "threads 1 -> 2") && !strings.HasSuffix(r.Measured, "; the cores gave 1.60x then") {
+			t.Errorf("%q measured %q, want the cores' 1.60x", r.Target, r.Measured)
+		}
+	}
+	if n := strings.Join(notes(rep), "\n"); !strings.Contains(n, "medium: the machine's cores: 2 goroutines of a CPU-only loop did 1.60x one goroutine's work (median of 4 rounds, 1.20-1.90x)") {
+		t.Errorf("notes lack the cores' scaling:\n%s", n)
+	}
+
 	// Without the runs a row says so, and a ratio needs equal outputs.
 	rep.Scales[0].Equality[0].Equal = false
 	rep.Scales = rep.Scales[:1]
@@ -80,5 +92,15 @@ func TestTargetsReadTheRunsTheyNeed(t *testing.T) {
 	}
 	if md := Markdown(rep, ""); !strings.Contains(md, "| medium run --days 28 <= 1.50 s wall |") {
 		t.Errorf("markdown lacks the targets:\n%s", md)
+	}
+}
+
+// TestCoreScaling: one worker does one worker's work, and several at once
+// do at most one each (with slack: one core alone is timed once, and a noisy host moves that).
+func TestCoreScaling(t *testing.T) {
+	for _, workers := range []int{1, 2} {
+		if c := CoreScaling(workers); c <= 0 || c > float64(workers)*2 {
+			t.Errorf("CoreScaling(%d) = %v", workers, c)
+		}
 	}
 }
