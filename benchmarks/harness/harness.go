@@ -198,10 +198,10 @@ type ScaleReport struct {
 	Results   []*Result  `json:"results"`
 	Skipped   []Skip     `json:"skipped,omitempty"`
 	// CoreScaling, when the scale is timed at several --threads values,
-	// is CoreScaling(CoreWorkers) taken at the start of every round: how
+	// is MeasureCores(CoreWorkers) taken at the start of every round: how
 	// much the machine's cores could give at the time.
-	CoreScaling []float64 `json:"core_scaling,omitempty"`
-	CoreWorkers int       `json:"core_workers,omitempty"`
+	CoreScaling []CoreScaling `json:"core_scaling,omitempty"`
+	CoreWorkers int           `json:"core_workers,omitempty"`
 }
 
 // Equality is the outcome of one output check.
@@ -489,7 +489,7 @@ func (h *harness) scale(ctx context.Context, sc synth.Scale) (*ScaleReport, erro
 			if _, _, err := h.waitQuiet(ctx); err != nil {
 				return nil, err
 			}
-			sr.CoreScaling = append(sr.CoreScaling, CoreScaling(sr.CoreWorkers))
+			sr.CoreScaling = append(sr.CoreScaling, MeasureCores(sr.CoreWorkers))
 		}
 		for _, c := range cases {
 			argv, err := c.argv()

@@ -271,7 +271,7 @@ func TestRunTiny(t *testing.T) {
 	if n := len(sr.CoreScaling); n != 0 {
 		t.Errorf("one thread count, yet %d core scaling rounds", n)
 	}
-	if c := rep2.Scales[0].CoreScaling; runtime.NumCPU() >= 2 && (len(c) != 1 || c[0] <= 0 || rep2.Scales[0].CoreWorkers != runtime.NumCPU()) {
+	if c := rep2.Scales[0].CoreScaling; runtime.NumCPU() >= 2 && (len(c) != 1 || c[0].CPU <= 0 || c[0].Memory <= 0 || rep2.Scales[0].CoreWorkers != runtime.NumCPU()) {
 		t.Errorf("core scaling %v on %d workers, want one round on %d", c, rep2.Scales[0].CoreWorkers, runtime.NumCPU())
 	}
 	if strings.Contains(log.String(), "generating") || !strings.Contains(log.String(), "reusing the loaded home") {

@@ -248,9 +248,9 @@ func notes(rep *Report) []string {
 			}
 		}
 		if len(sr.CoreScaling) > 0 {
-			v := slices.Sorted(slices.Values(sr.CoreScaling))
-			out = append(out, fmt.Sprintf("%s: the machine's cores: %d goroutines of a CPU-only loop did %.2fx one goroutine's work (median of %d rounds, %.2f-%.2fx), the most any threads 1 -> %d speedup could reach",
-				sr.Scale, sr.CoreWorkers, medianFloat(v), len(v), v[0], v[len(v)-1], sr.CoreWorkers))
+			cpu, mem := coreFigures(sr.CoreScaling)
+			out = append(out, fmt.Sprintf("%s: the machine's cores: %d goroutines at once did %s one goroutine's work on a CPU-only loop and %s on a memory-bound walk (median of %d rounds, range); a threads 1 -> %d speedup can reach the first, and work that waits on memory is held nearer the second",
+				sr.Scale, sr.CoreWorkers, cpu, mem, len(sr.CoreScaling), sr.CoreWorkers))
 		}
 		for _, e := range sr.Equality {
 			verdict := "equals"
@@ -367,6 +367,20 @@ func WriteJSON(path string, rep *Report) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
+}
+
+// coreFigures are the median and range of the rounds' CPU-only and
+// memory-bound figures, as "1.97x (1.87-2.04x)".
+func coreFigures(c []CoreScaling) (cpu, mem string) {
+	f := func(get func(CoreScaling) float64) string {
+		v := make([]float64, len(c))
+		for i, x := range c {
+			v[i] = get(x)
+		}
+		slices.Sort(v)
+		return fmt.Sprintf("%.2fx (%.2f-%.2fx)", medianFloat(v), v[0], v[len(v)-1])
+	}
+	return f(func(x CoreScaling) float64 { return x.CPU }), f(func(x CoreScaling) float64 { return x.Memory })
 }
 
 // medianFloat is the median of sorted v (not empty).

@@ -2,7 +2,7 @@ package harness
 
 import (
 	"fmt"
-	"slices"
+	"strings"
 	"time"
 )
 
@@ -104,8 +104,8 @@ func Targets(rep *Report) []TargetRow {
 		}
 		s := one.Wall().Seconds() / two.Wall().Seconds()
 		measured := fmt.Sprintf("%.2fx (%s -> %s)", s, secs(one.Wall()), secs(two.Wall()))
-		if c := coreScaling(rep, "medium"); c > 0 {
-			measured += fmt.Sprintf("; the cores gave %.2fx then", c)
+		if c := coreScaling(rep, "medium"); c != "" {
+			measured += "; " + c
 		}
 		add(target, measured, s >= targetThreadSpeedup, true)
 	}
@@ -120,15 +120,16 @@ func Targets(rep *Report) []TargetRow {
 	return out
 }
 
-// coreScaling is the median CoreScaling of scale's rounds, 0 when not
-// measured.
-func coreScaling(rep *Report, scale string) float64 {
+// coreScaling is, for scale, what its rounds' MeasureCores gave ("" when
+// not measured).
+func coreScaling(rep *Report, scale string) string {
 	for _, sr := range rep.Scales {
 		if sr.Scale == scale && len(sr.CoreScaling) > 0 {
-			return medianFloat(slices.Sorted(slices.Values(sr.CoreScaling)))
+			cpu, mem := coreFigures(sr.CoreScaling)
+			return fmt.Sprintf("the cores gave %s CPU-only, %s memory-bound then", strings.Fields(cpu)[0], strings.Fields(mem)[0])
 		}
 	}
-	return 0
+	return ""
 }
 
 func wallOf(r *Result) string {

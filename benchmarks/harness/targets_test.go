@@ -65,13 +65,14 @@ func TestTargetsReadTheRunsTheyNeed(t *testing.T) {
 
 	// The cores' scaling, measured with the rounds, goes beside the
 	// threads rows and into the notes.
-	rep.Scales[0].CoreScaling, rep.Scales[0].CoreWorkers = []float64{1.9, 1.5, 1.7, 1.2}, 2
+	rep.Scales[0].CoreScaling = []CoreScaling{{1.9, 1.4}, {1.5, 1.3}, {1.7, 1.6}, {1.2, 1.5}}
+	rep.Scales[0].CoreWorkers = 2
 	for _, r := range Targets(rep) {
-		if strings.Contains(r.Target, "threads 1 -> 2") && !strings.HasSuffix(r.Measured, "; the cores gave 1.60x then") {
-			t.Errorf("%q measured %q, want the cores' 1.60x", r.Target, r.Measured)
+		if strings.Contains(r.Target, "threads 1 -> 2") && !strings.HasSuffix(r.Measured, "; the cores gave 1.60x CPU-only, 1.45x memory-bound then") {
+			t.Errorf("%q measured %q, want the cores' 1.60x and 1.45x", r.Target, r.Measured)
 		}
 	}
-	if n := strings.Join(notes(rep), "\n"); !strings.Contains(n, "medium: the machine's cores: 2 goroutines of a CPU-only loop did 1.60x one goroutine's work (median of 4 rounds, 1.20-1.90x)") {
+	if n := strings.Join(notes(rep), "\n"); !strings.Contains(n, "medium: the machine's cores: 2 goroutines at once did 1.60x (1.20-1.90x) one goroutine's work on a CPU-only loop and 1.45x (1.30-1.60x) on a memory-bound walk (median of 4 rounds, range)") {
 		t.Errorf("notes lack the cores' scaling:\n%s", n)
 	}
 
@@ -95,12 +96,16 @@ func TestTargetsReadTheRunsTheyNeed(t *testing.T) {
 	}
 }
 
-// TestCoreScaling: one worker does one worker's work, and several at once
-// do at most one each (with slack: one core alone is timed once, and a noisy host moves that).
-func TestCoreScaling(t *testing.T) {
+// TestMeasureCores: one worker does one worker's work, and several at
+// once do at most one each (with slack: one core alone is timed once, and
+// a noisy host moves that).
+func TestMeasureCores(t *testing.T) {
 	for _, workers := range []int{1, 2} {
-		if c := CoreScaling(workers); c <= 0 || c > float64(workers)*2 {
-			t.Errorf("CoreScaling(%d) = %v", workers, c)
+		c := MeasureCores(workers)
+		for _, f := range []float64{c.CPU, c.Memory} {
+			if f <= 0 || f > float64(workers)*2 {
+				t.Errorf("MeasureCores(%d) = %+v", workers, c)
+			}
 		}
 	}
 }
