@@ -2,10 +2,13 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/assign-dev/assign/duck"
@@ -60,6 +63,35 @@ func TestDeterministicAcrossThreads(t *testing.T) {
 		if n := countLines(base); n == 0 {
 			t.Fatalf("%s: no box lines; the synthetic extract is broken", mode)
 		}
+	}
+}
+
+// TestPreassignProgress: the workers tell progress as they go, under a
+// lock: never backwards, in a few dozen steps, ending at every box; a
+// cancelled job stops with the context's error.
+func TestPreassignProgress(t *testing.T) {
+	p := policy.Default()
+	in := syntheticInputs(t, 3000, 200, 7, d0Test, 21, p)
+	for _, threads := range []int{1, 3} {
+		var mu sync.Mutex
+		var got []int
+		total := -1
+		_, err := Run(context.Background(), in, Options{Policy: p, Mode: Preassign, Threads: threads, Progress: func(done, tot int) {
+			mu.Lock()
+			defer mu.Unlock()
+			got, total = append(got, done), tot
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != len(in.ShipDay) || len(got) < 8 || len(got) > 40 || got[len(got)-1] != total || !slices.IsSorted(got) || got[0] <= 0 {
+			t.Errorf("threads %d: progress %v of %d, want a few dozen rising steps to %d", threads, got, total, len(in.ShipDay))
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := Run(ctx, in, Options{Policy: p, Mode: Preassign, Threads: 2, Progress: func(done, total int) { cancel() }})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled at the first progress: err %v, want context.Canceled", err)
 	}
 }
 

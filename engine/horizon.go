@@ -507,30 +507,60 @@ func (e *engine) eachDate(n int, fn func(di int)) {
 // worker takes users and chooses their boxes date after date (the date
 // order within a user is what the date-by-date loop gives), which prepares
 // a user once for all its boxes and reads its deliveries while they are
-// in cache. Any split over workers gives the same boxes. Progress is told
-// after each of a few dozen groups of users.
+// in cache. Any split over workers gives the same boxes.
+//
+// The workers take chunks of users in order from one counter until none
+// is left, with no wait between: a chunk is at most 1/64 of a worker's
+// share, so the workers end within one small chunk of each other, also
+// when one core runs slower. Progress is told, under a lock, each time
+// another 1/32 of the boxes is done.
 func (e *engine) preassignUsers(ctx context.Context, workers []*worker, progress func(done, total int), total int) error {
 	in := e.in
 	nU := in.NumUsers()
-	const groups = 32
-	for g := range groups {
-		if err := ctx.Err(); err != nil {
-			return err
+	chunk := min(256, max(16, nU/(64*len(workers))))
+	var next, boxes, told atomic.Int64
+	var mu sync.Mutex
+	tell := func(n int) {
+		if progress == nil {
+			return
 		}
-		lo, hi := nU*g/groups, nU*(g+1)/groups
-		e.parallel(hi-lo, workers, func(w *worker, i int) {
-			u := int32(lo + i)
-			for j := in.ShipStart[u]; j < in.ShipStart[u+1]; j++ {
-				d := in.ShipDay[j]
-				di := int(d - in.D0)
-				e.preassignBox(w, u, di, &e.dates[di], int(e.shipPos[j]))
-			}
-		})
-		if progress != nil {
-			progress(int(in.ShipStart[hi]), total)
+		done := boxes.Add(int64(n))
+		if done-told.Load() < int64(total/32) && done < int64(total) {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if done = boxes.Load(); done > told.Load() {
+			told.Store(done)
+			progress(int(done), total)
 		}
 	}
-	return nil
+	work := func(w *worker) {
+		for ctx.Err() == nil {
+			lo := int(next.Add(int64(chunk))) - chunk
+			if lo >= nU {
+				return
+			}
+			hi := min(lo+chunk, nU)
+			for u := int32(lo); u < int32(hi); u++ {
+				for j := in.ShipStart[u]; j < in.ShipStart[u+1]; j++ {
+					di := int(in.ShipDay[j] - in.D0)
+					e.preassignBox(w, u, di, &e.dates[di], int(e.shipPos[j]))
+				}
+			}
+			tell(int(in.ShipStart[hi] - in.ShipStart[lo]))
+		}
+	}
+	if len(workers) == 1 {
+		work(workers[0])
+	} else {
+		var wg sync.WaitGroup
+		for _, w := range workers {
+			wg.Go(func() { work(w) })
+		}
+		wg.Wait()
+	}
+	return ctx.Err()
 }
 
 // preassignBox chooses the box of user u, the i-th user of date di, ignoring
