@@ -17,7 +17,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -197,11 +196,6 @@ type ScaleReport struct {
 	Equality  []Equality `json:"equality"`
 	Results   []*Result  `json:"results"`
 	Skipped   []Skip     `json:"skipped,omitempty"`
-	// CoreScaling, when the scale is timed at several --threads values,
-	// is MeasureCores(CoreWorkers) taken at the start of every round: how
-	// much the machine's cores could give at the time.
-	CoreScaling []CoreScaling `json:"core_scaling,omitempty"`
-	CoreWorkers int           `json:"core_workers,omitempty"`
 }
 
 // Equality is the outcome of one output check.
@@ -467,30 +461,9 @@ func (h *harness) scale(ctx context.Context, sc synth.Scale) (*ScaleReport, erro
 		}
 	}
 
-	// With several thread counts, how far the cores scale at the time is
-	// part of the figures: measured each round, beside the cases.
-	if len(plan) > 1 {
-		for _, p := range plan {
-			t := p.threads
-			if t <= 0 {
-				t = runtime.NumCPU()
-			}
-			sr.CoreWorkers = max(sr.CoreWorkers, min(t, runtime.NumCPU()))
-		}
-		if sr.CoreWorkers < 2 {
-			sr.CoreWorkers = 0
-		}
-	}
-
 	// Interleave: every case once per round, so drift in the machine's
 	// load affects all implementations alike.
 	for r := 0; r < h.opt.Runs; r++ {
-		if sr.CoreWorkers > 0 {
-			if _, _, err := h.waitQuiet(ctx); err != nil {
-				return nil, err
-			}
-			sr.CoreScaling = append(sr.CoreScaling, MeasureCores(sr.CoreWorkers))
-		}
 		for _, c := range cases {
 			argv, err := c.argv()
 			if err != nil {

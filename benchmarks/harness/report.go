@@ -247,11 +247,6 @@ func notes(rep *Report) []string {
 					first.Wall().Seconds()/o.Wall().Seconds(), secs(first.CPU()), secs(o.CPU())))
 			}
 		}
-		if len(sr.CoreScaling) > 0 {
-			cpu, mem := coreFigures(sr.CoreScaling)
-			out = append(out, fmt.Sprintf("%s: the machine's cores: %d goroutines at once did %s one goroutine's work on a CPU-only loop and %s on a memory-bound walk (median of %d rounds, range); a threads 1 -> %d speedup can reach the first, and work that waits on memory is held nearer the second",
-				sr.Scale, sr.CoreWorkers, cpu, mem, len(sr.CoreScaling), sr.CoreWorkers))
-		}
 		for _, e := range sr.Equality {
 			verdict := "equals"
 			if !e.Equal {
@@ -367,27 +362,4 @@ func WriteJSON(path string, rep *Report) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
-}
-
-// coreFigures are the median and range of the rounds' CPU-only and
-// memory-bound figures, as "1.97x (1.87-2.04x)".
-func coreFigures(c []CoreScaling) (cpu, mem string) {
-	f := func(get func(CoreScaling) float64) string {
-		v := make([]float64, len(c))
-		for i, x := range c {
-			v[i] = get(x)
-		}
-		slices.Sort(v)
-		return fmt.Sprintf("%.2fx (%.2f-%.2fx)", medianFloat(v), v[0], v[len(v)-1])
-	}
-	return f(func(x CoreScaling) float64 { return x.CPU }), f(func(x CoreScaling) float64 { return x.Memory })
-}
-
-// medianFloat is the median of sorted v (not empty).
-func medianFloat(v []float64) float64 {
-	n := len(v)
-	if n%2 == 1 {
-		return v[n/2]
-	}
-	return (v[n/2-1] + v[n/2]) / 2
 }

@@ -2,7 +2,6 @@ package harness
 
 import (
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -103,11 +102,7 @@ func Targets(rep *Report) []TargetRow {
 			continue
 		}
 		s := one.Wall().Seconds() / two.Wall().Seconds()
-		measured := fmt.Sprintf("%.2fx (%s -> %s)", s, secs(one.Wall()), secs(two.Wall()))
-		if c := coreScaling(rep, "medium"); c != "" {
-			measured += "; " + c
-		}
-		add(target, measured, s >= targetThreadSpeedup, true)
+		add(target, fmt.Sprintf("%.2fx (%s -> %s)", s, secs(one.Wall()), secs(two.Wall())), s >= targetThreadSpeedup, true)
 	}
 	for _, c := range []struct {
 		op  string
@@ -118,18 +113,6 @@ func Targets(rep *Report) []TargetRow {
 		add(target, wallOf(r), r != nil && r.Wall() <= c.ref, r != nil)
 	}
 	return out
-}
-
-// coreScaling is, for scale, what its rounds' MeasureCores gave ("" when
-// not measured).
-func coreScaling(rep *Report, scale string) string {
-	for _, sr := range rep.Scales {
-		if sr.Scale == scale && len(sr.CoreScaling) > 0 {
-			cpu, mem := coreFigures(sr.CoreScaling)
-			return fmt.Sprintf("the cores gave %s CPU-only, %s memory-bound then", strings.Fields(cpu)[0], strings.Fields(mem)[0])
-		}
-	}
-	return ""
 }
 
 func wallOf(r *Result) string {

@@ -63,19 +63,6 @@ func TestTargetsReadTheRunsTheyNeed(t *testing.T) {
 		t.Errorf("sqlonly ratio measured %q, want 110.0x", r.Measured)
 	}
 
-	// The cores' scaling, measured with the rounds, goes beside the
-	// threads rows and into the notes.
-	rep.Scales[0].CoreScaling = []CoreScaling{{1.9, 1.4}, {1.5, 1.3}, {1.7, 1.6}, {1.2, 1.5}}
-	rep.Scales[0].CoreWorkers = 2
-	for _, r := range Targets(rep) {
-		if strings.Contains(r.Target, "threads 1 -> 2") && !strings.HasSuffix(r.Measured, "; the cores gave 1.60x CPU-only, 1.45x memory-bound then") {
-			t.Errorf("%q measured %q, want the cores' 1.60x and 1.45x", r.Target, r.Measured)
-		}
-	}
-	if n := strings.Join(notes(rep), "\n"); !strings.Contains(n, "medium: the machine's cores: 2 goroutines at once did 1.60x (1.20-1.90x) one goroutine's work on a CPU-only loop and 1.45x (1.30-1.60x) on a memory-bound walk (median of 4 rounds, range)") {
-		t.Errorf("notes lack the cores' scaling:\n%s", n)
-	}
-
 	// Without the runs a row says so, and a ratio needs equal outputs.
 	rep.Scales[0].Equality[0].Equal = false
 	rep.Scales = rep.Scales[:1]
@@ -93,19 +80,5 @@ func TestTargetsReadTheRunsTheyNeed(t *testing.T) {
 	}
 	if md := Markdown(rep, ""); !strings.Contains(md, "| medium run --days 28 <= 1.50 s wall |") {
 		t.Errorf("markdown lacks the targets:\n%s", md)
-	}
-}
-
-// TestMeasureCores: one worker does one worker's work, and several at
-// once do at most one each (with slack: one core alone is timed once, and
-// a noisy host moves that).
-func TestMeasureCores(t *testing.T) {
-	for _, workers := range []int{1, 2} {
-		c := MeasureCores(workers)
-		for _, f := range []float64{c.CPU, c.Memory} {
-			if f <= 0 || f > float64(workers)*2 {
-				t.Errorf("MeasureCores(%d) = %+v", workers, c)
-			}
-		}
 	}
 }

@@ -105,11 +105,7 @@ goes to stdout, progress to stderr, a markdown section is appended to --out
 and every run is kept in --json.
 
 Measure on a quiet machine: --quiet-idle 0.9 waits before each run until 90%
-of CPU time is idle (up to --quiet-wait) and the report says how idle it was.
-A scale timed at several --threads values also times, once a round, a CPU-only
-loop and a memory-bound walk on one core and then on every core at once: on a
-shared host the cores slow each other, and the report gives how far they
-scaled beside the threads speedups measured in the same rounds.`,
+of CPU time is idle (up to --quiet-wait) and the report says how idle it was.`,
 		Example: `  # Build, then small and medium with the baselines (make bench)
   make build && go run -tags duckdb_arrow ./benchmarks/cmd/bench
 
