@@ -274,9 +274,9 @@ func WriteSidecar(ctx context.Context, db DB, path, loadID string) (err error) {
 		if err != nil {
 			return err
 		}
-		days, ok := rec.Column(2).(*array.Int32)
-		if !ok {
-			return fmt.Errorf("column %s: unexpected type %s", rec.ColumnName(2), rec.Column(2).DataType())
+		days, err := column[*array.Int32](rec, 2)
+		if err != nil {
+			return err
 		}
 		ui, si = users.lookup(cols[0], ui), snacks.lookup(cols[1], si)
 		vs = slices.Grow(vs[:0], len(ui))[:len(ui)]
@@ -309,9 +309,9 @@ func WriteSidecar(ctx context.Context, db DB, path, loadID string) (err error) {
 		if err != nil {
 			return err
 		}
-		ratings, ok := rec.Column(2).(*array.Int32)
-		if !ok {
-			return fmt.Errorf("column %s: unexpected type %s", rec.ColumnName(2), rec.Column(2).DataType())
+		ratings, err := column[*array.Int32](rec, 2)
+		if err != nil {
+			return err
 		}
 		ui, si = users.lookup(cols[0], ui), snacks.lookup(cols[1], si)
 		vs = slices.Grow(vs[:0], len(ui))[:len(ui)]
@@ -401,15 +401,15 @@ func readSchedules(ctx context.Context, db DB) (*schedules, error) {
 		if err != nil {
 			return err
 		}
-		active, ok := rec.Column(1).(*array.Boolean)
-		if !ok {
-			return fmt.Errorf("column %s: unexpected type %s", rec.ColumnName(1), rec.Column(1).DataType())
+		active, err := column[*array.Boolean](rec, 1)
+		if err != nil {
+			return err
 		}
 		ints := make([][]int32, 3)
 		for i := range ints {
-			c, ok := rec.Column(i + 2).(*array.Int32)
-			if !ok {
-				return fmt.Errorf("column %s: unexpected type %s", rec.ColumnName(i+2), rec.Column(i+2).DataType())
+			c, err := column[*array.Int32](rec, i+2)
+			if err != nil {
+				return err
 			}
 			ints[i] = c.Int32Values()
 		}
@@ -435,6 +435,16 @@ func readSchedules(ctx context.Context, db DB) (*schedules, error) {
 
 // int64Cols checks that rec has want columns without NULLs and returns its
 // first k, which must be BIGINT, as slices.
+// column returns column i of rec as a T, or an error naming the column
+// and the type it has.
+func column[T arrow.Array](rec arrow.RecordBatch, i int) (T, error) {
+	c, ok := rec.Column(i).(T)
+	if !ok {
+		return c, fmt.Errorf("column %s: unexpected type %s", rec.ColumnName(i), rec.Column(i).DataType())
+	}
+	return c, nil
+}
+
 func int64Cols(rec arrow.RecordBatch, k, want int) ([][]int64, error) {
 	if int(rec.NumCols()) != want {
 		return nil, fmt.Errorf("%d columns, want %d", rec.NumCols(), want)
@@ -445,9 +455,9 @@ func int64Cols(rec arrow.RecordBatch, k, want int) ([][]int64, error) {
 			return nil, err
 		}
 		if i < k {
-			c, ok := rec.Column(i).(*array.Int64)
-			if !ok {
-				return nil, fmt.Errorf("column %s: unexpected type %s", rec.ColumnName(i), rec.Column(i).DataType())
+			c, err := column[*array.Int64](rec, i)
+			if err != nil {
+				return nil, err
 			}
 			out[i] = c.Int64Values()
 		}
@@ -932,9 +942,9 @@ func (w *sidecarWriter) userValues(ctx context.Context, db DB, users *idIndex, q
 		}
 		vals := make([][]int32, cols-1)
 		for i := range vals {
-			c, ok := rec.Column(i + 1).(*array.Int32)
-			if !ok {
-				return fmt.Errorf("column %s: unexpected type %s", rec.ColumnName(i+1), rec.Column(i+1).DataType())
+			c, err := column[*array.Int32](rec, i+1)
+			if err != nil {
+				return err
 			}
 			vals[i] = c.Int32Values()
 		}
